@@ -1,0 +1,90 @@
+// Module entry: the whole native surface of reef. src/native.ts is the only
+// file that loads this addon, and declares this surface as a TS interface.
+#include <napi.h>
+
+#include "addon_data.h"
+#include "interpreter.h"
+#include "tflite_api.h"
+
+namespace reef {
+
+Napi::Error MakeError(Napi::Env env, const char* code, const std::string& message) {
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (data != nullptr && !data->error_class.IsEmpty()) {
+    Napi::Value err = data->error_class.New(
+        {Napi::String::New(env, code), Napi::String::New(env, message)});
+    return Napi::Error(env, err);
+  }
+  Napi::Error err = Napi::Error::New(env, message);
+  err.Set("code", Napi::String::New(env, code));
+  return err;
+}
+
+namespace {
+
+Napi::Value LibraryInfo(Napi::Env env, const TfLiteApi* api) {
+  auto o = Napi::Object::New(env);
+  o.Set("path", api->path);
+  o.Set("version", api->version);
+  o.Set("xnnpack", Napi::Boolean::New(env, api->has_xnnpack));
+  return o;
+}
+
+// loadLibrary(path: string): { path, version, xnnpack }
+Napi::Value LoadLibrary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    MakeError(env, "REEF_INVALID_ARGUMENT", "loadLibrary expects a path string")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string error;
+  const TfLiteApi* api = LoadTfLiteApi(info[0].As<Napi::String>(), &error);
+  if (api == nullptr) {
+    MakeError(env, "REEF_LIBRARY_NOT_FOUND", error).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return LibraryInfo(env, api);
+}
+
+// libraryInfo(): { path, version, xnnpack } | null
+Napi::Value GetLibraryInfo(const Napi::CallbackInfo& info) {
+  const TfLiteApi* api = GetTfLiteApi();
+  if (api == nullptr) return info.Env().Null();
+  return LibraryInfo(info.Env(), api);
+}
+
+// setErrorClass(cls: new (code: string, message: string) => Error)
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    Napi::TypeError::New(env, "setErrorClass expects a constructor").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  env.GetInstanceData<AddonData>()->error_class = Napi::Persistent(info[0].As<Napi::Function>());
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);  // Deleted by N-API at env teardown.
+  Napi::Function model = Model::Define(env);
+  Napi::Function interpreter = Interpreter::Define(env);
+  data->model_ctor = Napi::Persistent(model);
+  data->interpreter_ctor = Napi::Persistent(interpreter);
+  exports.Set("Model", model);
+  exports.Set("Interpreter", interpreter);
+  exports.Set("loadLibrary", Napi::Function::New(env, LoadLibrary, "loadLibrary"));
+  exports.Set("libraryInfo", Napi::Function::New(env, GetLibraryInfo, "libraryInfo"));
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace reef
+
+static Napi::Object InitReef(Napi::Env env, Napi::Object exports) {
+  return reef::Init(env, exports);
+}
+
+NODE_API_MODULE(reef, InitReef)

@@ -1,0 +1,148 @@
+/**
+ * ReefError: the one error class reef throws, with a stable `code`.
+ *
+ * Every code is listed in {@link ERROR_CODES} with what it means and what to
+ * do, and in docs/errors.md (a test keeps the two in step). The native addon
+ * creates ReefErrors directly (the class is injected into it by src/native.ts),
+ * so a TFLite failure deep in a worker thread reaches the caller as a ReefError
+ * carrying TFLite's own words.
+ */
+
+export interface ErrorCodeInfo {
+  /** What went wrong, in one sentence. */
+  meaning: string;
+  /** What the user should do about it. */
+  fix: string;
+  /** HTTP status the REST server answers with. */
+  http: number;
+}
+
+export const ERROR_CODES = {
+  REEF_MODEL_NOT_FOUND: {
+    meaning: 'The model file does not exist or cannot be read.',
+    fix: 'Check the path (relative paths are resolved from the current directory) and the file permissions.',
+    http: 404,
+  },
+  REEF_MODEL_INVALID: {
+    meaning: 'The bytes are not a valid model: wrong file identifier, truncated, corrupt, or out-of-range indices.',
+    fix: 'Re-export or re-download the model; compare its sha256 with the source. `reef inspect` names the broken part.',
+    http: 400,
+  },
+  REEF_CUSTOM_OP_UNRESOLVED: {
+    meaning: 'The model uses a custom operator that this runtime does not provide (e.g. edgetpu-custom-op).',
+    fix: 'For edgetpu-custom-op: install the Edge TPU runtime (libedgetpu) with a Coral device attached, or run the CPU model (the one the compiler was given). For other ops: rebuild the model with builtin ops.',
+    http: 422,
+  },
+  REEF_INPUT_NAME_MISMATCH: {
+    meaning: 'A feed names an input the model does not have, or an input is missing.',
+    fix: 'Use the names in session.inputs (or pass an array in input order).',
+    http: 400,
+  },
+  REEF_INPUT_SHAPE_MISMATCH: {
+    meaning: 'A feed has the wrong number of elements or the wrong shape for its input.',
+    fix: 'Give exactly the shape in session.inputs[i].shape (element count = product of the shape).',
+    http: 400,
+  },
+  REEF_INPUT_DTYPE_MISMATCH: {
+    meaning: 'A feed is a typed array of another element type than its input.',
+    fix: 'Use the typed array for session.inputs[i].dtype (float32 -> Float32Array, int8 -> Int8Array, uint8 -> Uint8Array, ...); quantize() converts floats.',
+    http: 400,
+  },
+  REEF_OUTPUT_MISMATCH: {
+    meaning: 'A caller-provided output array has the wrong type or size.',
+    fix: 'Pass typed arrays matching session.outputs (dtype and element count), or let run() allocate them.',
+    http: 500,
+  },
+  REEF_DISPOSED: {
+    meaning: 'The session was disposed; it can no longer run.',
+    fix: 'Load the model again with load().',
+    http: 503,
+  },
+  REEF_LIBRARY_NOT_FOUND: {
+    meaning: 'The TensorFlow Lite C library could not be loaded.',
+    fix: 'Reinstall dependencies (npm ci) so tfjs-tflite-node ships its library, or point REEF_TFLITE_LIBRARY / the `library` option at a libtensorflowlite_c build for this platform.',
+    http: 500,
+  },
+  REEF_ADDON_NOT_BUILT: {
+    meaning: 'The native addon (build/Release/reef.node) is missing or does not load.',
+    fix: 'Run `npm run build` (needs cmake and a C++17 compiler).',
+    http: 500,
+  },
+  REEF_INTERPRETER_FAILED: {
+    meaning: 'TensorFlow Lite could not create an interpreter or allocate tensors for this model.',
+    fix: 'Read the TFLite message carried in the error; check that the model\'s ops are supported by TFLite 2.9.',
+    http: 422,
+  },
+  REEF_INVOKE_FAILED: {
+    meaning: 'TensorFlow Lite reported an error while running the model.',
+    fix: 'Read the TFLite message carried in the error; the inputs may be out of the range the model accepts.',
+    http: 500,
+  },
+  REEF_INVALID_ARGUMENT: {
+    meaning: 'An argument has the wrong type or value.',
+    fix: 'See the message: it names the argument, what was expected and what was received.',
+    http: 400,
+  },
+  REEF_BUSY: {
+    meaning: 'An interpreter was asked to run while already running (internal: a Session queues instead).',
+    fix: 'Use Session.run, which queues runs across its interpreter pool.',
+    http: 503,
+  },
+  REEF_INVALID_STATE: {
+    meaning: 'A native object was used before initialisation or after a failed one.',
+    fix: 'Create a new Session with load().',
+    http: 500,
+  },
+  REEF_DEVICE_PROFILE_INVALID: {
+    meaning: 'A device profile is missing, unknown or malformed.',
+    fix: 'Name one of the profiles in devices/ (reef info lists them) or fix the JSON file named in the message.',
+    http: 400,
+  },
+  REEF_FILE_NOT_FOUND: {
+    meaning: 'An input file (image, labels, data) does not exist or cannot be read.',
+    fix: 'Check the path named in the message.',
+    http: 404,
+  },
+  REEF_IMAGE_INVALID: {
+    meaning: 'An image could not be decoded.',
+    fix: 'Use JPEG, PNG, WebP, GIF, AVIF or TIFF (BMP is not supported); check that the file is not truncated.',
+    http: 400,
+  },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ReefErrorCode = keyof typeof ERROR_CODES;
+
+export class ReefError extends Error {
+  readonly code: ReefErrorCode;
+
+  constructor(code: ReefErrorCode | string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ReefError';
+    this.code = (code in ERROR_CODES ? code : 'REEF_INVALID_STATE') as ReefErrorCode;
+  }
+
+  /** What the user should do, from the code table. */
+  get fix(): string {
+    return ERROR_CODES[this.code].fix;
+  }
+}
+
+/** True when `e` is a ReefError, optionally with the given code. */
+export function isReefError(e: unknown, code?: ReefErrorCode): e is ReefError {
+  return e instanceof ReefError && (code === undefined || e.code === code);
+}
+
+/** sharp's sentence for every bad argument: "Expected X for Y but received Z". */
+export function invalidArgument(name: string, expected: string, actual: unknown): ReefError {
+  return new ReefError('REEF_INVALID_ARGUMENT', `Expected ${expected} for ${name} but received ${describe(actual)}`);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'string') return `"${v.length > 60 ? v.slice(0, 57) + '...' : v}"`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as { length?: number }).length ?? v.byteLength})`;
+  if (Array.isArray(v)) return `array(${v.length})`;
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return `${typeof v} ${String(v)}`;
+}

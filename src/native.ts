@@ -1,0 +1,76 @@
+/**
+ * The one typed boundary to the native addon. Nothing else in reef loads the
+ * `.node` file; everything the addon offers is declared here.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ReefError } from './errors.js';
+import type { DType } from './types.js';
+
+export interface NativeTensorInfo {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  scale: number;
+  zeroPoint: number;
+  byteLength: number;
+}
+
+export interface LibraryInfo {
+  path: string;
+  version: string;
+  xnnpack: boolean;
+}
+
+/** Owns model bytes and the TfLiteModel over them; shared by interpreters. */
+export interface NativeModel {
+  readonly byteLength: number;
+  dispose(): void;
+}
+
+/** One TFLite interpreter; one job in flight at a time. */
+export interface NativeInterpreter {
+  readonly busy: boolean;
+  /** Creates the interpreter and allocates tensors on a worker thread. */
+  init(): Promise<void>;
+  inputs(): NativeTensorInfo[];
+  outputs(): NativeTensorInfo[];
+  /** Copies inputs in, invokes, copies outputs out, on a worker thread. Resolves with invoke ns. */
+  run(inputs: ArrayBufferView[], outputs: ArrayBufferView[]): Promise<number>;
+  /** A plain native loop of TfLiteInterpreterInvoke; resolves with per-invoke ns. */
+  invokeLoop(iterations: number): Promise<Float64Array>;
+  dispose(): void;
+}
+
+interface Addon {
+  Model: new (bytes: Uint8Array) => NativeModel;
+  Interpreter: new (model: NativeModel, threads: number, xnnpack: boolean) => NativeInterpreter;
+  loadLibrary(path: string): LibraryInfo;
+  libraryInfo(): LibraryInfo | null;
+  setErrorClass(cls: new (code: string, message: string) => Error): void;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Repository root: src/ or dist/ sits directly below it. */
+export const PACKAGE_ROOT = join(here, '..');
+
+let addon: Addon | undefined;
+
+/** Loads the addon once. Throws REEF_ADDON_NOT_BUILT when it is missing. */
+export function native(): Addon {
+  if (addon) return addon;
+  const file = process.env.REEF_ADDON ?? join(PACKAGE_ROOT, 'build', 'Release', 'reef.node');
+  if (!existsSync(file)) {
+    throw new ReefError('REEF_ADDON_NOT_BUILT', `the native addon is not built: ${file} does not exist; run \`npm run build\``);
+  }
+  const require = createRequire(import.meta.url);
+  try {
+    addon = require(file) as Addon;
+  } catch (e) {
+    throw new ReefError('REEF_ADDON_NOT_BUILT', `the native addon ${file} failed to load: ${(e as Error).message}`, { cause: e });
+  }
+  addon.setErrorClass(ReefError);
+  return addon;
+}
