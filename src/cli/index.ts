@@ -1,0 +1,46 @@
+/**
+ * The reef CLI: argument parsing and printing only; every command is a thin
+ * call into the layers below.
+ */
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../native.js';
+import { EXIT, reportError, stdio, type CliIO } from './io.js';
+import { registerRun } from './run.js';
+import { registerInfo } from './info.js';
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Builds the command tree; pure, so tests can parse without running. */
+export function buildProgram(io: CliIO = stdio): Command {
+  const program = new Command();
+  program
+    .name('reef')
+    .description('Take a trained model to a Raspberry Pi or a Coral board and run it there, fast.')
+    .version(version())
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError('(run with --help for usage)');
+  registerRun(program, io);
+  registerInfo(program, io);
+  for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  return program;
+}
+
+/** Runs the CLI; resolves with the exit code. One catch prints every error. */
+export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
+  const program = buildProgram(io);
+  const json = argv.includes('--json');
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    return reportError(e, io, json);
+  }
+}

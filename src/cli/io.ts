@@ -1,0 +1,49 @@
+import { ReefError, ERROR_CODES } from '../errors.js';
+
+/** Where CLI commands print; tests pass their own. */
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const stdio: CliIO = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+};
+
+/** Exit codes: 0 done, 1 a ReefError (bad input, model, runtime), 2 bad usage, 70 internal bug. */
+export const EXIT = { ok: 0, error: 1, usage: 2, internal: 70 } as const;
+
+/** Prints an error the way every command does, and returns the exit code. */
+export function reportError(e: unknown, io: CliIO, json: boolean): number {
+  if (e instanceof ReefError) {
+    if (json) {
+      io.out(JSON.stringify({ error: { code: e.code, message: e.message, fix: ERROR_CODES[e.code].fix } }) + '\n');
+    } else {
+      io.err(`reef: ${e.code}: ${e.message}\n  fix: ${ERROR_CODES[e.code].fix}\n`);
+    }
+    return e.code === 'REEF_INVALID_ARGUMENT' ? EXIT.usage : EXIT.error;
+  }
+  const err = e as Error;
+  io.err(`reef: internal error: ${err?.stack ?? String(e)}\n`);
+  return EXIT.internal;
+}
+
+/** Parses "127.5" or "123.7,116.3,103.5". */
+export function parseNumberList(name: string, text: string): number | number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  const nums = parts.map(Number);
+  if (parts.some((p) => p === '') || nums.some((n) => !Number.isFinite(n))) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a number or comma-separated numbers for ${name} but received "${text}"`);
+  }
+  return nums.length === 1 ? nums[0] : nums;
+}
+
+/** Parses a positive integer option. */
+export function parsePositiveInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(n) || n < 1) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a positive integer for ${name} but received "${text}"`);
+  }
+  return n;
+}

@@ -1,0 +1,100 @@
+/**
+ * Turning an image file into a model input: decode (sharp), squash-resize to
+ * the input's height and width, then map pixels to the input's dtype.
+ */
+import sharp from 'sharp';
+import { access } from 'node:fs/promises';
+import { ReefError } from '../errors.js';
+import type { TensorInfo, TypedArray } from '../types.js';
+
+export interface Normalization {
+  /** Subtracted from each 0..255 pixel value (per channel or one for all). */
+  mean: number | number[];
+  /** Divides the result (per channel or one for all). */
+  std: number | number[];
+}
+
+export const DEFAULT_NORMALIZATION: Normalization = { mean: 127.5, std: 127.5 };
+
+/** Height, width and channels of an NHWC image input. */
+export function imageGeometry(input: TensorInfo): { height: number; width: number; channels: number } {
+  const s = input.shape;
+  if (s.length !== 4 || s[0] !== 1 || (s[3] !== 1 && s[3] !== 3)) {
+    throw new ReefError('REEF_INPUT_SHAPE_MISMATCH',
+      `input "${input.name}" has shape [${s.join(',')}]; an image input must be [1,height,width,1 or 3] (NHWC)`);
+  }
+  return { height: s[1], width: s[2], channels: s[3] };
+}
+
+/** Decodes and resizes an image to raw HWC uint8 pixels of the input's size. */
+export async function decodeImage(path: string, input: TensorInfo): Promise<Uint8Array> {
+  const { height, width, channels } = imageGeometry(input);
+  try {
+    await access(path);
+  } catch {
+    throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read image ${path}: no such file`);
+  }
+  try {
+    let img = sharp(path, { failOn: 'error' }).resize(width, height, { fit: 'fill', kernel: 'lanczos3' }).removeAlpha();
+    img = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
+    const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== channels) {
+      throw new Error(`decoded ${info.channels} channels, expected ${channels}`);
+    }
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  } catch (e) {
+    throw new ReefError('REEF_IMAGE_INVALID', `cannot decode image ${path}: ${(e as Error).message}`);
+  }
+}
+
+function at(v: number | number[], c: number): number {
+  return Array.isArray(v) ? v[c % v.length] : v;
+}
+
+/**
+ * Maps HWC uint8 pixels to the input's dtype: real = (p - mean) / std; float inputs take the real
+ * value, quantized inputs its quantized value with the tensor's scale and zero point. When
+ * quantizing would give back the pixel itself (scale * std = 1 and mean = zeroPoint, as in Coral's
+ * uint8 models) the raw pixels are used, as pycoral does.
+ */
+export function pixelsToInput(pixels: Uint8Array, input: TensorInfo, norm: Normalization = DEFAULT_NORMALIZATION): TypedArray {
+  const { channels } = imageGeometry(input);
+  const n = pixels.length;
+  const { scale, zeroPoint } = input.quantization;
+  switch (input.dtype) {
+    case 'float32': {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const c = i % channels;
+        out[i] = (pixels[i] - at(norm.mean, c)) / at(norm.std, c);
+      }
+      return out;
+    }
+    case 'uint8':
+    case 'int8': {
+      const passthrough = input.dtype === 'uint8' && (scale === 0 || [0, 1, 2].every((c) =>
+        Math.abs(scale * at(norm.std, c) - 1) < 0.01 && Math.abs(at(norm.mean, c) - zeroPoint) <= 0.5));
+      if (passthrough) return new Uint8Array(pixels);
+      if (scale === 0) {
+        throw new ReefError('REEF_INPUT_DTYPE_MISMATCH', `input "${input.name}" is int8 without quantization parameters; reef cannot map pixels to it`);
+      }
+      const out = input.dtype === 'uint8' ? new Uint8Array(n) : new Int8Array(n);
+      const [lo, hi] = input.dtype === 'uint8' ? [0, 255] : [-128, 127];
+      for (let i = 0; i < n; i++) {
+        const c = i % channels;
+        const real = (pixels[i] - at(norm.mean, c)) / at(norm.std, c);
+        const q = Math.round(real / scale) + zeroPoint;
+        out[i] = q < lo ? lo : q > hi ? hi : q;
+      }
+      return out;
+    }
+    default:
+      throw new ReefError('REEF_INPUT_DTYPE_MISMATCH',
+        `input "${input.name}" is ${input.dtype}; reef run feeds images to float32, uint8 or int8 inputs only`);
+  }
+}
+
+/** decodeImage + pixelsToInput. */
+export async function imageToInput(path: string, input: TensorInfo, norm?: Normalization): Promise<TypedArray> {
+  return pixelsToInput(await decodeImage(path, input), input, norm);
+}

@@ -1,0 +1,78 @@
+/**
+ * Finding and loading the TensorFlow Lite C library. Order: the `library`
+ * option, $REEF_TFLITE_LIBRARY, the device profile's path, then the build that
+ * the npm package tfjs-tflite-node ships for this platform.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { ReefError } from '../errors.js';
+import { native, type LibraryInfo } from '../native.js';
+import type { DeviceProfile } from '../devices.js';
+
+const PLATFORM_DIRS: Record<string, { dir: string; file: string }> = {
+  'linux-x64': { dir: 'linux_amd64', file: 'libtensorflowlite_c.so' },
+  'linux-arm64': { dir: 'linux_arm64', file: 'libtensorflowlite_c.so' },
+  'darwin-arm64': { dir: 'darwin_arm64', file: 'libtensorflowlite_c.dylib' },
+  'win32-x64': { dir: 'windows_amd64', file: 'tensorflowlite_c.dll' },
+};
+
+/** Path of the library tfjs-tflite-node ships for this platform, or null. */
+export function bundledLibraryPath(platform: string = process.platform, arch: string = process.arch): string | null {
+  const entry = PLATFORM_DIRS[`${platform}-${arch}`];
+  if (!entry) return null;
+  try {
+    const pkg = createRequire(import.meta.url).resolve('tfjs-tflite-node/package.json');
+    return join(dirname(pkg), 'cc_deps', entry.dir, entry.file);
+  } catch {
+    return null;
+  }
+}
+
+export interface LibraryChoice {
+  path: string;
+  source: 'option' | 'env' | 'device' | 'bundled';
+}
+
+/** The candidates, in the order they are tried. */
+export function libraryCandidates(option?: string, profile?: DeviceProfile | null): LibraryChoice[] {
+  const out: LibraryChoice[] = [];
+  if (option) out.push({ path: option, source: 'option' });
+  const env = process.env.REEF_TFLITE_LIBRARY;
+  if (env) out.push({ path: env, source: 'env' });
+  if (profile?.tfliteLibrary) out.push({ path: profile.tfliteLibrary, source: 'device' });
+  const bundled = bundledLibraryPath();
+  if (bundled) out.push({ path: bundled, source: 'bundled' });
+  return out;
+}
+
+/**
+ * Loads the library once per process. An explicit choice (option or env) that
+ * fails is an error, never silently replaced by another build.
+ */
+export function ensureLibrary(option?: string, profile?: DeviceProfile | null): LibraryInfo {
+  const addon = native();
+  const loaded = addon.libraryInfo();
+  const candidates = libraryCandidates(option, profile);
+  if (loaded && (!option || option === loaded.path)) return loaded;
+  const tried: string[] = [];
+  for (const c of candidates) {
+    if (!existsSync(c.path)) {
+      tried.push(`${c.path} (${c.source}): no such file`);
+      if (c.source === 'option' || c.source === 'env') break;
+      continue;
+    }
+    try {
+      return addon.loadLibrary(c.path);
+    } catch (e) {
+      tried.push(`${c.path} (${c.source}): ${(e as Error).message}`);
+      if (c.source === 'option' || c.source === 'env') break;
+    }
+  }
+  if (tried.length === 0) tried.push(`no build of tfjs-tflite-node for ${process.platform}-${process.arch}`);
+  throw new ReefError(
+    'REEF_LIBRARY_NOT_FOUND',
+    `could not load the TensorFlow Lite C library; tried: ${tried.join('; ')}. ` +
+      'Set REEF_TFLITE_LIBRARY or the `library` option to a libtensorflowlite_c build for this platform.',
+  );
+}

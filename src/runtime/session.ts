@@ -1,0 +1,404 @@
+/**
+ * Session: the user-facing handle on a loaded model. Holds one native model
+ * and a pool of interpreters; runs are queued and handed to whichever
+ * interpreter is free, each invoke on a worker thread.
+ */
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { ReefError, invalidArgument } from '../errors.js';
+import { native, type NativeInterpreter, type NativeModel, type LibraryInfo } from '../native.js';
+import { hostProfile, type DeviceProfile } from '../devices.js';
+import { ensureLibrary } from './library.js';
+import { checkTfliteBytes } from './validate.js';
+import {
+  TYPED_ARRAY_FOR, elementCount,
+  type Tensor, type TensorInfo, type TypedArray,
+} from '../types.js';
+
+export interface LoadOptions {
+  /** CPU threads per interpreter. Default: the device profile's defaultThreads (1 on x86-64). */
+  threads?: number;
+  /** Use the XNNPACK delegate (with its int8 QS8 path). Default true. */
+  xnnpack?: boolean;
+  /** Number of interpreters; runs are queued across them. Default 1. */
+  pool?: number;
+  /** Path of libtensorflowlite_c to use instead of the default. */
+  library?: string;
+  /** Device profile id (devices/*.json) instead of the one matching this host. */
+  device?: string;
+}
+
+/** Inputs for run(): by name, or an array in input order. A Tensor also checks its shape. */
+export type Feed = TypedArray | Tensor;
+export type Feeds = Record<string, Feed> | Feed[];
+
+export interface RunOptions {
+  /** Typed arrays to write the outputs into (by name or in output order) instead of new ones. */
+  outputs?: Record<string, TypedArray> | TypedArray[];
+}
+
+/** run() result: one tensor per output name. */
+export type Outputs = Record<string, Tensor>;
+
+export interface TimedOutputs {
+  outputs: Outputs;
+  /** Time of TfLiteInterpreterInvoke alone, measured in the addon next to the call. */
+  invokeMs: number;
+}
+
+export interface LoadTimings {
+  /** Reading the file (0 for buffers). */
+  readMs: number;
+  /** TfLiteModelCreate (flatbuffer verification and model build). */
+  modelMs: number;
+  /** Creating the interpreters and allocating their tensors (in parallel). */
+  interpretersMs: number;
+}
+
+interface Job {
+  inputs: ArrayBufferView[];
+  outputs: TypedArray[];
+  resolve: (ns: number) => void;
+  reject: (e: unknown) => void;
+}
+
+const EDGETPU_OP = 'edgetpu-custom-op';
+
+function describeInfo(t: TensorInfo): string {
+  return `"${t.name}" ${t.dtype}[${t.shape.join(',')}]`;
+}
+
+/** Turns a native interpreter-creation failure into the error a user can act on. */
+function mapInitError(e: unknown, source: string): unknown {
+  if (!(e instanceof ReefError) || e.code !== 'REEF_INTERPRETER_FAILED') return e;
+  const m = /unresolved custom op: ([^\s.]+(?:\.[^\s.]+)*?)\.?(?:\n|$)/.exec(e.message);
+  if (!m) return new ReefError('REEF_INTERPRETER_FAILED', `${source}: ${e.message}`);
+  const op = m[1];
+  if (op === EDGETPU_OP) {
+    const cpuTwin = source.endsWith('_edgetpu.tflite') ? ` (here: ${source.replace(/_edgetpu\.tflite$/, '.tflite')})` : '';
+    return new ReefError(
+      'REEF_CUSTOM_OP_UNRESOLVED',
+      `${source} was compiled for the Edge TPU (custom op "${EDGETPU_OP}"): it needs the Edge TPU runtime ` +
+        `(libedgetpu) and a Coral device, which this host does not have. Run the CPU model instead, the one ` +
+        `that was given to edgetpu_compiler${cpuTwin}. TFLite said: ${e.message}`,
+    );
+  }
+  return new ReefError('REEF_CUSTOM_OP_UNRESOLVED', `${source} uses the custom op "${op}", which this runtime does not provide. TFLite said: ${e.message}`);
+}
+
+export class Session {
+  /** The model's inputs, in order. */
+  readonly inputs: readonly TensorInfo[];
+  /** The model's outputs, in order. */
+  readonly outputs: readonly TensorInfo[];
+  /** Where the model came from (a path, or "<buffer>"). */
+  readonly source: string;
+  readonly threads: number;
+  readonly xnnpack: boolean;
+  readonly library: LibraryInfo;
+  readonly device: DeviceProfile | null;
+  readonly timings: LoadTimings;
+
+  readonly #model: NativeModel;
+  readonly #interpreters: NativeInterpreter[];
+  readonly #idle: NativeInterpreter[];
+  readonly #queue: Job[] = [];
+  readonly #inputIndex = new Map<string, number>();
+  #inFlight = 0;
+  #disposed = false;
+  #drained: (() => void) | null = null;
+
+  private constructor(init: {
+    source: string; model: NativeModel; interpreters: NativeInterpreter[]; threads: number; xnnpack: boolean;
+    library: LibraryInfo; device: DeviceProfile | null; timings: LoadTimings;
+  }) {
+    this.source = init.source;
+    this.#model = init.model;
+    this.#interpreters = init.interpreters;
+    this.#idle = [...init.interpreters];
+    this.threads = init.threads;
+    this.xnnpack = init.xnnpack;
+    this.library = init.library;
+    this.device = init.device;
+    this.timings = init.timings;
+    const toInfo = (t: ReturnType<NativeInterpreter['inputs']>[number]): TensorInfo => ({
+      name: t.name, dtype: t.dtype, shape: t.shape,
+      quantization: { scale: t.scale, zeroPoint: t.zeroPoint }, byteLength: t.byteLength,
+    });
+    this.inputs = Object.freeze(init.interpreters[0].inputs().map(toInfo));
+    this.outputs = Object.freeze(init.interpreters[0].outputs().map(toInfo));
+    this.inputs.forEach((t, i) => this.#inputIndex.set(t.name, i));
+  }
+
+  /** @internal use {@link load}. */
+  static async open(model: string | Uint8Array, options: LoadOptions = {}): Promise<Session> {
+    const t0 = performance.now();
+    let bytes: Uint8Array;
+    let source: string;
+    if (typeof model === 'string') {
+      source = model;
+      try {
+        bytes = await readFile(model);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new ReefError('REEF_MODEL_NOT_FOUND', `cannot read model ${model}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      }
+    } else if (model instanceof Uint8Array) {
+      source = '<buffer>';
+      bytes = model;
+    } else {
+      throw invalidArgument('model', 'a file path or a Uint8Array', model);
+    }
+    const readMs = typeof model === 'string' ? performance.now() - t0 : 0;
+    checkTfliteBytes(bytes, source);
+
+    const pool = options.pool ?? 1;
+    if (!Number.isInteger(pool) || pool < 1 || pool > 64) throw invalidArgument('pool', 'an integer from 1 to 64', options.pool);
+    const device = hostProfile(options.device);
+    const threads = options.threads ?? device?.defaultThreads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw invalidArgument('threads', 'an integer from 1 to 256', options.threads);
+    const xnnpack = options.xnnpack ?? true;
+    if (typeof xnnpack !== 'boolean') throw invalidArgument('xnnpack', 'a boolean', options.xnnpack);
+
+    const library = ensureLibrary(options.library, device);
+    const addon = native();
+    const t1 = performance.now();
+    let nativeModel: NativeModel;
+    try {
+      nativeModel = new addon.Model(bytes);
+    } catch (e) {
+      if (e instanceof ReefError && e.code === 'REEF_MODEL_INVALID') {
+        throw new ReefError('REEF_MODEL_INVALID', `${source}: ${e.message}`);
+      }
+      throw e;
+    }
+    const t2 = performance.now();
+    const interpreters = Array.from({ length: pool }, () => new addon.Interpreter(nativeModel, threads, xnnpack));
+    const results = await Promise.allSettled(interpreters.map((i) => i.init()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      for (const i of interpreters) i.dispose();
+      nativeModel.dispose();
+      throw mapInitError(failed.reason, source);
+    }
+    const t3 = performance.now();
+    return new Session({
+      source, model: nativeModel, interpreters, threads, xnnpack, library, device,
+      timings: { readMs, modelMs: t2 - t1, interpretersMs: t3 - t2 },
+    });
+  }
+
+  /** Number of interpreters in the pool. */
+  get poolSize(): number {
+    return this.#interpreters.length;
+  }
+
+  /** Runs waiting for a free interpreter. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Runs executing now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /**
+   * Runs the model once.
+   * @example
+   * const out = await session.run({ input: pixels });
+   * const scores = out['MobilenetV1/Predictions/Reshape_1'].data;
+   */
+  async run(feeds: Feeds, options?: RunOptions): Promise<Outputs> {
+    return (await this.runTimed(feeds, options)).outputs;
+  }
+
+  /** Like run(), and also returns the time of the invoke alone. */
+  runTimed(feeds: Feeds, options?: RunOptions): Promise<TimedOutputs> {
+    if (this.#disposed) return Promise.reject(this.#disposedError());
+    let inputs: ArrayBufferView[];
+    let outputs: TypedArray[];
+    try {
+      inputs = this.#checkFeeds(feeds);
+      outputs = this.#outputArrays(options?.outputs);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<number>((resolve, reject) => {
+      const job: Job = { inputs, outputs, resolve, reject };
+      const interp = this.#idle.pop();
+      if (interp) this.#dispatch(interp, job);
+      else this.#queue.push(job);
+    }).then((ns) => {
+      const result: Outputs = {};
+      this.outputs.forEach((t, i) => {
+        result[t.name] = { data: outputs[i], shape: t.shape.slice(), dtype: t.dtype };
+      });
+      return { outputs: result, invokeMs: ns / 1e6 };
+    });
+  }
+
+  /**
+   * A plain native loop of `iterations` invokes on the first interpreter, with
+   * whatever is in its input tensors; per-invoke times in ms. The baseline that
+   * benchmarks compare run() against.
+   */
+  async invokeLoop(iterations: number): Promise<Float64Array> {
+    if (this.#disposed) throw this.#disposedError();
+    if (!Number.isInteger(iterations) || iterations < 1) throw invalidArgument('iterations', 'a positive integer', iterations);
+    const interp = this.#idle.pop();
+    if (!interp) throw new ReefError('REEF_BUSY', 'invokeLoop needs an idle interpreter; await pending runs first');
+    this.#inFlight++;
+    try {
+      const ns = await interp.invokeLoop(iterations);
+      return ns.map((v) => v / 1e6);
+    } finally {
+      this.#release(interp);
+    }
+  }
+
+  /**
+   * Frees the model and interpreters. Queued runs reject with REEF_DISPOSED;
+   * runs already executing finish and resolve. The returned promise settles
+   * when the last of them is done and everything is freed.
+   */
+  dispose(): Promise<void> {
+    if (!this.#disposed) {
+      this.#disposed = true;
+      const err = this.#disposedError();
+      for (const job of this.#queue.splice(0)) job.reject(err);
+      // Native dispose defers the free of a busy interpreter until its job ends.
+      for (const i of this.#interpreters) i.dispose();
+      this.#model.dispose();
+    }
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const prev = this.#drained;
+      this.#drained = () => { prev?.(); resolve(); };
+    });
+  }
+
+  #disposedError(): ReefError {
+    return new ReefError('REEF_DISPOSED', `the session for ${this.source} was disposed; load the model again`);
+  }
+
+  #dispatch(interp: NativeInterpreter, job: Job): void {
+    this.#inFlight++;
+    interp.run(job.inputs, job.outputs).then(
+      (ns) => { this.#release(interp); job.resolve(ns); },
+      (e: unknown) => { this.#release(interp); job.reject(e); },
+    );
+  }
+
+  #release(interp: NativeInterpreter): void {
+    this.#inFlight--;
+    if (this.#disposed) {
+      if (this.#inFlight === 0 && this.#drained) {
+        const done = this.#drained;
+        this.#drained = null;
+        done();
+      }
+      return;
+    }
+    const next = this.#queue.shift();
+    if (next) this.#dispatch(interp, next);
+    else this.#idle.push(interp);
+  }
+
+  #checkFeeds(feeds: Feeds): ArrayBufferView[] {
+    const n = this.inputs.length;
+    const list: Array<Feed | undefined> = new Array(n);
+    if (Array.isArray(feeds)) {
+      if (feeds.length !== n) {
+        throw new ReefError('REEF_INPUT_NAME_MISMATCH',
+          `expected ${n} input${n === 1 ? '' : 's'} (${this.inputs.map(describeInfo).join(', ')}) but received ${feeds.length}`);
+      }
+      for (let i = 0; i < n; i++) list[i] = feeds[i];
+    } else if (typeof feeds === 'object' && feeds !== null && !ArrayBuffer.isView(feeds)) {
+      for (const name of Object.keys(feeds)) {
+        const i = this.#inputIndex.get(name);
+        if (i === undefined) {
+          throw new ReefError('REEF_INPUT_NAME_MISMATCH',
+            `unknown input "${name}"; the model's inputs are ${this.inputs.map(describeInfo).join(', ')}`);
+        }
+        list[i] = feeds[name];
+      }
+      for (let i = 0; i < n; i++) {
+        if (list[i] === undefined) {
+          throw new ReefError('REEF_INPUT_NAME_MISMATCH', `missing input ${describeInfo(this.inputs[i])}`);
+        }
+      }
+    } else {
+      throw invalidArgument('feeds', 'an object of input name -> typed array, or an array in input order', feeds);
+    }
+    const out: ArrayBufferView[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const info = this.inputs[i];
+      const feed = list[i] as Feed;
+      const data = ArrayBuffer.isView(feed) ? feed : (feed as Tensor | undefined)?.data;
+      const ctor = TYPED_ARRAY_FOR[info.dtype];
+      if (!ArrayBuffer.isView(data)) {
+        throw new ReefError('REEF_INPUT_DTYPE_MISMATCH',
+          `input "${info.name}" expects a ${ctor?.name ?? info.dtype} (${info.dtype}) but received ${feed === null ? 'null' : typeof feed}`);
+      }
+      if (!ctor || !(data instanceof ctor)) {
+        throw new ReefError('REEF_INPUT_DTYPE_MISMATCH',
+          `input "${info.name}" expects ${info.dtype} (${ctor?.name ?? 'no typed array'}) but received ${data.constructor.name}`);
+      }
+      const want = elementCount(info.shape);
+      const got = (data as TypedArray).length;
+      if (!ArrayBuffer.isView(feed)) {
+        const shape = (feed as Tensor).shape;
+        if (!Array.isArray(shape) || shape.length !== info.shape.length || shape.some((d, k) => d !== info.shape[k])) {
+          throw new ReefError('REEF_INPUT_SHAPE_MISMATCH',
+            `input "${info.name}" expects shape [${info.shape.join(',')}] but received [${String(shape)}]`);
+        }
+      }
+      if (got !== want) {
+        throw new ReefError('REEF_INPUT_SHAPE_MISMATCH',
+          `input "${info.name}" expects shape [${info.shape.join(',')}] (${want} elements) but received ${got} elements`);
+      }
+      out[i] = data;
+    }
+    return out;
+  }
+
+  #outputArrays(given: RunOptions['outputs']): TypedArray[] {
+    if (given === undefined) {
+      return this.outputs.map((t) => {
+        const ctor = TYPED_ARRAY_FOR[t.dtype];
+        if (!ctor) throw new ReefError('REEF_OUTPUT_MISMATCH', `output "${t.name}" has dtype ${t.dtype}, which reef cannot return`);
+        return new ctor(t.byteLength / ctor.BYTES_PER_ELEMENT);
+      });
+    }
+    const list = Array.isArray(given) ? given : this.outputs.map((t) => (given as Record<string, TypedArray>)[t.name]);
+    if (list.length !== this.outputs.length) {
+      throw new ReefError('REEF_OUTPUT_MISMATCH', `expected ${this.outputs.length} output arrays but received ${list.length}`);
+    }
+    return list.map((arr, i) => {
+      const t = this.outputs[i];
+      const ctor = TYPED_ARRAY_FOR[t.dtype];
+      if (!ctor || !(arr instanceof ctor) || arr.byteLength !== t.byteLength) {
+        throw new ReefError('REEF_OUTPUT_MISMATCH',
+          `output "${t.name}" needs a ${ctor?.name ?? t.dtype} of ${t.byteLength / (ctor?.BYTES_PER_ELEMENT ?? 1)} elements but received ${arr === undefined ? 'nothing' : `${arr.constructor.name}(${arr.length})`}`);
+      }
+      return arr;
+    });
+  }
+}
+
+/**
+ * Loads a TFLite model from a path or bytes.
+ * @example
+ * import { load } from 'reef';
+ * const session = await load('model.tflite', { threads: 2 });
+ * const out = await session.run([new Float32Array(session.inputs[0].byteLength / 4)]);
+ * await session.dispose();
+ */
+export function load(model: string | Uint8Array, options?: LoadOptions): Promise<Session> {
+  return Session.open(model, options);
+}
