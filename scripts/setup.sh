@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything reef needs on a Debian/Ubuntu machine with Node 20, then builds it:
+# system packages (apt), npm dependencies, the native addon (cmake-js) and the TypeScript.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  cmake g++ make python3   # the native addon
+  valgrind                 # the leak check in `npm test`
+  libonnx-testdata         # ONNX operator models the model-IR tests parse
+)
+
+if command -v apt-get >/dev/null 2>&1; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+else
+  echo "setup: no apt-get here; install these yourself: ${APT_PACKAGES[*]}" >&2
+fi
+
+npm ci --no-audit --no-fund
+npm run build
+echo "setup: done. Run the tests with: npm test"
