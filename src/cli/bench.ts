@@ -1,0 +1,222 @@
+/**
+ * `reef bench <model>`: latency (SingleStream), throughput (Offline, --workers),
+ * reef's own overhead, memory and the environment, as a table, --json or
+ * --plot; `reef bench --compare a.json b.json ...` side by side.
+ */
+import type { Command } from 'commander';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ReefError } from '../errors.js';
+import { hostProfile } from '../devices.js';
+import { probeEnv } from '../bench/env.js';
+import { checkSettings, expandSweep, sweep, type BenchPoint, type BenchProgress, type BenchSettings } from '../bench/run.js';
+import { formatResult, formatSweep, toResult, type BenchResult } from '../bench/report.js';
+import { plotLatency } from '../bench/plot.js';
+import { compareResults, formatComparison, readResults } from '../bench/compare.js';
+import { parsePositiveInt, type CliIO } from './io.js';
+
+/** Options as commander hands them over (strings until parsed). */
+export interface BenchCliOptions {
+  runs?: string;
+  duration?: string;
+  warmup: string;
+  workers: string;
+  threads?: string;
+  xnnpack?: string | boolean;
+  input?: string;
+  seed: string;
+  json?: boolean;
+  plot?: string;
+  compare?: string[];
+  progress?: boolean;
+  library?: string;
+  device?: string;
+}
+
+const DEFAULT_RUNS = 100;
+
+/** Parses "1,2,4" into distinct positive integers, in order. */
+export function parseIntList(name: string, text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  const out: number[] = [];
+  for (const p of parts) {
+    if (!/^\d+$/.test(p) || Number(p) < 1) {
+      throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a positive integer or comma-separated positive integers for ${name} but received "${text}"`);
+    }
+    if (!out.includes(Number(p))) out.push(Number(p));
+  }
+  return out;
+}
+
+const ON = new Set(['on', 'true', 'yes', '1']);
+const OFF = new Set(['off', 'false', 'no', '0']);
+
+/** Parses "on,off" (also true/false, yes/no, 1/0) into distinct booleans, in order. */
+export function parseOnOffList(name: string, text: string): boolean[] {
+  const out: boolean[] = [];
+  for (const p of text.split(',').map((s) => s.trim().toLowerCase())) {
+    const v = ON.has(p) ? true : OFF.has(p) ? false : null;
+    if (v === null) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected on, off or "on,off" for ${name} but received "${text}"`);
+    if (!out.includes(v)) out.push(v);
+  }
+  return out;
+}
+
+function parseNonNegativeInt(name: string, text: string): number {
+  if (!/^\d+$/.test(text.trim())) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a non-negative integer for ${name} but received "${text}"`);
+  }
+  return Number(text);
+}
+
+function parseSeconds(name: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a positive number of seconds for ${name} but received "${text}"`);
+  }
+  return n;
+}
+
+/**
+ * Fails early, before any measuring, when `path` cannot be written: its folder
+ * is missing or read-only, or the path is a folder.
+ */
+export async function checkWritable(name: string, path: string): Promise<void> {
+  const full = resolve(path);
+  try {
+    if ((await stat(full)).isDirectory()) {
+      throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a writable file path for ${name} but received "${path}" (it is a folder)`);
+    }
+  } catch (e) {
+    if (e instanceof ReefError) throw e;
+  }
+  const dir = dirname(full);
+  try {
+    await access(dir, constants.W_OK);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `folder ${dir} does not exist` : `folder ${dir} is not writable`;
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a writable file path for ${name} but received "${path}" (${why})`);
+  }
+}
+
+/** Everything the command needs, checked; pure apart from the device profile lookup. */
+export interface BenchPlan {
+  settings: BenchSettings;
+  points: BenchPoint[];
+}
+
+/** Turns the command-line options into settings and sweep points; throws REEF_INVALID_ARGUMENT on bad values. */
+export function planBench(opts: BenchCliOptions): BenchPlan {
+  const runs = opts.runs === undefined ? undefined : parsePositiveInt('--runs', opts.runs);
+  const durationMs = opts.duration === undefined ? undefined : parseSeconds('--duration', opts.duration) * 1000;
+  const warmup = parseNonNegativeInt('--warmup', opts.warmup);
+  const workersText = opts.workers.trim();
+  const workers = Number(workersText);
+  if (!/^\d+$/.test(workersText) || workers < 1 || workers > 64) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected an integer from 1 to 64 for --workers but received "${opts.workers}"`);
+  }
+  const seed = parseNonNegativeInt('--seed', opts.seed);
+  const threads = opts.threads === undefined
+    ? [hostProfile(opts.device)?.defaultThreads ?? 1]
+    : parseIntList('--threads', opts.threads);
+  if (threads.some((t) => t > 256)) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected thread counts from 1 to 256 for --threads but received "${opts.threads ?? ''}"`);
+  }
+  const xnnpack = opts.xnnpack === undefined || opts.xnnpack === true ? [true]
+    : opts.xnnpack === false ? [false] : parseOnOffList('--xnnpack', opts.xnnpack);
+  const settings: BenchSettings = {
+    runs: runs ?? (durationMs === undefined ? DEFAULT_RUNS : undefined),
+    durationMs, warmup, workers, seed, input: opts.input, library: opts.library, device: opts.device,
+  };
+  checkSettings(settings);
+  const points = expandSweep<BenchPoint>({ threads: threads[0], xnnpack: xnnpack[0], variant: null }, { threads, xnnpack });
+  return { settings, points };
+}
+
+/** A progress line on stderr: redrawn in place on a TTY, a line per second otherwise (--progress). */
+function progressLine(io: CliIO, tty: boolean, total: number): (p: BenchProgress, point: BenchPoint, index: number) => void {
+  let last = 0;
+  return (p, point, index) => {
+    const now = Date.now();
+    const end = p.total !== null && p.done >= p.total;
+    if (now - last < (tty ? 100 : 1000) && !end) return;
+    last = now;
+    const where = `[${index + 1}/${total}] threads=${point.threads} xnnpack=${point.xnnpack ? 'on' : 'off'}`;
+    const what = p.phase === 'load' ? 'loading'
+      : `${p.phase} ${p.done}${p.total !== null ? `/${p.total}` : ''} runs, ${(p.elapsedMs / 1000).toFixed(1)} s`;
+    io.err(tty ? `\r\x1b[K${where} ${what}` : `${where} ${what}\n`);
+  };
+}
+
+/**
+ * Runs `reef bench`: measures every point of the sweep, then prints a table
+ * (or JSON) and writes the plot. Returns the results.
+ */
+export async function benchCommand(model: string | undefined, opts: BenchCliOptions, io: CliIO): Promise<BenchResult[]> {
+  if (opts.compare !== undefined) {
+    if (model !== undefined) {
+      throw new ReefError('REEF_INVALID_ARGUMENT', `Expected either a model or --compare <files...> but received both ("${model}" and --compare)`);
+    }
+    const results = await readResults(opts.compare);
+    const c = compareResults(results);
+    io.out(opts.json ? JSON.stringify(c, null, 2) + '\n' : formatComparison(c));
+    return results.map((r) => r.result);
+  }
+  if (model === undefined) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a model file (or --compare <files...>) but received none');
+  }
+  const plan = planBench(opts);
+  if (opts.plot !== undefined) await checkWritable('--plot', opts.plot);
+  const tty = process.stderr.isTTY === true;
+  const onProgress = tty || opts.progress ? progressLine(io, tty, plan.points.length) : undefined;
+  const measurements = await sweep(model, plan.points, plan.settings, onProgress);
+  if (onProgress && tty) io.err('\r\x1b[K');
+  const results: BenchResult[] = [];
+  for (const m of measurements) results.push(toResult(m, await probeEnv()));
+
+  if (opts.plot !== undefined) {
+    const svg = plotLatency(
+      results.map((r) => ({ label: `threads ${r.threads}, XNNPACK ${r.xnnpack ? 'on' : 'off'}`, values: r.series.latency_ms })),
+      { title: `reef bench: ${model} (session.run() latency)` },
+    );
+    try {
+      await writeFile(opts.plot, svg);
+    } catch (e) {
+      throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a writable file path for --plot but received "${opts.plot}" (${(e as Error).message})`);
+    }
+  }
+  if (opts.json) {
+    io.out(JSON.stringify(results.length === 1 ? results[0] : results) + '\n');
+  } else {
+    io.out(results.length === 1 ? formatResult(results[0]) : formatSweep(results));
+    if (opts.plot !== undefined) io.out(`plot written to ${opts.plot}\n`);
+  }
+  return results;
+}
+
+/** Registers `reef bench` on the program. */
+export function registerBench(program: Command, io: CliIO): void {
+  program
+    .command('bench')
+    .description('measure latency, throughput, reef\'s overhead and memory of a model on this device')
+    .argument('[model]', 'a .tflite model')
+    .option('--runs <n>', `measured runs (default ${DEFAULT_RUNS}; with --duration, whichever limit comes first)`)
+    .option('--duration <s>', 'measure for this many seconds')
+    .option('--warmup <n>', 'unmeasured runs first (the first of them is timed as "first inference")', '10')
+    .option('--workers <k>', 'interpreters for the Offline throughput phase (1: single stream only)', '1')
+    .option('--threads <list>', 'CPU threads per interpreter; a list sweeps (e.g. 1,2,4). Default: the device profile\'s')
+    .option('--xnnpack <list>', 'XNNPACK delegate on, off, or "on,off" to sweep (default on)')
+    .option('--no-xnnpack', 'same as --xnnpack off')
+    .option('--input <path>', 'real samples: an image, a raw .bin of the input\'s bytes, or a folder of them (default: random data)')
+    .option('--seed <n>', 'seed of the random input data', '1')
+    .option('--json', 'print JSON (one object; an array for a sweep; the comparison with --compare)')
+    .option('--plot <file.svg>', 'write the latency histogram and CDF as SVG')
+    .option('--compare <files...>', 'compare results written by --json, side by side, with ratios to the first')
+    .option('--progress', 'show progress on stderr even when it is not a terminal')
+    .option('--library <path>', 'libtensorflowlite_c to load')
+    .option('--device <id>', 'device profile to use instead of the detected one')
+    .action(async (model: string | undefined, opts: BenchCliOptions) => {
+      await benchCommand(model, opts, io);
+    });
+}
