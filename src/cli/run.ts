@@ -8,6 +8,8 @@ import { imageToInput, DEFAULT_NORMALIZATION, type Normalization } from '../imag
 import { dequantize } from '../quant.js';
 import { topK } from '../postprocess/classify.js';
 import { readLabels } from '../labels.js';
+import { readFile } from 'node:fs/promises';
+import { readTfliteMetadata, type TfliteMetadataSummary } from '../model/tflite/metadata.js';
 import { ReefError } from '../errors.js';
 import { parseNumberList, parsePositiveInt, type CliIO } from './io.js';
 
@@ -32,19 +34,28 @@ export interface ClassifyResult {
 export async function runCommand(model: string, images: string[], opts: RunCliOptions, io: CliIO): Promise<void> {
   const k = parsePositiveInt('--top-k', opts.topK);
   const threads = opts.threads === undefined ? undefined : parsePositiveInt('--threads', opts.threads);
-  const norm: Normalization = {
-    mean: opts.mean === undefined ? DEFAULT_NORMALIZATION.mean : parseNumberList('--mean', opts.mean),
-    std: opts.std === undefined ? DEFAULT_NORMALIZATION.std : parseNumberList('--std', opts.std),
-  };
-  if ([norm.std].flat().some((s) => s === 0)) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a non-zero --std but received 0');
-  const labels = opts.labels ? await readLabels(opts.labels) : null;
+  const userMean = opts.mean === undefined ? undefined : parseNumberList('--mean', opts.mean);
+  const userStd = opts.std === undefined ? undefined : parseNumberList('--std', opts.std);
+  if ([userStd ?? []].flat().some((s) => s === 0)) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a non-zero --std but received 0');
   const session = await load(model, { threads, xnnpack: opts.xnnpack, library: opts.library, device: opts.device });
   try {
+    // The model's own metadata fills in what the user did not say.
+    const md: TfliteMetadataSummary | null =
+      opts.labels && userMean !== undefined && userStd !== undefined ? null : readTfliteMetadata(await readFile(model));
+    const norm: Normalization = {
+      mean: userMean ?? md?.mean ?? DEFAULT_NORMALIZATION.mean,
+      std: userStd ?? md?.std ?? DEFAULT_NORMALIZATION.std,
+    };
+    const labels = opts.labels ? await readLabels(opts.labels) : md?.labels ?? null;
+
     const input = session.inputs[0];
     const output = session.outputs[0];
     if (opts.verbose && !opts.json) {
       io.err(`model ${model}: ${input.dtype}[${input.shape.join(',')}] -> ${output.dtype}[${output.shape.join(',')}]; ` +
         `${session.xnnpack ? 'XNNPACK' : 'built-in kernels'}, ${session.threads} thread(s); TFLite ${session.library.version} from ${session.library.path}\n`);
+      const from = (user: unknown, meta: unknown) => (user !== undefined ? 'option' : meta !== undefined ? 'model metadata' : 'default');
+      io.err(`normalisation: mean ${String(norm.mean)} (${from(userMean, md?.mean)}), std ${String(norm.std)} (${from(userStd, md?.std)}); ` +
+        `labels: ${opts.labels ? opts.labels : md?.labels ? `${md.labelsFile ?? 'model metadata'} (model metadata)` : 'none'}\n`);
     }
     const results: ClassifyResult[] = [];
     for (const image of images) {

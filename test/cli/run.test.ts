@@ -94,3 +94,20 @@ describe('reef info', () => {
     if (process.arch === 'x64') expect(doc.profile.id).toBe('generic-x86_64-linux');
   });
 });
+
+describe('reef run with model metadata', () => {
+  it('takes labels and normalisation from the model when the user gives none', async () => {
+    // mobilenet_v1_0.25_128_quant carries TFLITE_METADATA with imagenet_labels.txt and mean/std 127.5.
+    const r = await cli('run', sharedPath(QUANT), sharedPath(TENCH), '-k', '1', '-v');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^n01440764_tench\.JPEG\n {3}1 {2}\d\.\d{4} {2}tench, Tinca tinca \(1\)\n$/);
+    expect(r.err).toContain('normalisation: mean 127.5 (model metadata), std 127.5 (model metadata); labels: imagenet_labels.txt (model metadata)');
+  });
+
+  it('a model without metadata gets the defaults and no labels', async () => {
+    const r = await cli('run', sharedPath(MODEL), sharedPath(TENCH), '-k', '1', '-v', '--std', '128');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^n01440764_tench\.JPEG\n {3}1 {2}\d\.\d{4} {2}class 1\n$/);
+    expect(r.err).toContain('normalisation: mean 127.5 (default), std 128 (option); labels: none');
+  });
+});
