@@ -9,6 +9,8 @@ import { PACKAGE_ROOT } from '../native.js';
 import { EXIT, reportError, stdio, type CliIO } from './io.js';
 import { registerRun } from './run.js';
 import { registerInfo } from './info.js';
+import { registerInspect } from './inspect.js';
+import { registerBench } from './bench.js';
 
 function version(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -25,6 +27,8 @@ export function buildProgram(io: CliIO = stdio): Command {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError('(run with --help for usage)');
   registerRun(program, io);
+  registerInspect(program, io);
+  registerBench(program, io);
   registerInfo(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   return program;
