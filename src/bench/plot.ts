@@ -17,7 +17,11 @@ export interface PlotOptions {
   bins?: number;
   width?: number;
   height?: number;
+  /** Log-scale latency axis. Default: when the largest value is more than 20x the smallest. */
+  log?: boolean;
 }
+
+const LOG_SPAN = 20;
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
@@ -40,6 +44,18 @@ export function niceTicks(lo: number, hi: number, count = 6): number[] {
   return out;
 }
 
+/** Ticks 1, 2, 5 x 10^k inside [lo, hi] (lo > 0), for a log axis. */
+export function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const mult of [1, 2, 5]) {
+      const v = Number((mult * 10 ** e).toPrecision(12));
+      if (v >= lo && v <= hi) out.push(v);
+    }
+  }
+  return out;
+}
+
 function tickLabel(v: number): string {
   return Math.abs(v) >= 100 ? v.toFixed(0) : Number(v.toPrecision(4)).toString();
 }
@@ -55,7 +71,7 @@ export function plotLatency(series: PlotSeries[], options: PlotOptions = {}): st
   const W = options.width ?? 800;
   const H = options.height ?? 640;
   const bins = options.bins ?? 40;
-  const m = { left: 70, right: 20, top: 50, bottom: 50, gap: 70 };
+  const m = { left: 70, right: 45, top: 50, bottom: 50, gap: 70 };
   const panelH = (H - m.top - m.bottom - m.gap) / 2;
   const plotW = W - m.left - m.right;
   let lo = Math.min(...data.map((d) => d.xs[0]));
@@ -64,14 +80,23 @@ export function plotLatency(series: PlotSeries[], options: PlotOptions = {}): st
     lo -= Math.max(Math.abs(lo) * 0.05, 1e-3);
     hi += Math.max(Math.abs(hi) * 0.05, 1e-3);
   }
-  const pad = (hi - lo) * 0.02;
-  lo = Math.max(0, lo - pad);
-  hi += pad;
-  const sx = (v: number): number => m.left + ((v - lo) / (hi - lo)) * plotW;
-  const w = (hi - lo) / bins;
+  // Log scale when the values span more than LOG_SPAN x (e.g. a sweep with XNNPACK on and off).
+  const log = options.log ?? (lo > 0 && hi / lo > LOG_SPAN);
+  const fwd = log ? Math.log10 : (v: number): number => v;
+  const inv = log ? (v: number): number => 10 ** v : (v: number): number => v;
+  let flo = fwd(lo);
+  let fhi = fwd(hi);
+  const pad = (fhi - flo) * 0.02;
+  flo = log ? flo - pad : Math.max(0, flo - pad);
+  fhi += pad;
+  lo = inv(flo);
+  hi = inv(fhi);
+  const sx = (v: number): number => m.left + ((fwd(v) - flo) / (fhi - flo)) * plotW;
+  const w = (fhi - flo) / bins;
+  const edge = (b: number): number => inv(flo + b * w);
   const counts = data.map((d) => {
     const c = new Array<number>(bins).fill(0);
-    for (const x of d.xs) c[Math.min(bins - 1, Math.floor((x - lo) / w))]++;
+    for (const x of d.xs) c[Math.min(bins - 1, Math.max(0, Math.floor((fwd(x) - flo) / w)))]++;
     return c;
   });
   const maxCount = Math.max(...counts.flat());
@@ -85,7 +110,7 @@ export function plotLatency(series: PlotSeries[], options: PlotOptions = {}): st
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   if (options.title) out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(options.title)}</text>`);
 
-  const xTicks = niceTicks(lo, hi);
+  const xTicks = log ? logTicks(lo, hi) : niceTicks(lo, hi);
   for (const [top, name] of [[histTop, 'histogram'], [cdfTop, 'CDF']] as const) {
     out.push(`<g class="${name}">`);
     out.push(`<rect x="${m.left}" y="${num(top)}" width="${num(plotW)}" height="${num(panelH)}" fill="none" stroke="#888"/>`);
@@ -94,7 +119,7 @@ export function plotLatency(series: PlotSeries[], options: PlotOptions = {}): st
       out.push(`<line x1="${x}" y1="${num(top + panelH)}" x2="${x}" y2="${num(top + panelH + 5)}" stroke="#888"/>`);
       out.push(`<text x="${x}" y="${num(top + panelH + 18)}" text-anchor="middle">${tickLabel(t)}</text>`);
     }
-    out.push(`<text x="${m.left + plotW / 2}" y="${num(top + panelH + 36)}" text-anchor="middle">latency (ms)</text>`);
+    out.push(`<text x="${m.left + plotW / 2}" y="${num(top + panelH + 36)}" text-anchor="middle">latency (ms${log ? ', log scale' : ''})</text>`);
     out.push('</g>');
   }
   // Histogram: y ticks and one step outline (lightly filled) per series.
@@ -107,15 +132,19 @@ export function plotLatency(series: PlotSeries[], options: PlotOptions = {}): st
     const color = COLORS[i % COLORS.length];
     const pts: string[] = [`${num(sx(lo))},${num(syHist(0))}`];
     c.forEach((n, b) => {
-      pts.push(`${num(sx(lo + b * w))},${num(syHist(n))}`, `${num(sx(lo + (b + 1) * w))},${num(syHist(n))}`);
+      pts.push(`${num(sx(edge(b)))},${num(syHist(n))}`, `${num(sx(edge(b + 1)))},${num(syHist(n))}`);
     });
     pts.push(`${num(sx(hi))},${num(syHist(0))}`);
     out.push(`<polygon class="hist" points="${pts.join(' ')}" fill="${color}" fill-opacity="0.25" stroke="${color}"/>`);
   });
   // CDF: y gridlines at the reported percentiles, one step line per series.
-  for (const p of [0, 0.5, 0.9, 0.99, 1]) {
+  for (const p of [0, 0.25, 0.5, 0.75, 1]) {
     const y = num(syCdf(p));
-    out.push(`<line x1="${m.left}" y1="${y}" x2="${m.left + plotW}" y2="${y}" stroke="#ddd"/><text x="${m.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">${p}</text>`);
+    out.push(`<text x="${m.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">${p}</text>`);
+  }
+  for (const [p, name] of [[0.5, 'p50'], [0.9, 'p90'], [0.99, 'p99']] as const) {
+    const y = num(syCdf(p));
+    out.push(`<line x1="${m.left}" y1="${y}" x2="${m.left + plotW}" y2="${y}" stroke="#ccc" stroke-dasharray="4 3"/><text x="${m.left + plotW + 4}" y="${y}" dominant-baseline="middle" fill="#666" font-size="10">${name}</text>`);
   }
   out.push(`<text transform="translate(18 ${num(cdfTop + panelH / 2)}) rotate(-90)" text-anchor="middle">fraction of runs</text>`);
   data.forEach((d, i) => {
@@ -128,11 +157,15 @@ export function plotLatency(series: PlotSeries[], options: PlotOptions = {}): st
     out.push(`<polyline class="cdf" points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
   });
   // Legend with p50 / p99 per series.
+  const legend = data.map((d) => `${d.label}: p50 ${tickLabel(percentileSorted(d.xs, 0.5))} ms, p99 ${tickLabel(percentileSorted(d.xs, 0.99))} ms (n=${d.xs.length})`);
+  const legendW = 18 + Math.max(...legend.map((t) => t.length)) * 6.6;
+  const legendX = Math.max(m.left + 4, m.left + plotW - 8 - legendW);
+  out.push(`<rect x="${num(legendX - 4)}" y="${histTop + 2}" width="${num(legendW + 8)}" height="${data.length * 16 + 6}" fill="white" fill-opacity="0.85"/>`);
   data.forEach((d, i) => {
     const y = histTop + 14 + i * 16;
-    const x = m.left + plotW - 300;
-    out.push(`<rect x="${x}" y="${y - 9}" width="12" height="10" fill="${COLORS[i % COLORS.length]}"/>`);
-    out.push(`<text x="${x + 18}" y="${y}">${esc(d.label)}: p50 ${tickLabel(percentileSorted(d.xs, 0.5))} ms, p99 ${tickLabel(percentileSorted(d.xs, 0.99))} ms (n=${d.xs.length})</text>`);
+    const x = legendX;
+    out.push(`<rect x="${num(x)}" y="${y - 9}" width="12" height="10" fill="${COLORS[i % COLORS.length]}"/>`);
+    out.push(`<text x="${num(x + 18)}" y="${y}">${esc(legend[i])}</text>`);
   });
   out.push('</svg>');
   return out.join('\n') + '\n';

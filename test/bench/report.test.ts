@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { toResult, formatResult, formatSweep, fmtMs, type BenchResult } from '../../src/bench/report.js';
 import { compareResults, formatComparison, noiseVerdict, rangesOverlap } from '../../src/bench/compare.js';
-import { niceTicks, plotLatency } from '../../src/bench/plot.js';
+import { logTicks, niceTicks, plotLatency } from '../../src/bench/plot.js';
 import type { BenchMeasurement } from '../../src/bench/run.js';
 import type { HostEnv } from '../../src/bench/env.js';
 
@@ -161,5 +161,15 @@ describe('compare', () => {
       '2 different models (by sha256): the ratios compare models, not settings',
       'different CPUs: Cortex-A72 x4 / AMD EPYC x2',
     ]);
+  });
+});
+
+describe('plot scales', () => {
+  it('log axis when the values span more than 20x, with 1-2-5 ticks', () => {
+    const svg = plotLatency([{ label: 'on', values: [0.3, 0.31, 0.5] }, { label: 'off', values: [10, 12, 16] }]);
+    expect(svg).toContain('latency (ms, log scale)');
+    expect(logTicks(0.3, 16)).toEqual([0.5, 1, 2, 5, 10]);
+    const linear = plotLatency([{ label: 'x', values: [1, 2, 3] }]);
+    expect(linear).toContain('latency (ms)</text>');
   });
 });
