@@ -62,6 +62,7 @@ export const runCommand: CommandRunner = (cmd, args) =>
     execFile(cmd, args, { timeout: 2000 }, (err, stdout) => resolve(err ? null : stdout));
   });
 
+/** Where the probes look; every field defaults to the real host. */
 export interface ProbeOptions {
   /** Folder standing for "/" (tests: a fixture tree). Default "/". */
   root?: string;

@@ -11,6 +11,7 @@ export interface PlotSeries {
   values: ArrayLike<number>;
 }
 
+/** Title, bin count, size and axis scale of the plot. */
 export interface PlotOptions {
   title?: string;
   /** Histogram bins over the shared range. Default 40. */

@@ -100,6 +100,11 @@ function rssMb(): number {
   return process.memoryUsage.rss() / MB;
 }
 
+/** Runs a full GC when node was started with --expose-gc, so RSS growth is not just uncollected garbage. */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 /** Peak RSS of this process so far (getrusage ru_maxrss; kB on Linux). */
 function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024;
@@ -239,9 +244,11 @@ export async function measure(
       await session.runTimed(samples[i % samples.length]);
       progress({ phase: 'warmup', done: i + 1, total: settings.warmup, elapsedMs: performance.now() - w0 });
     }
+    collectGarbage();
     const startMb = rssMb();
     const ss = await singleStream(session, samples, limitOf(settings), (done, elapsedMs) =>
       progress({ phase: 'single-stream', done, total: settings.durationMs === undefined ? settings.runs ?? null : null, elapsedMs }));
+    collectGarbage();
     const endMb = rssMb();
 
     let off: BenchMeasurement['offline'] = null;
