@@ -143,7 +143,7 @@ export function toResult(m: BenchMeasurement, host: HostEnv, version = reefVersi
     first_inference_ms: round(m.first.latencyMs),
     first_invoke_ms: round(m.first.invokeMs),
     peak_rss_mb: round(m.rss.peakMb, 1),
-    rss_mb: { start: round(m.rss.startMb, 1), end: round(m.rss.endMb, 1), growth: round(m.rss.endMb - m.rss.startMb, 1), max_sampled: round(m.rss.maxMb, 1) },
+    rss_mb: { start: round(m.rss.startMb, 1), end: round(m.rss.endMb, 1), growth: round(round(m.rss.endMb, 1) - round(m.rss.startMb, 1), 1), max_sampled: round(m.rss.maxMb, 1) },
     series: { latency_ms: m.latencyMs.map((x) => round(x)), invoke_ms: m.invokeMs.map((x) => round(x)) },
     env: {
       cpu: host.cpu.model, cores: host.cpu.cores, hardware: host.cpu.hardware, board: host.board,
