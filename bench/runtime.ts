@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { load, type Session } from '../src/index.js';
 import { randomFeeds } from '../src/bench/inputs.js';
@@ -227,6 +227,10 @@ function ms(x: number): string {
 function printText(results: ModelResult[], env: Record<string, unknown>): void {
   const lines: string[] = [];
   lines.push(`reef bench:runtime  ${String(env.cpu)} x${String(env.cores)}, node ${String(env.node)}, TFLite ${String(env.tflite)}; threads=${THREADS}, XNNPACK on; medians`);
+  const ls = Number(env.loadAvg1mStart);
+  const le = Number(env.loadAvg1mEnd);
+  lines.push(`load average (1 min) ${ls.toFixed(2)} at start, ${le.toFixed(2)} at end, ${String(env.wallSeconds === 0 ? '' : `${Number(env.wallSeconds).toFixed(1)} s wall`)}`);
+  if (ls > 0.5) lines.push(`note: other work was using the CPU when the run started; the pool ratio needs ${String(env.cores)} idle cores`);
   for (const r of results) {
     lines.push('');
     lines.push(`${r.model}  (${r.input})`);
@@ -254,13 +258,14 @@ async function main(): Promise<void> {
     if (!existsSync(m.file)) throw new Error(`shared model missing: ${m.file} (set REEF_SHARED to the shared/ folder)`);
   }
   const started = performance.now();
+  const loadStart = loadavg()[0];
   const results: ModelResult[] = [];
   for (const m of MODELS) results.push(await benchModel(m.file, m.tfjsTarget, args));
   const first = await load(MODELS[1].file, { threads: THREADS });
   const env = {
     cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version,
     tflite: first.library.version, library: first.library.path, device: first.device?.id ?? null,
-    wallSeconds: 0,
+    wallSeconds: 0, loadAvg1mStart: loadStart, loadAvg1mEnd: loadavg()[0],
   };
   await first.dispose();
   env.wallSeconds = (performance.now() - started) / 1000;

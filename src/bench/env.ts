@@ -49,6 +49,8 @@ export interface HostEnv {
   throttled: ThrottleState | null;
   /** Linux x86: sum of cpu*\/thermal_throttle/core_throttle_count, null where absent. */
   coreThrottleCount: number | null;
+  /** /proc/loadavg: runnable tasks averaged over 1, 5 and 15 minutes; null where absent. */
+  loadAvg: [number, number, number] | null;
   /** Things that make the numbers less trustworthy or less comparable. */
   warnings: string[];
 }
@@ -206,6 +208,12 @@ function readCoreThrottleCount(root: string): number | null {
   return total;
 }
 
+/** Parses /proc/loadavg ("0.89 0.46 0.23 1/123 4567") into the three averages. */
+export function parseLoadavg(text: string): [number, number, number] | null {
+  const parts = text.trim().split(/\s+/).slice(0, 3).map(Number);
+  return parts.length === 3 && parts.every(Number.isFinite) ? [parts[0], parts[1], parts[2]] : null;
+}
+
 /** Temperature at which the warnings call a board hot (Raspberry Pi firmware soft limit is 80-85 C). */
 export const HOT_CELSIUS = 80;
 
@@ -235,6 +243,9 @@ export async function probeEnv(options: ProbeOptions = {}): Promise<HostEnv> {
       if (c !== null) thermal.push({ zone: 'vcgencmd', type: 'soc', celsius: c });
     }
   }
+  const loadText = readText(join(root, 'proc/loadavg'));
+  const loadAvg = loadText === null ? null : parseLoadavg(loadText);
+  const cores = info.cores || fallback.length;
   const warnings: string[] = [];
   if (governor === null) {
     warnings.push('CPU frequency governor not exposed (no cpufreq in /sys): frequency scaling could not be checked');
@@ -245,6 +256,9 @@ export async function probeEnv(options: ProbeOptions = {}): Promise<HostEnv> {
   for (const z of thermal) {
     if (z.celsius >= HOT_CELSIUS) warnings.push(`${z.zone}${z.type ? ` (${z.type})` : ''} is at ${z.celsius.toFixed(1)} C: the CPU may throttle`);
   }
+  if (loadAvg && cores > 0 && loadAvg[0] > cores) {
+    warnings.push(`load average ${loadAvg[0].toFixed(2)} over the last minute on ${cores} cores: other work competes for the CPU`);
+  }
   if (throttled?.now.length) warnings.push(`the firmware reports ${throttled.now.join(', ')} now (throttled=${throttled.raw})`);
   else if (throttled?.sinceBoot.length) warnings.push(`the firmware reports ${throttled.sinceBoot.join(', ')} since boot (throttled=${throttled.raw})`);
   return {
@@ -254,7 +268,7 @@ export async function probeEnv(options: ProbeOptions = {}): Promise<HostEnv> {
     node: options.node ?? process.version,
     cpu: {
       model: info.model ?? fallback[0]?.model ?? 'unknown',
-      cores: info.cores || fallback.length,
+      cores,
       hardware: info.hardware,
     },
     board,
@@ -263,6 +277,7 @@ export async function probeEnv(options: ProbeOptions = {}): Promise<HostEnv> {
     thermal,
     throttled,
     coreThrottleCount: readCoreThrottleCount(root),
+    loadAvg,
     warnings,
   };
 }

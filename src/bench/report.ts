@@ -30,6 +30,8 @@ export interface ResultEnv {
   thermal: HostEnv['thermal'];
   throttled: HostEnv['throttled'];
   core_throttle_count: number | null;
+  /** 1, 5 and 15 minute load averages when the point finished (includes the benchmark itself). */
+  load_avg: [number, number, number] | null;
   tflite_version: string;
   tflite_library: string;
   xnnpack_available: boolean;
@@ -149,7 +151,7 @@ export function toResult(m: BenchMeasurement, host: HostEnv, version = reefVersi
       cpu: host.cpu.model, cores: host.cpu.cores, hardware: host.cpu.hardware, board: host.board,
       platform: host.platform, arch: host.arch, kernel: host.kernel, node: host.node,
       governor: host.governor, freq_mhz: host.freqMHz, thermal: host.thermal, throttled: host.throttled,
-      core_throttle_count: host.coreThrottleCount,
+      core_throttle_count: host.coreThrottleCount, load_avg: host.loadAvg,
       tflite_version: m.library.version, tflite_library: m.library.path, xnnpack_available: m.library.xnnpack,
       delegate, threads: m.point.threads, device_profile: m.device, reef_version: version, model_sha256: m.sha256,
       warnings: [...host.warnings, ...pointWarnings(m, host)],
@@ -190,6 +192,7 @@ export function envLine(e: ResultEnv): string {
   const temp = e.thermal.length ? e.thermal.map((z) => `${z.type ?? z.zone} ${z.celsius.toFixed(1)} C`).join(', ') : 'n/a';
   return `${e.cpu} x${e.cores}${e.board ? ` (${e.board})` : ''}, ${e.platform}-${e.arch} ${e.kernel}, node ${e.node}; ` +
     `governor ${e.governor ?? 'n/a'}; temperature ${temp}${e.throttled ? `; throttled=${e.throttled.raw}` : ''}; ` +
+    `load ${e.load_avg ? e.load_avg.map((x) => x.toFixed(2)).join(' ') : 'n/a'}; ` +
     `TFLite ${e.tflite_version}; profile ${e.device_profile ?? 'none'}; reef ${e.reef_version}`;
 }
 

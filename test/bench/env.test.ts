@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { parseCpuinfo, parseThrottled, parseVcgencmdTemp, probeEnv, type CommandRunner } from '../../src/bench/env.js';
+import { parseCpuinfo, parseLoadavg, parseThrottled, parseVcgencmdTemp, probeEnv, type CommandRunner } from '../../src/bench/env.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'bench');
 const base = { platform: 'linux', kernel: '6.1.0-test', node: 'v20.0.0' };
@@ -28,6 +28,7 @@ describe('probeEnv on a Raspberry Pi 4 tree', () => {
     expect(env.thermal).toEqual([{ zone: 'thermal_zone0', type: 'cpu-thermal', celsius: 84.312 }]);
     expect(env.throttled).toEqual({ raw: '0x50005', now: ['under-voltage', 'throttled'], sinceBoot: ['under-voltage', 'throttled'] });
     expect(env.coreThrottleCount).toBeNull();
+    expect(env.loadAvg).toEqual([0.1, 0.2, 0.3]);
     expect(env.warnings).toEqual([
       'CPU frequency governor is "ondemand", not "performance": latency varies with frequency scaling ' +
         '(set it with `echo performance | sudo tee /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor`)',
@@ -56,7 +57,8 @@ describe('probeEnv on an x86 tree', () => {
       { zone: 'thermal_zone10', type: 'iwlwifi_1', celsius: 39 },
     ]);
     expect(env.coreThrottleCount).toBe(7);
-    expect(env.warnings).toEqual([]);
+    expect(env.loadAvg).toEqual([2.5, 1, 0.5]);
+    expect(env.warnings).toEqual(['load average 2.50 over the last minute on 2 cores: other work competes for the CPU']);
     expect(env).toMatchObject({ platform: 'linux', arch: 'x64', kernel: '6.1.0-test', node: 'v20.0.0' });
   });
 });
@@ -68,6 +70,7 @@ describe('probeEnv on a VM with /proc/cpuinfo only', () => {
     expect(env.governor).toBeNull();
     expect(env.freqMHz).toBeNull();
     expect(env.thermal).toEqual([]);
+    expect(env.loadAvg).toBeNull();
     expect(env.warnings).toEqual(['CPU frequency governor not exposed (no cpufreq in /sys): frequency scaling could not be checked']);
   });
 
@@ -88,6 +91,10 @@ describe('parsers', () => {
     expect(parseThrottled('throttled=0x80008')).toEqual({ raw: '0x80008', now: ['soft temperature limit'], sinceBoot: ['soft temperature limit'] });
     expect(parseThrottled('throttled=0x20000')).toEqual({ raw: '0x20000', now: [], sinceBoot: ['arm frequency capped'] });
     expect(parseThrottled('VCHI initialization failed')).toBeNull();
+  });
+  it('parseLoadavg', () => {
+    expect(parseLoadavg('0.89 0.46 0.23 1/123 4567\n')).toEqual([0.89, 0.46, 0.23]);
+    expect(parseLoadavg('')).toBeNull();
   });
   it('parseVcgencmdTemp', () => {
     expect(parseVcgencmdTemp("temp=48.3'C")).toBe(48.3);

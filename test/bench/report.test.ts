@@ -13,7 +13,7 @@ const host: HostEnv = {
   platform: 'linux', arch: 'arm64', kernel: '6.1.0', node: 'v20.0.0',
   cpu: { model: 'Cortex-A72', cores: 4, hardware: 'BCM2835' }, board: 'Raspberry Pi 4 Model B Rev 1.4',
   governor: 'performance', freqMHz: { cur: 1800, min: 600, max: 1800 },
-  thermal: [{ zone: 'thermal_zone0', type: 'cpu-thermal', celsius: 51.5 }], throttled: null, coreThrottleCount: null, warnings: [],
+  thermal: [{ zone: 'thermal_zone0', type: 'cpu-thermal', celsius: 51.5 }], throttled: null, coreThrottleCount: null, loadAvg: [1.5, 1.25, 1], warnings: [],
 };
 
 function measurement(latencyMs: number[], invokeMs: number[], extra: Partial<BenchMeasurement> = {}): BenchMeasurement {
@@ -57,6 +57,7 @@ describe('toResult', () => {
       cpu: 'Cortex-A72', cores: 4, hardware: 'BCM2835', board: 'Raspberry Pi 4 Model B Rev 1.4', platform: 'linux', arch: 'arm64',
       kernel: '6.1.0', node: 'v20.0.0', governor: 'performance', freq_mhz: { cur: 1800, min: 600, max: 1800 },
       thermal: [{ zone: 'thermal_zone0', type: 'cpu-thermal', celsius: 51.5 }], throttled: null, core_throttle_count: null,
+      load_avg: [1.5, 1.25, 1],
       tflite_version: '2.9.0', tflite_library: '/lib/libtensorflowlite_c.so', xnnpack_available: true, delegate: 'xnnpack',
       threads: 2, device_profile: 'raspberry-pi-4', reef_version: '0.1.0', model_sha256: 'ab'.repeat(32), warnings: [],
     });
