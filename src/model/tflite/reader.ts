@@ -208,12 +208,16 @@ export function validateModel(model: TfliteModel): void {
         }
       }
       for (const i of op.outputs) if (i >= 0) written[i] = 1;
+      validateShapeOperands(model, sg, op, where);
       for (const target of calledSubgraphs(op)) {
         if (!Number.isInteger(target) || target < 0 || target >= model.subgraphs.length) {
           throw invalid(where, `calls subgraph ${target}, out of range (the model has ${model.subgraphs.length} subgraphs)`);
         }
         calls[si]!.push(target);
       }
+    });
+    sg.outputs.forEach((i, k) => {
+      if (!written[i]) throw invalid(`subgraph ${si}, output ${k}`, `${tensorLabel(sg.tensors[i], i)} is never written by any operator`);
     });
   });
   // Control flow (CALL/IF/WHILE/CALL_ONCE) must not recurse: TFLite would recurse without end.
@@ -282,5 +286,63 @@ function validateTensor(model: TfliteModel, t: TfliteTensor, where: string): voi
         throw invalid(where, `per-axis quantization has ${q.scale.length} scales but dimension ${qd} of shape [${t.shape.join(',')}] is ${t.shape[qd]}`);
       }
     }
+  }
+}
+
+/** Read a constant int32 tensor's values, or undefined when it is not a constant int32. */
+function constInts(model: TfliteModel, t: TfliteTensor | undefined): number[] | undefined {
+  if (!t || t.dtype !== 'int32') return undefined;
+  const data = model.buffers[t.buffer];
+  if (!data || data.length === 0 || data.length % 4 !== 0) return undefined;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const out: number[] = [];
+  for (let i = 0; i < data.length; i += 4) out.push(view.getInt32(i, true));
+  return out;
+}
+
+/** Ops whose constant int32 operand (at this input) is the shape of a tensor they allocate. */
+const SHAPE_OPERAND: Record<string, number> = {
+  FILL: 0, BROADCAST_TO: 1, RESIZE_BILINEAR: 1, RESIZE_NEAREST_NEIGHBOR: 1, SPARSE_TO_DENSE: 1,
+};
+
+/**
+ * Constant operands that decide allocation sizes inside TFLite kernels. A flipped bit in
+ * TRANSPOSE_CONV's output_shape makes TFLite 2.9 allocate without bound and abort the process,
+ * so these are checked against the declared shapes here.
+ */
+function validateShapeOperands(model: TfliteModel, sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
+  if (op.opcode === 'TRANSPOSE_CONV') {
+    const shape = constInts(model, sg.tensors[op.inputs[0] ?? -1]);
+    const out = sg.tensors[op.outputs[0] ?? -1];
+    const x = sg.tensors[op.inputs[2] ?? -1];
+    const w = sg.tensors[op.inputs[1] ?? -1];
+    if (!shape || !out) return;
+    if (shape.length !== 4 || shape.join(',') !== out.shape.join(',')) {
+      throw invalid(where, `output_shape operand [${shape.join(',')}] does not match the output tensor's shape [${out.shape.join(',')}]`);
+    }
+    const o = op.builtinOptions?.type === 'TransposeConvOptions' ? op.builtinOptions.value : undefined;
+    if (o && x && w && x.shape.length === 4 && w.shape.length === 4) {
+      const dims: [number, number, number, number][] = [[shape[1]!, x.shape[1]!, o.strideH, w.shape[1]!], [shape[2]!, x.shape[2]!, o.strideW, w.shape[2]!]];
+      for (const [outD, inD, s, k] of dims) {
+        if (s < 1 || outD > inD * s + k || outD < (inD - 1) * s + 1 - k) {
+          throw invalid(where, `output size ${outD} is impossible for input size ${inD}, stride ${s} and kernel ${k}`);
+        }
+      }
+    }
+    return;
+  }
+  const k = SHAPE_OPERAND[op.opcode];
+  if (k === undefined) return;
+  const values = constInts(model, sg.tensors[op.inputs[k] ?? -1]);
+  if (!values) return;
+  const out = sg.tensors[op.outputs[0] ?? -1];
+  const size = (out && DTYPE_SIZE[out.dtype]) ?? 1;
+  let elements = op.opcode.startsWith('RESIZE') && out ? (out.shape[0] ?? 1) * (out.shape[3] ?? 1) : 1;
+  for (const v of values) {
+    if (v < 0) throw invalid(where, `shape operand [${values.join(',')}] has a negative value`);
+    elements *= v;
+  }
+  if (elements * size > MAX_TENSOR_BYTES) {
+    throw invalid(where, `shape operand [${values.join(',')}] asks for ${elements * size} bytes, over the ${MAX_TENSOR_BYTES}-byte limit`);
   }
 }
