@@ -62,12 +62,23 @@ export function readTflite(bytes: Uint8Array): TfliteModel {
 }
 
 /**
- * Check that `bytes` are a TFLite model that is safe to hand to the native TFLite library
- * (the same checks as {@link readTflite}, result discarded).
+ * Check that `bytes` are a TFLite model that is safe to hand to the native TFLite 2.9 library:
+ * everything {@link readTflite} checks, plus the shapes of valid models that still crash
+ * TFLite natively (a subgraph output that is also one of its inputs aborts the process under
+ * the XNNPACK delegate). Returns the IR it read.
  * @throws ReefError REEF_MODEL_INVALID naming what is wrong and where.
  */
-export function validateTflite(bytes: Uint8Array): void {
-  readTflite(bytes);
+export function validateTflite(bytes: Uint8Array): TfliteModel {
+  const model = readTflite(bytes);
+  model.subgraphs.forEach((sg, si) => {
+    sg.outputs.forEach((t, k) => {
+      const j = sg.inputs.indexOf(t);
+      if (j >= 0) {
+        throw invalid(`subgraph ${si}, output ${k}`, `${tensorLabel(sg.tensors[t], t)} is also input ${j}: pass-through outputs crash TFLite 2.9 under XNNPACK`);
+      }
+    });
+  });
+  return model;
 }
 
 function fromRaw(raw: Model, bytes: Uint8Array): TfliteModel {
@@ -319,6 +330,9 @@ function validateShapeOperands(model: TfliteModel, sg: TfliteSubgraph, op: Tflit
     if (!shape || !out) return;
     if (shape.length !== 4 || shape.join(',') !== out.shape.join(',')) {
       throw invalid(where, `output_shape operand [${shape.join(',')}] does not match the output tensor's shape [${out.shape.join(',')}]`);
+    }
+    if (x && w && (x.shape.length !== 4 || w.shape.length !== 4 || x.shape[0] !== shape[0] || x.shape[3] !== w.shape[3] || w.shape[0] !== shape[3])) {
+      throw invalid(where, `input [${x.shape.join(',')}], weights [${w.shape.join(',')}] and output [${shape.join(',')}] do not agree on batch and channels`);
     }
     const o = op.builtinOptions?.type === 'TransposeConvOptions' ? op.builtinOptions.value : undefined;
     if (o && x && w && x.shape.length === 4 && w.shape.length === 4) {
