@@ -1,0 +1,135 @@
+/**
+ * `reef package`: one `.reef` file holding the model variants, labels, pre/post-processing and
+ * reports, so one file runs on any board. Argument parsing and printing only (src/package).
+ */
+import type { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { ReefError } from '../errors.js';
+import { PACKAGE_ROOT } from '../native.js';
+import { buildBundle, readInputFile, type VariantInput } from '../package/writer.js';
+import { sha256 } from '../package/reader.js';
+import type { ColorOrder, Preprocess, ResizeMode, Task } from '../package/manifest.js';
+import { parseNumberList, parsePositiveInt, type CliIO } from './io.js';
+
+export interface PackageCliOptions {
+  output: string;
+  name?: string;
+  edgetpu?: string;
+  cpuInt8?: string;
+  cpuFloat?: string;
+  onnx?: string;
+  labels?: string;
+  task?: string;
+  topK?: string;
+  scoreThreshold?: string;
+  maxDetections?: string;
+  mean?: string;
+  std?: string;
+  color?: string;
+  resize?: string;
+  quantReport?: string;
+  json?: boolean;
+}
+
+function choice<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected one of ${allowed.join(', ')} for ${name} but received "${value}"`);
+  return value as T;
+}
+
+function parseThreshold(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a number in [0, 1] for --score-threshold but received "${text}"`);
+  return n;
+}
+
+function producer(): string {
+  try {
+    return `reef ${(JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version}`;
+  } catch {
+    return 'reef';
+  }
+}
+
+/** `reef package`. */
+export async function packageCommand(opts: PackageCliOptions, io: CliIO): Promise<void> {
+  const variants: VariantInput[] = [];
+  const add = async (name: VariantInput['name'], path: string | undefined): Promise<void> => {
+    if (path !== undefined) variants.push({ name, source: path, data: await readInputFile(path, `the ${name} model`) });
+  };
+  await add('edgetpu', opts.edgetpu);
+  await add('cpu-int8', opts.cpuInt8);
+  await add('cpu-float', opts.cpuFloat);
+  await add('onnx', opts.onnx);
+  const labels = opts.labels !== undefined ? { source: opts.labels, data: await readInputFile(opts.labels, 'labels') } : undefined;
+  const taskName = choice('--task', opts.task ?? (labels ? 'classification' : 'raw'), ['classification', 'detection', 'raw'] as const);
+  let task: Task;
+  if (taskName === 'classification') {
+    task = { type: 'classification', topK: opts.topK === undefined ? 5 : parsePositiveInt('--top-k', opts.topK),
+      ...(opts.scoreThreshold !== undefined ? { scoreThreshold: parseThreshold(opts.scoreThreshold) } : {}) };
+  } else if (taskName === 'detection') {
+    task = { type: 'detection', kind: 'ssd', scoreThreshold: opts.scoreThreshold === undefined ? 0.5 : parseThreshold(opts.scoreThreshold),
+      maxDetections: opts.maxDetections === undefined ? 25 : parsePositiveInt('--max-detections', opts.maxDetections) };
+  } else task = { type: 'raw' };
+  const pre: Partial<Preprocess> = {};
+  if (opts.mean !== undefined) pre.mean = parseNumberList('--mean', opts.mean);
+  if (opts.std !== undefined) pre.std = parseNumberList('--std', opts.std);
+  if ([pre.std ?? 1].flat().some((s) => s === 0)) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a non-zero --std but received 0');
+  if (opts.color !== undefined) pre.colorOrder = choice<ColorOrder>('--color', opts.color, ['rgb', 'bgr']);
+  if (opts.resize !== undefined) pre.resize = choice<ResizeMode>('--resize', opts.resize, ['squash', 'crop', 'letterbox']);
+  let quantizationReport: unknown;
+  if (opts.quantReport !== undefined) {
+    const text = new TextDecoder().decode(await readInputFile(opts.quantReport, 'quantization report'));
+    try {
+      quantizationReport = JSON.parse(text);
+    } catch (e) {
+      throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a JSON quantization report for --quant-report but received ${opts.quantReport} (${(e as Error).message})`);
+    }
+  }
+  const name = opts.name ?? basename(opts.output).replace(/\.reef$/, '');
+  const { bytes, manifest } = buildBundle({ name, variants, task, preprocess: pre, producer: producer(),
+    ...(labels ? { labels } : {}), ...(quantizationReport !== undefined ? { quantizationReport } : {}) });
+  await writeFile(opts.output, bytes);
+  if (opts.json) {
+    io.out(JSON.stringify({ bundle: opts.output, bytes: bytes.length, sha256: sha256(bytes), manifest }) + '\n');
+    return;
+  }
+  io.out(`wrote ${opts.output} (${bytes.length} bytes, sha256 ${sha256(bytes)})\n`);
+  for (const v of manifest.variants) {
+    const p = v.provenance;
+    const extra = v.name === 'edgetpu'
+      ? ` compiler ${p.compilerVersion}, min runtime ${p.minRuntimeVersion}${p.compiledFrom ? `, compiled from ${p.compiledFrom}: ${p.tpuOps} TPU / ${p.cpuOps} CPU ops` : ''}`
+      : '';
+    io.out(`  ${v.name.padEnd(9)} ${v.file.padEnd(24)} ${v.inputs.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(' ')} from ${p.source}${extra}\n`);
+  }
+  const pp = manifest.preprocess;
+  io.out(`  task ${manifest.task.type}; input ${pp.width}x${pp.height}x${pp.channels} ${pp.colorOrder}, mean ${JSON.stringify(pp.mean)}, std ${JSON.stringify(pp.std)}, resize ${pp.resize}` +
+    `${manifest.labels ? `; labels ${basename(labels!.source)}` : ''}\n`);
+}
+
+/** Registers `reef package`. */
+export function registerPackage(program: Command, io: CliIO): void {
+  program
+    .command('package')
+    .description('bundle model variants, labels and pre/post-processing into one .reef file')
+    .requiredOption('-o, --output <file>', 'the .reef file to write')
+    .option('--name <name>', 'bundle name (default: the output file name)')
+    .option('--edgetpu <file>', 'the model compiled by edgetpu_compiler (X_edgetpu.tflite)')
+    .option('--cpu-int8 <file>', 'the full-integer model (the compiler\'s input)')
+    .option('--cpu-float <file>', 'the float model')
+    .option('--onnx <file>', 'an ONNX model')
+    .option('--labels <file>', 'label file, one label per line')
+    .option('--task <task>', 'classification | detection | raw (default: classification with labels, else raw)')
+    .option('-k, --top-k <n>', 'classification: classes to report (default 5)')
+    .option('--score-threshold <x>', 'classification/detection: minimum score (detection default 0.5)')
+    .option('--max-detections <n>', 'detection: at most n boxes (default 25)')
+    .option('--mean <v>', 'subtracted from 0..255 pixels for float inputs (one value or r,g,b; default 127.5)')
+    .option('--std <v>', 'divides after the mean (one value or r,g,b; default 127.5)')
+    .option('--color <order>', 'rgb | bgr (default rgb)')
+    .option('--resize <mode>', 'squash | crop | letterbox (default squash)')
+    .option('--quant-report <file>', 'the quantizer\'s JSON report to include')
+    .option('--json', 'print JSON: {bundle, bytes, sha256, manifest}')
+    .action(async (opts: PackageCliOptions) => packageCommand(opts, io));
+}
+
