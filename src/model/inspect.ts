@@ -9,6 +9,7 @@ import { isOnnx, readOnnx } from './onnx/reader.js';
 import type { OnnxModel } from './onnx/ir.js';
 import { DTYPE_SIZE, type TfliteModel, type TfliteTensor } from './tflite/ir.js';
 import { readTfliteMetadata } from './tflite/metadata.js';
+import { decodeFlexbuffer, type FlexValue } from './tflite/flexbuffers.js';
 import { isTflite, readTflite } from './tflite/reader.js';
 import { ActivationFunctionType } from './tflite/schema.generated.js';
 
@@ -44,6 +45,8 @@ export interface InspectOperator {
   macs: number;
   params: number;
   customOptionsBytes?: number;
+  /** Custom options decoded from FlexBuffers (e.g. TFLite_Detection_PostProcess parameters). */
+  customOptions?: FlexValue;
 }
 
 export type QuantizationKind = 'float' | 'int8' | 'int16' | 'uint8-legacy' | 'mixed';
@@ -172,7 +175,16 @@ export function inspectTflite(model: TfliteModel, bytes: number, file?: string):
       if (opts && typeof opts.fusedActivationFunction === 'number') {
         row.fusedActivation = ActivationFunctionType[opts.fusedActivationFunction] ?? `ACTIVATION_${opts.fusedActivationFunction}`;
       }
-      if (op.customOptions) row.customOptionsBytes = op.customOptions.length;
+      if (op.customOptions) {
+        row.customOptionsBytes = op.customOptions.length;
+        if (op.customCode !== 'edgetpu-custom-op' && op.customOptionsFormat === 0 && op.customOptions.length > 0) {
+          try {
+            row.customOptions = decodeFlexbuffer(op.customOptions);
+          } catch {
+            // Not FlexBuffers after all (or damaged): the byte count is all we can show.
+          }
+        }
+      }
       if (op.customCode === 'edgetpu-custom-op') edgetpu.push({ operator: oi, bytes: op.customOptions?.length ?? 0 });
       operators.push(row);
     });

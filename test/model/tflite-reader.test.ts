@@ -221,3 +221,24 @@ describe('validateTflite: bad bytes are refused with REEF_MODEL_INVALID naming w
     expect(err(b)).toMatchObject({ message: `Invalid TFLite model: Model: offset 2147483647 at byte 0 points outside the ${b.length}-byte file` });
   });
 });
+
+describe('FlexBuffers custom options', () => {
+  it('TFLite_Detection_PostProcess parameters decode as flatc --flexbuffers shows them', async () => {
+    const { decodeFlexbuffer } = await import('../../src/model/tflite/flexbuffers.js');
+    const m = readTflite(sharedBytes('models/tflite/ssd_mobilenet_v1_coco_quant_postprocess.tflite'));
+    const opts = decodeFlexbuffer(m.subgraphs[0]!.operators.at(-1)!.customOptions!) as Record<string, number | boolean>;
+    // flatc --json --flexbuffers: { _output_quantized: true, h_scale: 5.0, max_classes_per_detection: 1, max_detections: 10,
+    //   nms_iou_threshold: 0.600000023842, nms_score_threshold: 0.00000001, num_classes: 90, w_scale: 5.0, x_scale: 10.0, y_scale: 10.0 }
+    expect(Object.keys(opts)).toEqual(['_output_quantized', 'h_scale', 'max_classes_per_detection', 'max_detections', 'nms_iou_threshold', 'nms_score_threshold', 'num_classes', 'w_scale', 'x_scale', 'y_scale']);
+    expect(opts).toMatchObject({ _output_quantized: true, h_scale: 5, max_classes_per_detection: 1, max_detections: 10, num_classes: 90, w_scale: 5, x_scale: 10, y_scale: 10 });
+    expect(opts['nms_iou_threshold']).toBeCloseTo(0.600000023842, 9);
+    expect(opts['nms_score_threshold']).toBeCloseTo(1e-8, 12);
+  });
+
+  it('EXPECTED FAILURE - truncated FlexBuffers are refused, not read out of range', async () => {
+    const { decodeFlexbuffer } = await import('../../src/model/tflite/flexbuffers.js');
+    const m = readTflite(sharedBytes('models/tflite/ssd_mobilenet_v1_coco_quant_postprocess.tflite'));
+    const b = m.subgraphs[0]!.operators.at(-1)!.customOptions!;
+    expect(() => decodeFlexbuffer(b.subarray(b.length - 40))).toThrow(/^flexbuffer read of \d+ bytes at -?\d+ is outside the 40-byte buffer$/);
+  });
+});

@@ -1,0 +1,20 @@
+/** reef's model tooling: read, validate, edit, write and inspect .tflite and .onnx models. */
+export { readTflite, validateTflite, validateModel, isTflite, builtinName, calledSubgraphs, MAX_TENSOR_BYTES } from './tflite/reader.js';
+export { writeTflite, builtinCode } from './tflite/writer.js';
+export { readTfliteMetadata, encodeTfliteMetadata, TFLITE_METADATA } from './tflite/metadata.js';
+export type { TfliteMetadataSummary, TensorMetadataSummary, ModelMetadata } from './tflite/metadata.js';
+export {
+  addBuffer, addTensor, addOperator, removeOperator, rewire, exposeAsOutputs, consumers, producers,
+  topologicalOrder, sortOperators, removeDeadTensors, removeUnusedBuffers,
+} from './tflite/edit.js';
+export { decodeFlexbuffer } from './tflite/flexbuffers.js';
+export type { FlexValue } from './tflite/flexbuffers.js';
+export type {
+  TfliteModel, TfliteSubgraph, TfliteTensor, TfliteOperator, TfliteQuantization, TfliteSignatureDef,
+  TfliteMetadataEntry, TfliteAssociatedFile, BuiltinOptions, BuiltinOptions2,
+} from './tflite/ir.js';
+export { readOnnx, readOnnxFile, resolveExternalData, isOnnx } from './onnx/reader.js';
+export type { OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxValueInfo, OnnxAttribute } from './onnx/ir.js';
+export { inspectModel, inspectTflite, inspectOnnx, formatInspect } from './inspect.js';
+export type { InspectReport, InspectOperator, InspectTensor, QuantizationKind } from './inspect.js';
+export { tfliteOpCost } from './macs.js';
