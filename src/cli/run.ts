@@ -11,6 +11,7 @@ import { readLabels } from '../labels.js';
 import { readFile } from 'node:fs/promises';
 import { readTfliteMetadata, type TfliteMetadataSummary } from '../model/tflite/metadata.js';
 import { ReefError } from '../errors.js';
+import { openBundle } from '../package/reader.js';
 import { parseNumberList, parsePositiveInt, type CliIO } from './io.js';
 
 export interface RunCliOptions {
@@ -24,6 +25,8 @@ export interface RunCliOptions {
   device?: string;
   json?: boolean;
   verbose?: boolean;
+  /** For .reef bundles: force a variant. */
+  variant?: string;
 }
 
 export interface ClassifyResult {
@@ -37,16 +40,28 @@ export async function runCommand(model: string, images: string[], opts: RunCliOp
   const userMean = opts.mean === undefined ? undefined : parseNumberList('--mean', opts.mean);
   const userStd = opts.std === undefined ? undefined : parseNumberList('--std', opts.std);
   if ([userStd ?? []].flat().some((s) => s === 0)) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a non-zero --std but received 0');
-  const session = await load(model, { threads, xnnpack: opts.xnnpack, library: opts.library, device: opts.device });
+  // A .reef bundle: its manifest chooses the variant and supplies pre-processing and labels.
+  const bundle = model.endsWith('.reef') ? await openBundle(model, opts.variant === undefined ? {} : { variant: opts.variant }) : null;
+  if (!bundle && opts.variant !== undefined) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a .reef bundle for --variant but received ${model}`);
+  const session = await load(bundle ? bundle.model : model, { threads, xnnpack: opts.xnnpack, library: opts.library, device: opts.device });
   try {
     // The model's own metadata fills in what the user did not say.
-    const md: TfliteMetadataSummary | null =
-      opts.labels && userMean !== undefined && userStd !== undefined ? null : readTfliteMetadata(await readFile(model));
+    const md: TfliteMetadataSummary | null = bundle
+      ? {
+        entries: [], inputs: [], outputs: [], associatedFiles: [],
+        mean: [bundle.manifest.preprocess.mean].flat(), std: [bundle.manifest.preprocess.std].flat(),
+        ...(bundle.labels ? { labels: bundle.labels, labelsFile: `${bundle.manifest.labels} (bundle)` } : {}),
+      }
+      : opts.labels && userMean !== undefined && userStd !== undefined ? null : readTfliteMetadata(await readFile(model));
     const norm: Normalization = {
       mean: userMean ?? md?.mean ?? DEFAULT_NORMALIZATION.mean,
       std: userStd ?? md?.std ?? DEFAULT_NORMALIZATION.std,
     };
     const labels = opts.labels ? await readLabels(opts.labels) : md?.labels ?? null;
+    if (bundle && opts.verbose && !opts.json) {
+      io.err(`variant ${bundle.choice.variant} (${bundle.variant.file}): ${bundle.choice.reason}\n`);
+      for (const s of bundle.choice.skipped) io.err(`  skipped ${s.variant}: ${s.reason}\n`);
+    }
 
     const input = session.inputs[0];
     const output = session.outputs[0];
@@ -69,7 +84,7 @@ export async function runCommand(model: string, images: string[], opts: RunCliOp
       });
     }
     if (opts.json) {
-      io.out(JSON.stringify({ model, results }) + '\n');
+      io.out(JSON.stringify({ model, ...(bundle ? { variant: { name: bundle.choice.variant, reason: bundle.choice.reason } } : {}), results }) + '\n');
     } else {
       for (const r of results) {
         io.out(`${basename(r.image)}\n`);
@@ -87,7 +102,7 @@ export function registerRun(program: Command, io: CliIO): void {
   program
     .command('run')
     .description('classify images with a model and print the top-k classes')
-    .argument('<model>', 'a .tflite model')
+    .argument('<model>', 'a .tflite model or a .reef bundle')
     .argument('<images...>', 'image files (JPEG, PNG, WebP, ...)')
     .option('--labels <file>', 'label file, one label per line (line = class index)')
     .option('-k, --top-k <n>', 'how many classes to print', '5')
@@ -98,6 +113,7 @@ export function registerRun(program: Command, io: CliIO): void {
     .option('--library <path>', 'libtensorflowlite_c to load')
     .option('--device <id>', 'device profile to use instead of the detected one')
     .option('--json', 'print JSON')
+    .option('--variant <name>', 'for a .reef bundle: run this variant (edgetpu, cpu-int8, cpu-float)')
     .option('-v, --verbose', 'say which model, runtime and settings are used')
     .action(async (model: string, images: string[], opts: RunCliOptions) => runCommand(model, images, opts, io));
 }
