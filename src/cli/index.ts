@@ -11,6 +11,8 @@ import { registerRun } from './run.js';
 import { registerInfo } from './info.js';
 import { registerInspect } from './inspect.js';
 import { registerBench } from './bench.js';
+import { registerEdgetpu } from './edgetpu.js';
+import { registerPackage } from './package.js';
 
 function version(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -29,6 +31,8 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerRun(program, io);
   registerInspect(program, io);
   registerBench(program, io);
+  registerEdgetpu(program, io);
+  registerPackage(program, io);
   registerInfo(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   return program;
