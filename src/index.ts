@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { load, Session } from './runtime/session.js';
-export type { LoadOptions, Feed, Feeds, RunOptions, Outputs, TimedOutputs, LoadTimings } from './runtime/session.js';
+export type { LoadOptions, Feed, Feeds, RunOptions, Outputs, TimedOutputs, LoadTimings, SessionVariant, SessionBundle } from './runtime/session.js';
 export { ReefError, ERROR_CODES, isReefError } from './errors.js';
 export type { ReefErrorCode, ErrorCodeInfo } from './errors.js';
 export { quantize, dequantize } from './quant.js';

@@ -11,7 +11,6 @@ import { readLabels } from '../labels.js';
 import { readFile } from 'node:fs/promises';
 import { readTfliteMetadata, type TfliteMetadataSummary } from '../model/tflite/metadata.js';
 import { ReefError } from '../errors.js';
-import { openBundle } from '../package/reader.js';
 import { parseNumberList, parsePositiveInt, type CliIO } from './io.js';
 
 export interface RunCliOptions {
@@ -40,10 +39,9 @@ export async function runCommand(model: string, images: string[], opts: RunCliOp
   const userMean = opts.mean === undefined ? undefined : parseNumberList('--mean', opts.mean);
   const userStd = opts.std === undefined ? undefined : parseNumberList('--std', opts.std);
   if ([userStd ?? []].flat().some((s) => s === 0)) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a non-zero --std but received 0');
-  // A .reef bundle: its manifest chooses the variant and supplies pre-processing and labels.
-  const bundle = model.endsWith('.reef') ? await openBundle(model, opts.variant === undefined ? {} : { variant: opts.variant }) : null;
-  if (!bundle && opts.variant !== undefined) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a .reef bundle for --variant but received ${model}`);
-  const session = await load(bundle ? bundle.model : model, { threads, xnnpack: opts.xnnpack, library: opts.library, device: opts.device });
+  // A .reef bundle: load() chooses the variant; its manifest supplies pre-processing and labels.
+  const session = await load(model, { threads, xnnpack: opts.xnnpack, library: opts.library, device: opts.device, variant: opts.variant });
+  const bundle = session.bundle;
   try {
     // The model's own metadata fills in what the user did not say.
     const md: TfliteMetadataSummary | null = bundle
@@ -58,9 +56,10 @@ export async function runCommand(model: string, images: string[], opts: RunCliOp
       std: userStd ?? md?.std ?? DEFAULT_NORMALIZATION.std,
     };
     const labels = opts.labels ? await readLabels(opts.labels) : md?.labels ?? null;
-    if (bundle && opts.verbose && !opts.json) {
-      io.err(`variant ${bundle.choice.variant} (${bundle.variant.file}): ${bundle.choice.reason}\n`);
-      for (const s of bundle.choice.skipped) io.err(`  skipped ${s.variant}: ${s.reason}\n`);
+    const variant = session.variant;
+    if (variant && opts.verbose && !opts.json) {
+      io.err(`variant ${variant.variant} (${variant.file}): ${variant.reason}\n`);
+      for (const s of variant.skipped) io.err(`  skipped ${s.variant}: ${s.reason}\n`);
     }
 
     const input = session.inputs[0];
@@ -84,7 +83,7 @@ export async function runCommand(model: string, images: string[], opts: RunCliOp
       });
     }
     if (opts.json) {
-      io.out(JSON.stringify({ model, ...(bundle ? { variant: { name: bundle.choice.variant, reason: bundle.choice.reason } } : {}), results }) + '\n');
+      io.out(JSON.stringify({ model, ...(variant ? { variant: { name: variant.variant, reason: variant.reason } } : {}), results }) + '\n');
     } else {
       for (const r of results) {
         io.out(`${basename(r.image)}\n`);

@@ -113,6 +113,11 @@ export async function openBundle(path: string, opts: OpenBundleOptions = {}): Pr
   } catch {
     throw new ReefError('REEF_MODEL_NOT_FOUND', `Bundle not found: ${path}`);
   }
+  return openBundleBytes(bytes, path, opts);
+}
+
+/** {@link openBundle} over bundle bytes already in memory; `path` only names it in the result. */
+export function openBundleBytes(bytes: Uint8Array, path: string, opts: OpenBundleOptions = {}): OpenedBundle {
   const { manifest, files } = readBundle(bytes);
   const choice = chooseVariant(manifest, opts.host ?? probeHost(), opts.variant);
   const variant = manifest.variants.find((v) => v.name === choice.variant)!;

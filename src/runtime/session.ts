@@ -10,6 +10,10 @@ import { native, type NativeInterpreter, type NativeModel, type LibraryInfo } fr
 import { hostProfile, type DeviceProfile } from '../devices.js';
 import { ensureLibrary } from './library.js';
 import { checkTfliteBytes } from './validate.js';
+import { validateTflite } from '../model/tflite/reader.js';
+import { isBundle, openBundleBytes } from '../package/reader.js';
+import type { Manifest } from '../package/manifest.js';
+import type { VariantChoice } from '../package/choose.js';
 import {
   TYPED_ARRAY_FOR, elementCount,
   type Tensor, type TensorInfo, type TypedArray,
@@ -26,6 +30,20 @@ export interface LoadOptions {
   library?: string;
   /** Device profile id (devices/*.json) instead of the one matching this host. */
   device?: string;
+  /** For a .reef bundle: run this variant instead of the one chosen for this host. */
+  variant?: string;
+}
+
+/** Which variant of a .reef bundle a session runs, and why. */
+export interface SessionVariant extends VariantChoice {
+  /** The model file inside the bundle. */
+  file: string;
+}
+
+/** What a .reef bundle says about feeding and reading the model. */
+export interface SessionBundle {
+  manifest: Manifest;
+  labels: string[] | null;
 }
 
 /** Inputs for run(): by name, or an array in input order. A Tensor also checks its shape. */
@@ -49,6 +67,8 @@ export interface TimedOutputs {
 export interface LoadTimings {
   /** Reading the file (0 for buffers). */
   readMs: number;
+  /** Checking the bytes in TypeScript before they reach TFLite (bundle checks included). */
+  validateMs: number;
   /** TfLiteModelCreate (flatbuffer verification and model build). */
   modelMs: number;
   /** Creating the interpreters and allocating their tensors (in parallel). */
@@ -98,6 +118,10 @@ export class Session {
   readonly library: LibraryInfo;
   readonly device: DeviceProfile | null;
   readonly timings: LoadTimings;
+  /** For a .reef bundle: the variant running and why; null for a plain model. */
+  readonly variant: SessionVariant | null;
+  /** For a .reef bundle: its manifest (pre-processing, task) and labels; null for a plain model. */
+  readonly bundle: SessionBundle | null;
 
   readonly #model: NativeModel;
   readonly #interpreters: NativeInterpreter[];
@@ -111,6 +135,7 @@ export class Session {
   private constructor(init: {
     source: string; model: NativeModel; interpreters: NativeInterpreter[]; threads: number; xnnpack: boolean;
     library: LibraryInfo; device: DeviceProfile | null; timings: LoadTimings;
+    variant: SessionVariant | null; bundle: SessionBundle | null;
   }) {
     this.source = init.source;
     this.#model = init.model;
@@ -121,6 +146,8 @@ export class Session {
     this.library = init.library;
     this.device = init.device;
     this.timings = init.timings;
+    this.variant = init.variant;
+    this.bundle = init.bundle;
     const toInfo = (t: ReturnType<NativeInterpreter['inputs']>[number]): TensorInfo => ({
       name: t.name, dtype: t.dtype, shape: t.shape,
       quantization: { scale: t.scale, zeroPoint: t.zeroPoint }, byteLength: t.byteLength,
@@ -150,7 +177,31 @@ export class Session {
       throw invalidArgument('model', 'a file path or a Uint8Array', model);
     }
     const readMs = typeof model === 'string' ? performance.now() - t0 : 0;
-    checkTfliteBytes(bytes, source);
+    const tv = performance.now();
+    let variant: SessionVariant | null = null;
+    let bundle: SessionBundle | null = null;
+    if (isBundle(bytes)) {
+      const b = openBundleBytes(bytes, source, options.variant === undefined ? {} : { variant: options.variant });
+      if (b.variant.format !== 'tflite') {
+        throw new ReefError('REEF_INVALID_ARGUMENT',
+          `${source}: the ${b.variant.name} variant is ${b.variant.format}, which this runtime cannot run yet; choose a TFLite variant with --variant`);
+      }
+      bytes = b.model;
+      variant = { ...b.choice, file: b.variant.file };
+      bundle = { manifest: b.manifest, labels: b.labels };
+    } else {
+      if (options.variant !== undefined) {
+        throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a .reef bundle for the variant option (--variant) but received ${source}`);
+      }
+      checkTfliteBytes(bytes, source);
+      try {
+        validateTflite(bytes);
+      } catch (e) {
+        if (e instanceof ReefError && e.code === 'REEF_MODEL_INVALID') throw new ReefError('REEF_MODEL_INVALID', `${source}: ${e.message}`);
+        throw e;
+      }
+    }
+    const validateMs = performance.now() - tv;
 
     const pool = options.pool ?? 1;
     if (!Number.isInteger(pool) || pool < 1 || pool > 64) throw invalidArgument('pool', 'an integer from 1 to 64', options.pool);
@@ -183,8 +234,8 @@ export class Session {
     }
     const t3 = performance.now();
     return new Session({
-      source, model: nativeModel, interpreters, threads, xnnpack, library, device,
-      timings: { readMs, modelMs: t2 - t1, interpretersMs: t3 - t2 },
+      source, model: nativeModel, interpreters, threads, xnnpack, library, device, variant, bundle,
+      timings: { readMs, validateMs, modelMs: t2 - t1, interpretersMs: t3 - t2 },
     });
   }
 
