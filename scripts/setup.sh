@@ -8,6 +8,7 @@ APT_PACKAGES=(
   cmake g++ make python3   # the native addon
   valgrind                 # the leak check in `npm test`
   libonnx-testdata         # ONNX operator models the model-IR tests parse
+  flatbuffers-compiler     # flatc, the independent decoder the model-IR tests compare against
 )
 
 if command -v apt-get >/dev/null 2>&1; then
