@@ -103,6 +103,31 @@ export const ERROR_CODES = {
     fix: 'Check the path named in the message.',
     http: 404,
   },
+  REEF_BUNDLE_INVALID: {
+    meaning: 'A .reef bundle is corrupt or tampered with: a bad tar, a bad manifest, a missing or unlisted file, or a sha256 mismatch.',
+    fix: 'Package the model again with `reef package`, or copy the bundle again and compare its sha256 with the source.',
+    http: 400,
+  },
+  REEF_BUNDLE_VERSION: {
+    meaning: 'The bundle\'s manifest has a schema version this reef does not read.',
+    fix: 'Upgrade reef on this device, or package the model again with the reef installed here.',
+    http: 400,
+  },
+  REEF_VARIANT_UNAVAILABLE: {
+    meaning: 'The bundle has no variant by that name, or none that this host can run.',
+    fix: 'Pick one of the variants the message lists (`reef inspect` on the bundle lists them too), or package a CPU variant.',
+    http: 400,
+  },
+  REEF_COMPILER_NOT_FOUND: {
+    meaning: 'edgetpu_compiler is not installed (it runs on x86-64 Debian/Ubuntu only).',
+    fix: 'Install it from Coral\'s apt repository (package edgetpu-compiler) or pass --compiler PATH; `reef edgetpu check` predicts the result without it.',
+    http: 501,
+  },
+  REEF_COMPILER_FAILED: {
+    meaning: 'edgetpu_compiler failed or did not finish in time; the message carries its own words.',
+    fix: 'Read the compiler\'s log in the message; run `reef edgetpu check` to see which ops cannot map, or raise --timeout.',
+    http: 422,
+  },
   REEF_IMAGE_INVALID: {
     meaning: 'An image could not be decoded.',
     fix: 'Use JPEG, PNG, WebP, GIF, AVIF or TIFF (BMP is not supported); check that the file is not truncated.',

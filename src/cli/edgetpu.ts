@@ -65,7 +65,7 @@ export async function edgetpuCompileCommand(model: string, opts: CompileCliOptio
     const report = checkEdgetpu(bytes);
     if (opts.json) io.out(JSON.stringify({ check: checkReportJson(report), compile: null }) + '\n');
     else io.out(formatCheckReport(report, model));
-    throw new ReefError('REEF_FILE_NOT_FOUND', `${COMPILER_NAME} was not found on PATH (the prediction is printed above).\n${COMPILER_INSTALL}`);
+    throw new ReefError('REEF_COMPILER_NOT_FOUND', `${COMPILER_NAME} was not found on PATH (the prediction is printed above).\n${COMPILER_INSTALL}`);
   }
   const r = await compileEdgetpu(model, {
     compiler,

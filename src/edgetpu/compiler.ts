@@ -95,7 +95,7 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
 export async function compileEdgetpu(modelPath: string, opts: CompileOptions = {}): Promise<CompileResult> {
   if (!existsSync(modelPath)) throw new ReefError('REEF_MODEL_NOT_FOUND', `Model not found: ${modelPath}`);
   const compiler = findCompiler(opts.pathEnv, opts.compiler);
-  if (!compiler) throw new ReefError('REEF_FILE_NOT_FOUND', `${COMPILER_NAME} was not found on PATH.\n${COMPILER_INSTALL}`);
+  if (!compiler) throw new ReefError('REEF_COMPILER_NOT_FOUND', `${COMPILER_NAME} was not found on PATH.\n${COMPILER_INSTALL}`);
   const outDir = resolve(opts.outDir ?? resolve(modelPath, '..'));
   const timeout = opts.timeoutSeconds ?? 180;
   const args = ['--show_operations', '--out_dir', outDir, '--timeout_sec', String(timeout)];
@@ -103,7 +103,7 @@ export async function compileEdgetpu(modelPath: string, opts: CompileOptions = {
   if (opts.numSegments !== undefined) args.push('--num_segments', String(opts.numSegments));
   args.push(resolve(modelPath));
   const r = await run(compiler, args, (timeout + 10) * 1000);
-  if (r.timedOut) throw new ReefError('REEF_INVALID_ARGUMENT', `${COMPILER_NAME} did not finish within ${timeout + 10} s and was stopped`);
+  if (r.timedOut) throw new ReefError('REEF_COMPILER_FAILED', `${COMPILER_NAME} did not finish within ${timeout + 10} s and was stopped`);
   const parsed = parseCompilerLog(r.stdout + '\n' + r.stderr);
   const stem = basename(modelPath).replace(/\.tflite$/, '');
   const logFile = join(outDir, `${stem}_edgetpu.log`);
@@ -114,7 +114,7 @@ export async function compileEdgetpu(modelPath: string, opts: CompileOptions = {
     : [join(outDir, `${stem}_edgetpu.tflite`)].filter((f) => existsSync(f));
   if (r.code !== 0 || !parsed.succeeded || outputModels.length === 0) {
     const why = parsed.errors.length > 0 ? parsed.errors.join('; ') : (r.stderr.trim() || r.stdout.trim().split('\n').pop() || `exit code ${r.code}`);
-    throw new ReefError('REEF_INVALID_ARGUMENT', `${COMPILER_NAME} failed on ${modelPath}: ${why}`);
+    throw new ReefError('REEF_COMPILER_FAILED', `${COMPILER_NAME} failed on ${modelPath}: ${why}`);
   }
   const result: CompileResult = { compiler, args, exitCode: r.code, stdout: r.stdout, stderr: r.stderr, console: parsed, outputModels };
   if (log) { result.log = log; result.logFile = logFile; }

@@ -42,14 +42,14 @@ function edgetpuMissing(e: EdgetpuPresence): string | undefined {
  * @example
  * chooseVariant(manifest, { edgetpu: { runtime: null, device: null } })
  * // { variant: 'cpu-int8', reason: 'full-integer model on the CPU ...', skipped: [{ variant: 'edgetpu', ... }] }
- * @throws ReefError REEF_INVALID_ARGUMENT for a `force` the bundle does not have;
+ * @throws ReefError REEF_VARIANT_UNAVAILABLE for a `force` the bundle does not have;
  * REEF_CUSTOM_OP_UNRESOLVED when `force` is 'edgetpu' and the Edge TPU runtime or device is missing.
  */
 export function chooseVariant(manifest: Manifest, host: HostCapabilities, force?: string): VariantChoice {
   const have = manifest.variants.map((v) => v.name);
   if (force !== undefined) {
     if (!have.includes(force as VariantName)) {
-      throw new ReefError('REEF_INVALID_ARGUMENT', `Expected one of ${have.join(', ')} (the bundle's variants) for --variant but received "${force}"`);
+      throw new ReefError('REEF_VARIANT_UNAVAILABLE', `Expected one of ${have.join(', ')} (the bundle's variants) for --variant but received "${force}"`);
     }
     if (force === 'edgetpu') {
       const missing = edgetpuMissing(host.edgetpu);
@@ -71,5 +71,5 @@ export function chooseVariant(manifest: Manifest, host: HostCapabilities, force?
     }
     return { variant: name, reason: CPU_REASON[name], skipped };
   }
-  throw new ReefError('REEF_MODEL_INVALID', `Invalid .reef bundle: no variant this host can run (the bundle has ${have.join(', ')})`);
+  throw new ReefError('REEF_VARIANT_UNAVAILABLE', `Invalid .reef bundle: no variant this host can run (the bundle has ${have.join(', ')})`);
 }

@@ -88,7 +88,7 @@ export interface Manifest {
 }
 
 function bad(what: string): ReefError {
-  return new ReefError('REEF_MODEL_INVALID', `Invalid .reef bundle: manifest.json: ${what}`);
+  return new ReefError('REEF_BUNDLE_INVALID', `Invalid .reef bundle: manifest.json: ${what}`);
 }
 
 type Obj = Record<string, unknown>;
@@ -117,7 +117,7 @@ function tensors(v: unknown, where: string): void {
 
 /**
  * Parse and validate manifest.json text.
- * @throws ReefError REEF_MODEL_INVALID naming the bad field; for an unknown schema version the
+ * @throws ReefError REEF_BUNDLE_INVALID naming the bad field; for an unknown schema version the
  * message says which versions this reef reads.
  */
 export function parseManifest(text: string): Manifest {
@@ -130,7 +130,7 @@ export function parseManifest(text: string): Manifest {
   if (!isObj(raw)) throw bad('must be a JSON object');
   if (raw.format !== BUNDLE_FORMAT) throw bad(`format must be "${BUNDLE_FORMAT}"`);
   if (raw.version !== MANIFEST_VERSION) {
-    throw new ReefError('REEF_MODEL_INVALID', `Unsupported .reef bundle: manifest version ${JSON.stringify(raw.version)}; this reef reads version ${MANIFEST_VERSION} (upgrade reef, or re-package the model with this version)`);
+    throw new ReefError('REEF_BUNDLE_VERSION', `Unsupported .reef bundle: manifest version ${JSON.stringify(raw.version)}; this reef reads version ${MANIFEST_VERSION} (upgrade reef, or re-package the model with this version)`);
   }
   str(raw, 'name', 'manifest');
   str(raw, 'created', 'manifest');

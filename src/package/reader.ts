@@ -21,7 +21,7 @@ export interface Bundle {
 }
 
 function invalid(what: string): ReefError {
-  return new ReefError('REEF_MODEL_INVALID', `Invalid .reef bundle: ${what}`);
+  return new ReefError('REEF_BUNDLE_INVALID', `Invalid .reef bundle: ${what}`);
 }
 
 /** sha256 of bytes, hex. */

@@ -183,7 +183,7 @@ export class Session {
     if (isBundle(bytes)) {
       const b = openBundleBytes(bytes, source, options.variant === undefined ? {} : { variant: options.variant });
       if (b.variant.format !== 'tflite') {
-        throw new ReefError('REEF_INVALID_ARGUMENT',
+        throw new ReefError('REEF_VARIANT_UNAVAILABLE',
           `${source}: the ${b.variant.name} variant is ${b.variant.format}, which this runtime cannot run yet; choose a TFLite variant with --variant`);
       }
       bytes = b.model;

@@ -7,6 +7,7 @@ import { COMPILER_INSTALL, findCompiler } from '../../src/edgetpu/compiler.js';
 import { registerEdgetpu } from '../../src/cli/edgetpu.js';
 import { REPO_ROOT, sharedPath } from '../shared.js';
 import { runCli } from './cli.js';
+import { ERROR_CODES } from '../../src/errors.js';
 
 const logText = (f: string) => readFileSync(sharedPath(`edgetpu-compiler-logs/${f}`), 'utf8');
 const STANDIN_DIR = join(REPO_ROOT, 'test/edgetpu/standin');
@@ -101,7 +102,7 @@ describe('reef edgetpu compile', () => {
     const r = await runCli(registerEdgetpu, 'edgetpu', 'compile', sharedPath('models/edgetpu/mobilenet_v1_0.25_128_quant.tflite'));
     expect(r.code).toBe(1);
     expect(r.out).toContain('Number of operations that will run on Edge TPU: 31');
-    expect(r.err).toBe(`reef: REEF_FILE_NOT_FOUND: edgetpu_compiler was not found on PATH (the prediction is printed above).\n${COMPILER_INSTALL}\n  fix: Check the path named in the message.\n`);
+    expect(r.err).toBe(`reef: REEF_COMPILER_NOT_FOUND: edgetpu_compiler was not found on PATH (the prediction is printed above).\n${COMPILER_INSTALL}\n  fix: ${ERROR_CODES.REEF_COMPILER_NOT_FOUND.fix}\n`);
     expect(COMPILER_INSTALL.split('\n')[0]).toBe('edgetpu_compiler runs on x86-64 Debian or Ubuntu only. Install it from Coral\'s apt repository:');
   });
 

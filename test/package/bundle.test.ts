@@ -84,7 +84,7 @@ describe('bundle writer + reader on the shared mobilenet models', () => {
     t[entry.data.byteOffset + 1000] ^= 0xff;
     const got = hex(t.subarray(entry.data.byteOffset, entry.data.byteOffset + entry.data.length));
     const e = errorOf(() => readBundle(t));
-    expect(e.code).toBe('REEF_MODEL_INVALID');
+    expect(e.code).toBe('REEF_BUNDLE_INVALID');
     expect(e.message).toBe(`Invalid .reef bundle: sha256 of "models/cpu-int8.tflite" is ${got}, the manifest says ${hex(sharedBytes(Q))} (tampered or corrupt)`);
   });
 
@@ -110,7 +110,7 @@ describe('bundle writer + reader on the shared mobilenet models', () => {
       return { name: e.name, data: new TextEncoder().encode(JSON.stringify(m)) };
     }));
     const e = errorOf(() => readBundle(t));
-    expect(e.code).toBe('REEF_MODEL_INVALID');
+    expect(e.code).toBe('REEF_BUNDLE_VERSION');
     expect(e.message).toBe('Unsupported .reef bundle: manifest version 2; this reef reads version 1 (upgrade reef, or re-package the model with this version)');
   });
 
@@ -169,7 +169,7 @@ describe('chooseVariant (pure, fixture host facts)', () => {
     expect(e.code).toBe('REEF_CUSTOM_OP_UNRESOLVED');
     expect(e.message).toBe('The edgetpu variant needs the Edge TPU runtime and a Coral device: the Edge TPU runtime (libedgetpu.so.1) is not installed (looked in /usr/lib/x86_64-linux-gnu/libedgetpu.so.1, /usr/lib/aarch64-linux-gnu/libedgetpu.so.1, ...). Install libedgetpu1-std from Coral\'s apt repository and attach the device, or run --variant cpu-int8');
     const u = errorOf(() => chooseVariant(manifest, NO_TPU, 'gpu'));
-    expect([u.code, u.message]).toEqual(['REEF_INVALID_ARGUMENT', 'Expected one of edgetpu, cpu-int8, cpu-float (the bundle\'s variants) for --variant but received "gpu"']);
+    expect([u.code, u.message]).toEqual(['REEF_VARIANT_UNAVAILABLE', 'Expected one of edgetpu, cpu-int8, cpu-float (the bundle\'s variants) for --variant but received "gpu"']);
   });
   it('a float-only bundle runs cpu-float', () => {
     const m = buildBundle({ name: 'f', variants: [{ name: 'cpu-float', data: sharedBytes(F), source: F }] }).manifest;

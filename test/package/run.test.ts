@@ -73,7 +73,7 @@ describe('reef package -> reef run x.reef, end to end on the shared mobilenet mo
     writeFileSync(bad, bytes);
     const r = await reef('run', bad, TENCH);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^reef: REEF_MODEL_INVALID: Invalid \.reef bundle: sha256 of "models\/cpu-int8\.tflite" is [0-9a-f]{64}, the manifest says [0-9a-f]{64} \(tampered or corrupt\)\n/);
+    expect(r.err).toMatch(/^reef: REEF_BUNDLE_INVALID: Invalid \.reef bundle: sha256 of "models\/cpu-int8\.tflite" is [0-9a-f]{64}, the manifest says [0-9a-f]{64} \(tampered or corrupt\)\n/);
     expect(r.out).toBe('');
   });
 
