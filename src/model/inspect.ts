@@ -2,6 +2,7 @@
  * `reef inspect`: one report of a model's I/O, operators, costs and metadata, as a stable
  * JSON document (inspectModel) and as a table a person can read (formatInspect).
  */
+import { describeEdgetpuCustomOp } from '../edgetpu/custom_op.js';
 import { ReefError } from '../errors.js';
 import { isConstant, tfliteOpCost } from './macs.js';
 import { onnxNodeCost } from './onnx/macs.js';
@@ -94,10 +95,22 @@ export interface InspectReport {
   };
   edgetpu?: {
     /** The compiled edgetpu-custom-op operators and the size of their compiled code (custom options). */
-    customOps: { operator: number; bytes: number }[];
+    customOps: { operator: number; bytes: number; compiled?: EdgetpuCompiledInfo; error?: string }[];
     /** Operators left for the CPU (not inside an edgetpu-custom-op). */
     cpuOperators: number;
   };
+}
+
+type EdgetpuCompiledInfo = ReturnType<typeof describeEdgetpuCustomOp>;
+
+function describeCompiled(operator: number, options: Uint8Array | undefined): { operator: number; bytes: number; compiled?: EdgetpuCompiledInfo; error?: string } {
+  const bytes = options?.length ?? 0;
+  if (!options) return { operator, bytes, error: 'no custom options' };
+  try {
+    return { operator, bytes, compiled: describeEdgetpuCustomOp(options) };
+  } catch (e) {
+    return { operator, bytes, error: (e as Error).message };
+  }
 }
 
 /**
@@ -185,7 +198,7 @@ export function inspectTflite(model: TfliteModel, bytes: number, file?: string):
           }
         }
       }
-      if (op.customCode === 'edgetpu-custom-op') edgetpu.push({ operator: oi, bytes: op.customOptions?.length ?? 0 });
+      if (op.customCode === 'edgetpu-custom-op') edgetpu.push(describeCompiled(oi, op.customOptions));
       operators.push(row);
     });
   });
@@ -372,7 +385,19 @@ export function formatInspect(r: InspectReport): string {
   }
   if (r.edgetpu) {
     s += `\nEdge TPU\n`;
-    for (const c of r.edgetpu.customOps) s += `  operator ${c.operator}: edgetpu-custom-op, ${num(c.bytes)} bytes of compiled code (MACs inside not counted)\n`;
+    for (const c of r.edgetpu.customOps) {
+      s += `  operator ${c.operator}: edgetpu-custom-op, ${num(c.bytes)} bytes of compiled code (MACs inside not counted)\n`;
+      const x = c.compiled;
+      if (x) {
+        const build = x.compilerVersion === 'cl/' ? 'cl/ (no build number recorded)' : x.compilerVersion;
+        s += `    compiler ${build}, needs Edge TPU runtime >= ${x.minRuntimeVersion}\n`;
+        s += `    executables ${x.executables.map((e) => e.type).join(', ')}${x.packages > 1 ? ` (${x.packages} packages)` : ''}\n`;
+        s += `    parameters  ${num(x.cachedParameterBytes)} bytes cached on chip, ${num(x.streamedParameterBytes)} bytes streamed\n`;
+        if (x.parameterCachingToken) s += `    caching token ${x.parameterCachingToken}\n`;
+      } else if (c.error) {
+        s += `    could not read the compiled package: ${c.error}\n`;
+      }
+    }
     s += `  ${r.edgetpu.cpuOperators} operator${r.edgetpu.cpuOperators === 1 ? '' : 's'} left on the CPU\n`;
   }
   return s;

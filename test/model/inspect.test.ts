@@ -61,8 +61,18 @@ describe('inspect: report shape', () => {
 
   it('Edge TPU compiled model: the custom op and the size of its compiled code', () => {
     const r = inspectModel(sharedBytes('models/edgetpu/mobilenet_v1_0.25_128_quant_edgetpu.tflite'));
-    expect(r.edgetpu).toEqual({ customOps: [{ operator: 0, bytes: 778324 }], cpuOperators: 0 });
-    expect(formatInspect(r)).toContain('operator 0: edgetpu-custom-op, 778,324 bytes of compiled code');
+    expect(r.edgetpu?.cpuOperators).toBe(0);
+    expect(r.edgetpu?.customOps.map((c) => [c.operator, c.bytes, c.compiled?.compilerVersion, c.compiled?.minRuntimeVersion])).toEqual([[0, 778324, 'cl/', 12]]);
+    const text = formatInspect(r);
+    expect(text).toContain('operator 0: edgetpu-custom-op, 778,324 bytes of compiled code');
+    expect(text).toContain('    compiler cl/ (no build number recorded), needs Edge TPU runtime >= 12\n');
+    expect(text).toContain('    executables EXECUTION_ONLY, PARAMETER_CACHING\n');
+  });
+
+  it('Edge TPU compiled model: the compiler build recorded in the package (`strings` shows cl/343520747)', () => {
+    const r = inspectModel(sharedBytes('models/edgetpu/split_concat_edgetpu.tflite'));
+    expect(r.edgetpu?.customOps[0].compiled?.compilerVersion).toBe('cl/343520747');
+    expect(formatInspect(r)).toContain('    compiler cl/343520747, needs Edge TPU runtime >= 13\n');
   });
 
   it('ONNX models are inspectable: I/O, nodes, MACs for Conv/Gemm/MatMul', () => {
