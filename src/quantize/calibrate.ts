@@ -1,0 +1,151 @@
+/**
+ * Calibration: run the float model in reef's own runtime with every activation exposed, and
+ * collect each activation's statistics (min/max and a histogram) in one pass over the samples.
+ *
+ * The TFLite C API reads only graph inputs and outputs, so calibration runs a copy of the model
+ * whose outputs are extended with every float activation tensor.
+ */
+import { ReefError } from '../errors.js';
+import type { TfliteModel } from '../model/tflite/ir.js';
+import { writeTflite } from '../model/tflite/writer.js';
+import { load, type Session } from '../runtime/session.js';
+import { TYPED_ARRAY_FOR, type TypedArray } from '../types.js';
+import { cloneModel, isConstantTensor, producersOf } from './graph.js';
+import { TensorHistogram } from './histogram.js';
+
+/** One calibration sample: one typed array per model input, in input order. */
+export type Sample = TypedArray[];
+
+export interface CalibrationOptions {
+  /** Called after each sample with the count done so far. */
+  onProgress?: (done: number) => void;
+  /** Histogram bins per side (default 2048). */
+  bins?: number;
+  threads?: number;
+}
+
+export interface CalibrationResult {
+  /** Statistics of each activation tensor (graph inputs and every float op output), by tensor index. */
+  stats: Map<number, TensorHistogram>;
+  /** Mean of each activation along its last axis (channels), for bias correction. */
+  channelMeans: Map<number, Float64Array>;
+  samples: number;
+  ms: number;
+}
+
+/** Float activation tensors of subgraph 0: graph inputs and op outputs, in tensor order. */
+export function activationTensors(model: TfliteModel, dtypes: readonly string[] = ['float32']): number[] {
+  const sg = model.subgraphs[0]!;
+  const prod = producersOf(sg);
+  const out: number[] = [];
+  sg.tensors.forEach((t, i) => {
+    if (!dtypes.includes(t.dtype) || isConstantTensor(model, sg, i)) return;
+    if (prod[i]! >= 0 || sg.inputs.includes(i)) out.push(i);
+  });
+  return out;
+}
+
+/**
+ * A copy of `model` whose outputs are its own outputs followed by `expose` (those not already
+ * outputs). Returns the bytes and, for each output position, the tensor index it carries.
+ */
+export function exposeTensors(model: TfliteModel, expose: number[]): { bytes: Uint8Array; outputTensors: number[] } {
+  const m = cloneModel(model);
+  const sg = m.subgraphs[0]!;
+  const seen = new Set(sg.outputs);
+  for (const i of expose) {
+    if (!seen.has(i) && !sg.inputs.includes(i)) {
+      sg.outputs.push(i);
+      seen.add(i);
+    }
+  }
+  // Signatures would list only the original outputs; TFLite uses the subgraph's own lists.
+  m.signatureDefs = [];
+  return { bytes: writeTflite(m), outputTensors: [...sg.outputs] };
+}
+
+/** A session over `bytes` plus output arrays allocated once and reused for every run. */
+export class ExposedRunner {
+  private constructor(readonly session: Session, readonly outputTensors: number[], private readonly arrays: TypedArray[]) {}
+
+  /** Loads the exposed copy (XNNPACK on, as reef runs models). */
+  static async open(bytes: Uint8Array, outputTensors: number[], threads?: number): Promise<ExposedRunner> {
+    const session = await load(bytes, { threads, xnnpack: true });
+    const arrays = session.outputs.map((t) => {
+      const ctor = TYPED_ARRAY_FOR[t.dtype];
+      if (!ctor) throw new ReefError('REEF_OUTPUT_MISMATCH', `tensor "${t.name}" has dtype ${t.dtype}, which reef cannot read back`);
+      return new ctor(t.byteLength / ctor.BYTES_PER_ELEMENT);
+    });
+    return new ExposedRunner(session, outputTensors, arrays);
+  }
+
+  /** Runs one sample; the returned map (tensor index -> data) is valid until the next run. */
+  async run(sample: Sample): Promise<Map<number, TypedArray>> {
+    await this.session.run(sample, { outputs: this.arrays });
+    const out = new Map<number, TypedArray>();
+    this.outputTensors.forEach((t, k) => out.set(t, this.arrays[k]!));
+    return out;
+  }
+
+  dispose(): Promise<void> {
+    return this.session.dispose();
+  }
+}
+
+/**
+ * Runs every sample through the float model once and collects statistics of every activation.
+ * @example
+ * const { stats } = await calibrate(floatIr, samples, { onProgress: (n) => bar.update(n) });
+ */
+export async function calibrate(model: TfliteModel, samples: AsyncIterable<Sample> | Iterable<Sample>, opts: CalibrationOptions = {}): Promise<CalibrationResult> {
+  const t0 = performance.now();
+  const acts = activationTensors(model);
+  const sg = model.subgraphs[0]!;
+  const { bytes, outputTensors } = exposeTensors(model, acts);
+  const runner = await ExposedRunner.open(bytes, outputTensors, opts.threads);
+  const stats = new Map<number, TensorHistogram>();
+  const sums = new Map<number, Float64Array>();
+  for (const i of acts) {
+    stats.set(i, new TensorHistogram(opts.bins));
+    const shape = sg.tensors[i]!.shape;
+    sums.set(i, new Float64Array(shape.length > 0 ? shape[shape.length - 1]! : 1));
+  }
+  const addSums = (ti: number, data: ArrayLike<number>): void => {
+    const s = sums.get(ti);
+    if (!s) return;
+    const c = s.length;
+    for (let k = 0; k < data.length; k++) s[k % c] += data[k]!;
+  };
+  let n = 0;
+  try {
+    for await (const sample of samples) {
+      const out = await runner.run(sample);
+      sg.inputs.forEach((ti, k) => {
+        stats.get(ti)?.add(sample[k] as ArrayLike<number>);
+        addSums(ti, sample[k] as ArrayLike<number>);
+      });
+      for (const [ti, data] of out) {
+        const h = stats.get(ti);
+        if (!h) continue;
+        try {
+          h.add(data as ArrayLike<number>);
+          addSums(ti, data as ArrayLike<number>);
+        } catch (e) {
+          throw new ReefError('REEF_INVALID_ARGUMENT',
+            `calibration sample ${n + 1}: tensor ${ti} ('${sg.tensors[ti]!.name}') got a ${(e as Error).message}; check the calibration data and its normalisation`);
+        }
+      }
+      n++;
+      opts.onProgress?.(n);
+    }
+  } finally {
+    await runner.dispose();
+  }
+  if (n === 0) throw new ReefError('REEF_FILE_NOT_FOUND', 'no calibration samples were given');
+  const channelMeans = new Map<number, Float64Array>();
+  for (const [ti, s] of sums) {
+    const perSample = s.length === 0 ? 1 : (stats.get(ti)!.count / s.length);
+    channelMeans.set(ti, s.map((v) => v / Math.max(1, perSample)));
+  }
+  return { stats, channelMeans, samples: n, ms: performance.now() - t0 };
+}
