@@ -87,6 +87,8 @@ interface ModelResult {
   xnnpack: boolean;
   invokeLoop: Measure;
   run: Measure;
+  /** Invoke time inside run() (addon-measured): (2) - this is reef's hand-off and copies. */
+  invokeInRun: Measure;
   tfjs: Measure | { error: string };
   pool: { k: number; pool1Ips: number; pool2Ips: number };
   ratios: {
@@ -108,6 +110,11 @@ async function timeRuns(session: Session, feeds: TypedArray[], n: number, into: 
     await session.run(feeds);
     into.push(performance.now() - t0);
   }
+}
+
+/** The invoke time the addon measures inside run() (runTimed), to split (2) - (1) into invoke and hand-off. */
+async function invokeInRun(session: Session, feeds: TypedArray[], n: number, into: number[]): Promise<void> {
+  for (let i = 0; i < n; i++) into.push((await session.runTimed(feeds)).invokeMs);
 }
 
 async function throughput(session: Session, feeds: TypedArray[], k: number): Promise<number> {
@@ -152,10 +159,12 @@ async function benchModel(file: string, tfjsTarget: boolean, args: Args): Promis
 
   const loopTimes: number[] = [];
   const runTimes: number[] = [];
+  const inRunTimes: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     progress(`${name}: round ${r + 1}/${ROUNDS} (invoke loop, run, tfjs-tflite-node)`);
     loopTimes.push(...(await session.invokeLoop(perRound)));
     await timeRuns(session, feeds, perRound, runTimes);
+    await invokeInRun(session, feeds, Math.ceil(perRound / 2), inRunTimes);
     if (tfjs) {
       for (let i = 0; i < tfjsPerRound; i++) {
         const t0 = performance.now();
@@ -199,6 +208,7 @@ async function benchModel(file: string, tfjsTarget: boolean, args: Args): Promis
     xnnpack: true,
     invokeLoop: { medianMs: loop, n: loopTimes.length },
     run: { medianMs: run, n: runTimes.length },
+    invokeInRun: { medianMs: median(inRunTimes), n: inRunTimes.length },
     tfjs: tf === null ? { error: tfjsError ?? 'no runs' } : { medianMs: tf, n: tfjsTimes.length },
     pool: { k, pool1Ips, pool2Ips },
     ratios: { runOverInvoke, runMinusInvokeMs, tfjsOverRun, pool2OverPool1 },
@@ -236,6 +246,7 @@ function printText(results: ModelResult[], env: Record<string, unknown>): void {
     lines.push(`${r.model}  (${r.input})`);
     lines.push(`  (1) native invoke loop   ${ms(r.invokeLoop.medianMs).padStart(9)} ms  n=${r.invokeLoop.n}`);
     lines.push(`  (2) session.run()        ${ms(r.run.medianMs).padStart(9)} ms  n=${r.run.n}`);
+    lines.push(`      invoke inside run()  ${ms(r.invokeInRun.medianMs).padStart(9)} ms  n=${r.invokeInRun.n}  (so (2) - (1) = ${((r.invokeInRun.medianMs - r.invokeLoop.medianMs) * 1000).toFixed(1)} us slower invoke + ${((r.run.medianMs - r.invokeInRun.medianMs) * 1000).toFixed(1)} us hand-off and copies)`);
     if ('medianMs' in r.tfjs) lines.push(`  (3) tfjs-tflite-node     ${ms(r.tfjs.medianMs).padStart(9)} ms  n=${r.tfjs.n}`);
     else lines.push(`  (3) tfjs-tflite-node     failed: ${r.tfjs.error}`);
     lines.push(`  (4) pool of 1 ${r.pool.pool1Ips.toFixed(1)} inf/s, pool of 2 ${r.pool.pool2Ips.toFixed(1)} inf/s  (K=${r.pool.k} queued at once)`);
