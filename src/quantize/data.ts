@@ -1,0 +1,185 @@
+/**
+ * Calibration inputs: a folder or a glob of images (decoded and pre-processed the way the model
+ * expects: size, colour, mean/std), or raw tensors (.npy, or .bin holding little-endian float32
+ * in the input's shape). A .npy or .bin may hold several samples stacked along a leading axis.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { ReefError } from '../errors.js';
+import { decodeImage, pixelsToInput, type Normalization } from '../image/preprocess.js';
+import type { TensorInfo } from '../types.js';
+import type { Sample } from './calibrate.js';
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif', '.tif', '.tiff'];
+export const TENSOR_EXTENSIONS = ['.npy', '.bin'];
+
+/** What a model input looks like to the data loader. */
+export interface InputSpec {
+  name: string;
+  shape: number[];
+}
+
+function globToRegExp(pattern: string): RegExp {
+  const esc = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  return new RegExp(`^${esc}$`, 'i');
+}
+
+/**
+ * The calibration files named by `spec`: every image/.npy/.bin file in a folder (sorted by
+ * name), or the files matching a glob whose wildcards (* ?) are in the last path component.
+ * @throws ReefError REEF_FILE_NOT_FOUND when the folder does not exist or nothing matches.
+ */
+export async function listCalibrationFiles(spec: string): Promise<string[]> {
+  const wanted = (f: string): boolean => [...IMAGE_EXTENSIONS, ...TENSOR_EXTENSIONS].includes(extname(f).toLowerCase());
+  let dir: string;
+  let match: (f: string) => boolean;
+  if (/[*?]/.test(spec)) {
+    dir = dirname(spec);
+    if (/[*?]/.test(dir)) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected wildcards only in the file name of --calib but received "${spec}"`);
+    const re = globToRegExp(basename(spec));
+    match = (f) => re.test(f) && wanted(f);
+  } else {
+    let st;
+    try {
+      st = await stat(spec);
+    } catch {
+      throw new ReefError('REEF_FILE_NOT_FOUND', `calibration data ${spec}: no such file or folder`);
+    }
+    if (st.isFile()) {
+      if (!wanted(spec)) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected an image, .npy or .bin file for --calib but received "${spec}"`);
+      return [resolve(spec)];
+    }
+    dir = spec;
+    match = wanted;
+  }
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    throw new ReefError('REEF_FILE_NOT_FOUND', `calibration data ${spec}: cannot read folder ${dir}`);
+  }
+  const files = names.filter(match).sort().map((f) => resolve(join(dir, f)));
+  if (files.length === 0) {
+    throw new ReefError('REEF_FILE_NOT_FOUND',
+      `calibration data ${spec}: no calibration samples found (looked for ${[...IMAGE_EXTENSIONS, ...TENSOR_EXTENSIONS].join(' ')})`);
+  }
+  return files;
+}
+
+/** A parsed .npy array (float32 data; float64/int/uint8 arrays are converted). */
+export interface NpyArray {
+  shape: number[];
+  data: Float32Array;
+}
+
+/**
+ * Parses a NumPy .npy file (format 1.0-3.0, C order, little-endian numeric dtypes).
+ * @throws ReefError REEF_INVALID_ARGUMENT naming what is unsupported.
+ */
+export function parseNpy(bytes: Uint8Array, name = '.npy file'): NpyArray {
+  const bad = (why: string): ReefError => new ReefError('REEF_INVALID_ARGUMENT', `Expected a NumPy .npy array for ${name} but ${why}`);
+  if (bytes.length < 10 || bytes[0] !== 0x93 || String.fromCharCode(...bytes.subarray(1, 6)) !== 'NUMPY') throw bad('the magic string is missing');
+  const major = bytes[6]!;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hlen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
+  const hstart = major === 1 ? 10 : 12;
+  const header = new TextDecoder().decode(bytes.subarray(hstart, hstart + hlen));
+  const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || !fortran || shapeText === undefined) throw bad('its header is malformed');
+  if (fortran === 'True') throw bad('it is in Fortran order');
+  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const off = hstart + hlen;
+  const readers: Record<string, [number, (o: number) => number]> = {
+    '<f4': [4, (o) => dv.getFloat32(o, true)], '<f8': [8, (o) => dv.getFloat64(o, true)],
+    '|u1': [1, (o) => dv.getUint8(o)], '|i1': [1, (o) => dv.getInt8(o)],
+    '<i2': [2, (o) => dv.getInt16(o, true)], '<i4': [4, (o) => dv.getInt32(o, true)], '<u2': [2, (o) => dv.getUint16(o, true)],
+  };
+  const r = readers[descr];
+  if (!r) throw bad(`its dtype '${descr}' is not supported (use float32, float64, int8/16/32, uint8/16)`);
+  if (off + n * r[0] > bytes.length) throw bad(`it is truncated (${n} elements of ${r[0]} bytes do not fit)`);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = r[1](off + i * r[0]);
+  return { shape, data };
+}
+
+const count = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Splits a raw tensor file into samples of `input`'s shape: the file holds one sample, or N
+ * samples stacked (element count a multiple of the input's).
+ */
+export function tensorSamples(file: string, data: Float32Array, shape: number[] | null, input: InputSpec): Float32Array[] {
+  const per = count(input.shape);
+  const ok = data.length > 0 && data.length % per === 0 &&
+    (shape === null || count(shape) === data.length &&
+      (arraysEqual(shape, input.shape) || arraysEqual(shape.slice(1), input.shape) || arraysEqual(shape.slice(1), input.shape.slice(1))));
+  if (!ok) {
+    throw new ReefError('REEF_INPUT_SHAPE_MISMATCH',
+      `calibration file ${file}: ${shape ? `shape [${shape.join(',')}]` : `${data.length} float32 values`} does not fit input "${input.name}" of shape [${input.shape.join(',')}] (${per} values per sample)`);
+  }
+  const out: Float32Array[] = [];
+  for (let k = 0; k < data.length; k += per) out.push(data.slice(k, k + per));
+  return out;
+}
+
+function arraysEqual(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** TensorInfo of a float input for the image pre-processor ([1,H,W] counts as [1,H,W,1]). */
+function imageInfo(input: InputSpec): TensorInfo {
+  const shape = input.shape.length === 3 ? [...input.shape, 1] : input.shape;
+  return { name: input.name, dtype: 'float32', shape, quantization: { scale: 0, zeroPoint: 0 }, byteLength: count(shape) * 4 };
+}
+
+/**
+ * Loads samples for a single-input model from files (images, .npy, .bin), `limit` at most,
+ * calling `onSample` for progress.
+ * @throws ReefError REEF_IMAGE_INVALID / REEF_INPUT_SHAPE_MISMATCH / REEF_FILE_NOT_FOUND naming the file.
+ */
+export async function loadSamples(files: string[], inputs: InputSpec[], norm: Normalization, limit = Infinity,
+  onSample?: (done: number, file: string) => void): Promise<Array<{ file: string; sample: Sample }>> {
+  if (inputs.length !== 1) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a model with one input for file calibration data but received one with ${inputs.length} inputs (pass samples through the API)`);
+  }
+  const input = inputs[0]!;
+  const out: Array<{ file: string; sample: Sample }> = [];
+  for (const file of files) {
+    if (out.length >= limit) break;
+    const ext = extname(file).toLowerCase();
+    if (ext === '.npy' || ext === '.bin') {
+      let bytes: Uint8Array;
+      try {
+        bytes = await readFile(file);
+      } catch {
+        throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read calibration file ${file}`);
+      }
+      let samples: Float32Array[];
+      if (ext === '.npy') {
+        const a = parseNpy(bytes, file);
+        samples = tensorSamples(file, a.data, a.shape, input);
+      } else {
+        if (bytes.length % 4 !== 0) {
+          throw new ReefError('REEF_INPUT_SHAPE_MISMATCH', `calibration file ${file}: ${bytes.length} bytes is not a whole number of float32 values`);
+        }
+        const data = new Float32Array(bytes.length / 4);
+        new Uint8Array(data.buffer).set(bytes);
+        samples = tensorSamples(file, data, null, input);
+      }
+      for (const s of samples) {
+        if (out.length >= limit) break;
+        out.push({ file, sample: [s] });
+        onSample?.(out.length, file);
+      }
+    } else {
+      const info = imageInfo(input);
+      const pixels = await decodeImage(file, info);
+      out.push({ file, sample: [pixelsToInput(pixels, info, norm)] });
+      onSample?.(out.length, file);
+    }
+  }
+  return out;
+}

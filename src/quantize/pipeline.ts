@@ -1,0 +1,137 @@
+/**
+ * `quantizeTflite`: the whole post-training quantization of a TFLite model, from bytes to bytes
+ * plus a report: prepare (fold constant DEQUANTIZE; legacy uint8 models are dequantized), calibrate,
+ * choose ranges, rewrite to int8, correct biases, evaluate on held samples.
+ */
+import { ReefError } from '../errors.js';
+import type { TfliteModel } from '../model/tflite/ir.js';
+import { readTflite } from '../model/tflite/reader.js';
+import { writeTflite } from '../model/tflite/writer.js';
+import { calibrate, type Sample } from './calibrate.js';
+import { correctBiases } from './correct.js';
+import { evaluate, type EvalSample, type EvaluationResult } from './evaluate.js';
+import { checkFloatModel, foldConstantDequantize, modelKind } from './prepare.js';
+import { legacyToFloat } from './requantize-uint8.js';
+import { chooseRange, type Range, type RangeMethod } from './ranges.js';
+import { paramsToRange } from './params.js';
+import { quantizeGraph, type IoType, type QuantizedGraph } from './quantize.js';
+import { buildReport, type QuantizeReport } from './report.js';
+
+export interface QuantizeOptions {
+  /** Range method (default 'minmax'). */
+  method?: RangeMethod;
+  /** Percentile for method 'percentile' (default 99.99). */
+  percentile?: number;
+  /** Input/output type (default 'int8'; 'uint8' for legacy uint8 models). */
+  io?: IoType;
+  /** Keep ops without int8 kernels in float (default false: fail listing them). */
+  allowFloat?: boolean;
+  /** Empirical bias correction after the rewrite (default true when there are calibration samples). */
+  biasCorrection?: boolean;
+  threads?: number;
+  /** Name of the model in messages and the report. */
+  source?: string;
+  /** Progress: stage name, done, total. */
+  onProgress?: (stage: 'calibrate' | 'correct' | 'evaluate', done: number, total: number) => void;
+}
+
+export interface QuantizeData {
+  /** Calibration samples (one typed array per input, float32, already pre-processed). */
+  calibration: Sample[];
+  /** Held samples for the report (not used for calibration); labels give accuracy. */
+  evaluation?: EvalSample[];
+}
+
+export interface QuantizeResult {
+  bytes: Uint8Array;
+  model: TfliteModel;
+  graph: QuantizedGraph;
+  report: QuantizeReport;
+  evaluation: EvaluationResult | null;
+}
+
+/**
+ * Quantizes a float32 (or float16-weight, or legacy uint8) TFLite model to full-integer int8.
+ * @example
+ * const { bytes, report } = await quantizeTflite(floatBytes, { calibration: samples }, { io: 'int8' });
+ */
+export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts: QuantizeOptions = {}): Promise<QuantizeResult> {
+  const t0 = performance.now();
+  const source = opts.source ?? '<buffer>';
+  const method = opts.method ?? 'minmax';
+  const raw = readTflite(input);
+  if (raw.subgraphs.length !== 1) checkFloatModel(raw, source);
+  const kind = modelKind(raw);
+  let floatModel: TfliteModel;
+  let ranges = new Map<number, Range>();
+  let fixedParams: Map<number, import('./params.js').QParams> | undefined;
+  let legacyChanges: string[] | null = null;
+  let calibrateMs = 0;
+  let folded = 0;
+  let channelMeans: Map<number, Float64Array> | undefined;
+  if (kind === 'uint8-legacy') {
+    const legacy = legacyToFloat(raw);
+    floatModel = legacy.model;
+    fixedParams = legacy.params;
+    legacyChanges = legacy.changes;
+    for (const [t, p] of legacy.params) ranges.set(t, paramsToRange(p));
+  } else {
+    checkFloatModel(raw, source);
+    const f = foldConstantDequantize(raw);
+    floatModel = f.model;
+    folded = f.folded;
+    if (data.calibration.length === 0) throw new ReefError('REEF_FILE_NOT_FOUND', `${source}: no calibration samples were given`);
+    checkSamples(floatModel, data.calibration, source);
+    const total = data.calibration.length;
+    const cal = await calibrate(floatModel, data.calibration, { threads: opts.threads, onProgress: (n) => opts.onProgress?.('calibrate', n, total) });
+    calibrateMs = cal.ms;
+    channelMeans = cal.channelMeans;
+    ranges = new Map([...cal.stats].map(([t, h]) => [t, chooseRange(h, { method, percentile: opts.percentile })]));
+  }
+  const t1 = performance.now();
+  const io = opts.io ?? (kind === 'uint8-legacy' ? 'uint8' : 'int8');
+  const graph = quantizeGraph(floatModel, { ranges, io, allowFloat: opts.allowFloat, fixedParams, source, channelMeans });
+  const quantizeMs = performance.now() - t1;
+  let correctMs = 0;
+  let corrected = 0;
+  if ((opts.biasCorrection ?? true) && kind !== 'uint8-legacy' && data.calibration.length > 0) {
+    const t2 = performance.now();
+    opts.onProgress?.('correct', 0, 1);
+    corrected = await correctBiases(floatModel, graph, data.calibration, { threads: opts.threads });
+    opts.onProgress?.('correct', 1, 1);
+    correctMs = performance.now() - t2;
+  }
+  const bytes = writeTflite(graph.model);
+  let evaluation: EvaluationResult | null = null;
+  const evalSamples = data.evaluation ?? [];
+  if (evalSamples.length > 0) {
+    checkSamples(floatModel, evalSamples.map((s) => s.inputs), source);
+    evaluation = await evaluate(floatModel, graph.model, graph.int8Of, evalSamples, { threads: opts.threads });
+  }
+  const report = buildReport({
+    source, kind, method, percentile: opts.percentile, io, floatModel, graph, evaluation, legacyChanges, folded, corrected,
+    samples: { calibration: kind === 'uint8-legacy' ? 0 : data.calibration.length, evaluation: evalSamples.length },
+    timings: { calibrateMs, quantizeMs, correctMs, evaluateMs: evaluation?.ms ?? 0, totalMs: performance.now() - t0 },
+    bytes: bytes.length,
+  });
+  return { bytes, model: graph.model, graph, report, evaluation };
+}
+
+/** Checks every sample against the model's inputs (count, dtype, element count). */
+function checkSamples(model: TfliteModel, samples: Sample[], source: string): void {
+  const sg = model.subgraphs[0]!;
+  samples.forEach((s, k) => {
+    if (s.length !== sg.inputs.length) {
+      throw new ReefError('REEF_INPUT_SHAPE_MISMATCH', `${source}: sample ${k + 1} has ${s.length} tensors but the model has ${sg.inputs.length} inputs`);
+    }
+    sg.inputs.forEach((ti, j) => {
+      const t = sg.tensors[ti]!;
+      const n = t.shape.reduce((a, b) => a * b, 1);
+      const d = s[j]!;
+      if (!(d instanceof Float32Array) || d.length !== n) {
+        throw new ReefError('REEF_INPUT_SHAPE_MISMATCH',
+          `${source}: sample ${k + 1} gives ${d?.constructor?.name ?? typeof d}(${(d as { length?: number })?.length ?? '?'}) for input "${t.name}", which needs Float32Array(${n}) (shape [${t.shape.join(',')}])`);
+      }
+    });
+  });
+}
