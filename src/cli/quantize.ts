@@ -1,0 +1,189 @@
+/**
+ * `reef quantize <model> --calib <dir|glob> -o <out.tflite>`: post-training full-integer int8
+ * quantization with calibration, a report (printed; --report JSON; --plot SVG).
+ */
+import type { Command } from 'commander';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ReefError } from '../errors.js';
+import { DEFAULT_NORMALIZATION, type Normalization } from '../image/preprocess.js';
+import { readTflite } from '../model/tflite/reader.js';
+import { readTfliteMetadata } from '../model/tflite/metadata.js';
+import { listCalibrationFiles, loadSamples } from '../quantize/data.js';
+import { quantizeTflite } from '../quantize/pipeline.js';
+import type { Sample } from '../quantize/calibrate.js';
+import { sqnrPlotSvg } from '../quantize/plot.js';
+import { formatReport, reportJson } from '../quantize/report.js';
+import { RANGE_METHODS, type RangeMethod } from '../quantize/ranges.js';
+import { IO_TYPES, type IoType } from '../quantize/quantize.js';
+import { parseNumberList, parsePositiveInt, type CliIO } from './io.js';
+
+export interface QuantizeCliOptions {
+  calib?: string;
+  output?: string;
+  method: string;
+  percentile?: string;
+  io?: string;
+  report?: string;
+  plot?: string;
+  samples: string;
+  eval: string;
+  mean?: string;
+  std?: string;
+  labels?: string;
+  labelColumn?: string;
+  allowFloat?: boolean;
+  biasCorrection: boolean;
+  threads?: string;
+  json?: boolean;
+}
+
+/** Writes `data` to `path` through a temporary file and a rename: never a partial file. */
+export async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new ReefError('REEF_FILE_NOT_FOUND', `cannot write ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Reads a CSV with a header (file,label,...): basename of `file` -> class index from `column`. */
+export async function readLabelCsv(path: string, column?: string): Promise<Map<string, number>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read labels ${path}: no such file`);
+  }
+  const rows = text.trim().split(/\r?\n/).map((l) => l.split(',').map((c) => c.trim().replace(/^"|"$/g, '')));
+  const header = rows[0] ?? [];
+  const fileCol = header.indexOf('file');
+  const want = column ?? (header.includes('label') ? 'label' : header[1]);
+  const col = want === undefined ? -1 : header.indexOf(want);
+  if (fileCol < 0 || col < 0) {
+    throw new ReefError('REEF_INVALID_ARGUMENT',
+      `Expected a CSV with a header naming a "file" column and ${column ? `a "${column}"` : 'a label'} column for --labels but received header "${header.join(',')}"`);
+  }
+  const out = new Map<string, number>();
+  for (const r of rows.slice(1)) {
+    const v = Number(r[col]);
+    if (r[fileCol] && Number.isInteger(v)) out.set(basename(r[fileCol]!), v);
+  }
+  return out;
+}
+
+function progress(io: CliIO, json: boolean | undefined): (stage: string, done: number, total: number) => void {
+  let last = '';
+  return (stage, done, total) => {
+    if (json) return;
+    const step = Math.max(1, Math.floor(total / 10));
+    if (done !== total && done % step !== 0) return;
+    const line = `${stage} ${done}/${total}`;
+    if (line === last) return;
+    last = line;
+    io.err(`${line}\n`);
+  };
+}
+
+export async function quantizeCommand(model: string, opts: QuantizeCliOptions, io: CliIO): Promise<void> {
+  if (!opts.output) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected an output path for -o/--output but received nothing');
+  if (!RANGE_METHODS.includes(opts.method as RangeMethod)) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected one of ${RANGE_METHODS.join(', ')} for --method but received "${opts.method}"`);
+  }
+  if (opts.io !== undefined && !IO_TYPES.includes(opts.io as IoType)) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected one of ${IO_TYPES.join(', ')} for --io but received "${opts.io}"`);
+  }
+  const percentile = opts.percentile === undefined ? undefined : Number(opts.percentile);
+  if (percentile !== undefined && !(percentile > 50 && percentile <= 100)) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a number in (50, 100] for --percentile but received "${opts.percentile}"`);
+  }
+  const nCal = parsePositiveInt('--samples', opts.samples);
+  const nEval = opts.eval === '0' ? 0 : parsePositiveInt('--eval', opts.eval);
+  const threads = opts.threads === undefined ? undefined : parsePositiveInt('--threads', opts.threads);
+  const userMean = opts.mean === undefined ? undefined : parseNumberList('--mean', opts.mean);
+  const userStd = opts.std === undefined ? undefined : parseNumberList('--std', opts.std);
+  if ([userStd ?? []].flat().some((s) => s === 0)) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a non-zero --std but received 0');
+
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(model);
+  } catch {
+    throw new ReefError('REEF_MODEL_NOT_FOUND', `cannot read model ${model}: no such file`);
+  }
+  const ir = readTflite(bytes);
+  const sg = ir.subgraphs[0]!;
+  const md = readTfliteMetadata(ir);
+  const norm: Normalization = {
+    mean: userMean ?? md.mean ?? DEFAULT_NORMALIZATION.mean,
+    std: userStd ?? md.std ?? DEFAULT_NORMALIZATION.std,
+  };
+  const from = (u: unknown, m: unknown): string => (u !== undefined ? 'option' : m !== undefined ? 'model metadata' : 'default');
+  const legacy = sg.inputs.some((i) => sg.tensors[i]!.dtype === 'uint8');
+  let calibration: Array<{ file: string; sample: Sample }> = [];
+  let held: Array<{ file: string; sample: Sample }> = [];
+  if (opts.calib === undefined) {
+    if (!legacy) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected calibration data for --calib (a folder or glob of images, .npy or .bin) but received nothing');
+  } else {
+    const files = await listCalibrationFiles(opts.calib);
+    const inputs = sg.inputs.map((i) => ({ name: sg.tensors[i]!.name, shape: sg.tensors[i]!.shape }));
+    if (!opts.json) {
+      io.err(`calibration data: ${files.length} file(s) in ${opts.calib}; normalisation mean ${String(norm.mean)} (${from(userMean, md.mean)}), std ${String(norm.std)} (${from(userStd, md.std)})\n`);
+    }
+    const tick = progress(io, opts.json);
+    const all = await loadSamples(files, inputs, norm, nCal + nEval, (n) => tick('loading', n, Math.min(nCal + nEval, files.length)));
+    // Hold samples back for the report only when some remain for calibration.
+    const evalCount = all.length > nCal ? Math.min(nEval, all.length - nCal) : all.length > 1 ? Math.min(nEval, Math.floor(all.length / 4)) : 0;
+    calibration = all.slice(0, all.length - evalCount).slice(0, nCal);
+    held = all.slice(all.length - evalCount);
+  }
+  const labels = opts.labels ? await readLabelCsv(opts.labels, opts.labelColumn) : null;
+  const tick = progress(io, opts.json);
+  const result = await quantizeTflite(bytes, {
+    calibration: calibration.map((s) => s.sample),
+    evaluation: held.map((s) => {
+      const label = labels?.get(basename(s.file));
+      return label === undefined ? { inputs: s.sample } : { inputs: s.sample, label };
+    }),
+  }, {
+    method: opts.method as RangeMethod, percentile, io: opts.io as IoType | undefined, allowFloat: opts.allowFloat,
+    biasCorrection: opts.biasCorrection, threads, source: model,
+    onProgress: (stage, done, total) => tick(stage === 'correct' ? 'bias correction' : stage, done, total),
+  });
+  await writeAtomic(opts.output, result.bytes);
+  if (opts.report) await writeAtomic(opts.report, reportJson(result.report));
+  if (opts.plot) await writeAtomic(opts.plot, sqnrPlotSvg(result.report));
+  if (opts.json) {
+    io.out(JSON.stringify({ output: opts.output, report: result.report }) + '\n');
+  } else {
+    io.out(formatReport(result.report));
+    io.out(`wrote ${opts.output}${opts.report ? `, ${opts.report}` : ''}${opts.plot ? `, ${opts.plot}` : ''}\n`);
+  }
+}
+
+export function registerQuantize(program: Command, io: CliIO): void {
+  program
+    .command('quantize')
+    .description('post-training full-integer int8 quantization with calibration (float32, float16-weight or legacy uint8 TFLite in)')
+    .argument('<model>', 'a float32 .tflite model (or a legacy uint8 one to re-quantize)')
+    .option('--calib <dir|glob>', 'calibration data: a folder or glob of images, .npy or .bin (float32) tensors')
+    .option('-o, --output <file>', 'where to write the int8 .tflite')
+    .option('--method <m>', `activation range method: ${RANGE_METHODS.join(', ')}`, 'minmax')
+    .option('--percentile <p>', 'percentile kept on each side for --method percentile (default 99.99)')
+    .option('--io <type>', `input/output type: ${IO_TYPES.join(', ')} (default int8; uint8 for legacy uint8 models)`)
+    .option('--report <file.json>', 'write the report as JSON')
+    .option('--plot <file.svg>', 'write an SVG plot of per-layer SQNR')
+    .option('--samples <n>', 'calibration samples to use at most', '200')
+    .option('--eval <n>', 'further samples held back for the report (0: none)', '50')
+    .option('--mean <v>', 'subtracted from 0..255 pixels (one value or r,g,b); default: model metadata, else 127.5')
+    .option('--std <v>', 'divides after the mean (one value or r,g,b); default: model metadata, else 127.5')
+    .option('--labels <csv>', 'CSV with a header, a "file" column and a class column, for accuracy in the report')
+    .option('--label-column <name>', 'the class column of --labels (default "label", else the second column)')
+    .option('--allow-float', 'keep ops without int8 kernels in float between DEQUANTIZE/QUANTIZE (not Edge TPU friendly)')
+    .option('--no-bias-correction', 'skip the empirical bias correction after the rewrite')
+    .option('--threads <n>', 'CPU threads for calibration runs')
+    .option('--json', 'print JSON')
+    .action(async (model: string, opts: QuantizeCliOptions) => quantizeCommand(model, opts, io));
+}
