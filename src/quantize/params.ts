@@ -24,10 +24,11 @@ export const INT32_MAX = 2147483647;
 export function rangeToParams(lo: number, hi: number, qmin = INT8_MIN, qmax = INT8_MAX): QParams {
   let rmin = Math.min(lo, 0);
   let rmax = Math.max(hi, 0);
-  if (rmax - rmin < 1e-9) {
-    // A tensor that was (nearly) always 0: any small range keeps 0 exact.
-    rmin = Math.min(rmin, 0);
-    rmax = rmin + 1e-9 * (qmax - qmin);
+  if (rmax - rmin < 1e-6) {
+    // A tensor that is (nearly) always 0: any range keeps 0 exact, and [0, 1] keeps scale ratios
+    // with its neighbours within what the kernels accept (XNNPACK refuses ratios below 2^-14 or so).
+    rmin = 0;
+    rmax = 1;
   }
   const scale = (rmax - rmin) / (qmax - qmin);
   const zpFromMin = qmin - rmin / scale;

@@ -95,10 +95,16 @@ export function quantizeGraph(floatModel: TfliteModel, opts: QuantizeGraphOption
   const nOrig = sg.tensors.length;
   const prod = producersOf(sg);
   const cons = consumersOf(sg);
-  const isConst = (i: number): boolean => i >= 0 && isConstantTensor(m, sg, i);
-  const isAct = (i: number): boolean =>
-    i >= 0 && sg.tensors[i]!.dtype === 'float32' && !isConst(i) && (prod[i]! >= 0 || sg.inputs.includes(i));
-  const isFloatConst = (i: number): boolean => i >= 0 && sg.tensors[i]!.dtype === 'float32' && isConst(i);
+  // Classified once, before any tensor is rewritten.
+  const actSet = new Set<number>();
+  const floatConstSet = new Set<number>();
+  sg.tensors.forEach((t, i) => {
+    if (t.dtype !== 'float32') return;
+    if (isConstantTensor(m, sg, i)) floatConstSet.add(i);
+    else if (prod[i]! >= 0 || sg.inputs.includes(i)) actSet.add(i);
+  });
+  const isAct = (i: number): boolean => actSet.has(i);
+  const isFloatConst = (i: number): boolean => floatConstSet.has(i);
 
   // 1. Which ops become int8.
   const rules: Array<OpRule | null> = [];
