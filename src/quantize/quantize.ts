@@ -41,6 +41,8 @@ export interface QuantizeGraphOptions {
    * absorbs the mean error its weight rounding causes (empirical bias correction).
    */
   channelMeans?: Map<number, Float64Array>;
+  /** Per channel, shrink the weight scale (down to 0.8 x max/127) when that lowers the rounding error (default true). */
+  weightScaleSearch?: boolean;
 }
 
 export interface QuantizedWeights {
@@ -306,6 +308,7 @@ export function quantizeGraph(floatModel: TfliteModel, opts: QuantizeGraphOption
         }
         return s;
       });
+      if (opts.weightScaleSearch ?? true) refineScales(w, wt.shape, rule.axis, scales);
       const q = quantizeSymmetric(w, wt.shape, rule.axis, scales);
       const means = opts.channelMeans?.get(inIdx);
       if (bias && means && op.opcode !== 'TRANSPOSE_CONV') correctBias(bias, w, q, wt.shape, rule.axis, scales, means, op.opcode);
@@ -362,6 +365,32 @@ export function quantizeGraph(floatModel: TfliteModel, opts: QuantizeGraphOption
     floatOps: unsupported,
     weights,
   };
+}
+
+/**
+ * Per channel, tries scales from max|w|/127 down to 0.8 of it and keeps the one with the least
+ * squared error (clipping the largest weights a little can round the rest better).
+ */
+function refineScales(w: Float32Array, shape: number[], axis: number | undefined, scales: number[]): void {
+  const channels = scales.length;
+  const inner = axis === undefined ? w.length : shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const chanOf = (k: number): number => (axis === undefined ? 0 : Math.floor(k / inner) % channels);
+  const idx: number[][] = Array.from({ length: channels }, () => []);
+  for (let k = 0; k < w.length; k++) idx[chanOf(k)]!.push(k);
+  for (let c = 0; c < channels; c++) {
+    const base = scales[c]!;
+    let best = base, bestErr = Infinity;
+    for (let f = 100; f >= 80; f--) {
+      const s = (base * f) / 100;
+      let err = 0;
+      for (const k of idx[c]!) {
+        const q = Math.max(-127, Math.min(127, Math.round(w[k]! / s)));
+        err += (w[k]! - q * s) ** 2;
+      }
+      if (err < bestErr - 1e-18) { bestErr = err; best = s; }
+    }
+    scales[c] = best;
+  }
 }
 
 /**
