@@ -136,8 +136,11 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
     const all = await loadSamples(files, inputs, norm, nCal + nEval, (n) => tick('loading', n, Math.min(nCal + nEval, files.length)));
     // Hold samples back for the report only when some remain for calibration.
     const evalCount = all.length > nCal ? Math.min(nEval, all.length - nCal) : all.length > 1 ? Math.min(nEval, Math.floor(all.length / 4)) : 0;
-    calibration = all.slice(0, all.length - evalCount).slice(0, nCal);
-    held = all.slice(all.length - evalCount);
+    // Held samples are spread evenly over the data (sorted folders are often grouped by class or value).
+    const stride = evalCount > 0 ? all.length / evalCount : 0;
+    const heldIdx = new Set(Array.from({ length: evalCount }, (_, k) => Math.floor(k * stride + stride / 2)));
+    held = all.filter((_, k) => heldIdx.has(k));
+    calibration = all.filter((_, k) => !heldIdx.has(k)).slice(0, nCal);
   }
   const labels = opts.labels ? await readLabelCsv(opts.labels, opts.labelColumn) : null;
   const tick = progress(io, opts.json);
