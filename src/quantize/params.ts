@@ -32,7 +32,7 @@ export function rangeToParams(lo: number, hi: number, qmin = INT8_MIN, qmax = IN
   }
   const scale = (rmax - rmin) / (qmax - qmin);
   const zpFromMin = qmin - rmin / scale;
-  const zeroPoint = Math.max(qmin, Math.min(qmax, Math.round(zpFromMin)));
+  const zeroPoint = Math.max(qmin, Math.min(qmax, Math.round(zpFromMin))) || 0; // no -0
   return { scale, zeroPoint };
 }
 
