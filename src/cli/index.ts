@@ -13,6 +13,7 @@ import { registerInspect } from './inspect.js';
 import { registerBench } from './bench.js';
 import { registerEdgetpu } from './edgetpu.js';
 import { registerPackage } from './package.js';
+import { registerQuantize } from './quantize.js';
 
 function version(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerBench(program, io);
   registerEdgetpu(program, io);
   registerPackage(program, io);
+  registerQuantize(program, io);
   registerInfo(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   return program;
