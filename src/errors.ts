@@ -128,6 +128,26 @@ export const ERROR_CODES = {
     fix: 'Read the compiler\'s log in the message; run `reef edgetpu check` to see which ops cannot map, or raise --timeout.',
     http: 422,
   },
+  REEF_MODEL_ALREADY_QUANTIZED: {
+    meaning: 'reef quantize was given a model that is already full-integer (int8 activations).',
+    fix: 'Pass the float32 model it was made from (or a legacy uint8 model, which reef re-quantizes to int8).',
+    http: 400,
+  },
+  REEF_MODEL_NOT_FLOAT: {
+    meaning: 'reef quantize was given a model whose activations are not float32 (e.g. int32 only), so there is nothing to quantize.',
+    fix: 'Pass a float32 TFLite model.',
+    http: 400,
+  },
+  REEF_QUANTIZE_UNSUPPORTED_OP: {
+    meaning: 'Some operators have no int8 kernel in TFLite; the message lists each op and its index.',
+    fix: 'Add --allow-float to keep those ops in float between DEQUANTIZE/QUANTIZE (the model will not map fully to the Edge TPU), or rebuild the model with supported ops.',
+    http: 422,
+  },
+  REEF_CALIBRATION_INVALID: {
+    meaning: 'The calibration data is empty, of the wrong shape or type for the model input, or drives the model to non-finite values.',
+    fix: 'Check the --calib folder or files against the model input (reef inspect shows it) and the --mean/--std pre-processing.',
+    http: 400,
+  },
   REEF_IMAGE_INVALID: {
     meaning: 'An image could not be decoded.',
     fix: 'Use JPEG, PNG, WebP, GIF, AVIF or TIFF (BMP is not supported); check that the file is not truncated.',

@@ -141,7 +141,7 @@ export async function calibrate(model: TfliteModel, samples: AsyncIterable<Sampl
   } finally {
     await runner.dispose();
   }
-  if (n === 0) throw new ReefError('REEF_FILE_NOT_FOUND', 'no calibration samples were given');
+  if (n === 0) throw new ReefError('REEF_CALIBRATION_INVALID', 'no calibration samples were given');
   const channelMeans = new Map<number, Float64Array>();
   for (const [ti, s] of sums) {
     const perSample = s.length === 0 ? 1 : (stats.get(ti)!.count / s.length);

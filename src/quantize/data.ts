@@ -60,7 +60,7 @@ export async function listCalibrationFiles(spec: string): Promise<string[]> {
   }
   const files = names.filter(match).sort().map((f) => resolve(join(dir, f)));
   if (files.length === 0) {
-    throw new ReefError('REEF_FILE_NOT_FOUND',
+    throw new ReefError('REEF_CALIBRATION_INVALID',
       `calibration data ${spec}: no calibration samples found (looked for ${[...IMAGE_EXTENSIONS, ...TENSOR_EXTENSIONS].join(' ')})`);
   }
   return files;
@@ -117,7 +117,7 @@ export function tensorSamples(file: string, data: Float32Array, shape: number[] 
     (shape === null || count(shape) === data.length &&
       (arraysEqual(shape, input.shape) || arraysEqual(shape.slice(1), input.shape) || arraysEqual(shape.slice(1), input.shape.slice(1))));
   if (!ok) {
-    throw new ReefError('REEF_INPUT_SHAPE_MISMATCH',
+    throw new ReefError('REEF_CALIBRATION_INVALID',
       `calibration file ${file}: ${shape ? `shape [${shape.join(',')}]` : `${data.length} float32 values`} does not fit input "${input.name}" of shape [${input.shape.join(',')}] (${per} values per sample)`);
   }
   const out: Float32Array[] = [];
@@ -163,7 +163,7 @@ export async function loadSamples(files: string[], inputs: InputSpec[], norm: No
         samples = tensorSamples(file, a.data, a.shape, input);
       } else {
         if (bytes.length % 4 !== 0) {
-          throw new ReefError('REEF_INPUT_SHAPE_MISMATCH', `calibration file ${file}: ${bytes.length} bytes is not a whole number of float32 values`);
+          throw new ReefError('REEF_CALIBRATION_INVALID', `calibration file ${file}: ${bytes.length} bytes is not a whole number of float32 values`);
         }
         const data = new Float32Array(bytes.length / 4);
         new Uint8Array(data.buffer).set(bytes);

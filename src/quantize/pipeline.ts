@@ -80,7 +80,7 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
     const f = foldConstantDequantize(raw);
     floatModel = f.model;
     folded = f.folded;
-    if (data.calibration.length === 0) throw new ReefError('REEF_FILE_NOT_FOUND', `${source}: no calibration samples were given`);
+    if (data.calibration.length === 0) throw new ReefError('REEF_CALIBRATION_INVALID', `${source}: no calibration samples were given`);
     checkSamples(floatModel, data.calibration, source);
     const total = data.calibration.length;
     const cal = await calibrate(floatModel, data.calibration, { threads: opts.threads, onProgress: (n) => opts.onProgress?.('calibrate', n, total) });
@@ -128,14 +128,14 @@ function checkSamples(model: TfliteModel, samples: Sample[], source: string): vo
   const sg = model.subgraphs[0]!;
   samples.forEach((s, k) => {
     if (s.length !== sg.inputs.length) {
-      throw new ReefError('REEF_INPUT_SHAPE_MISMATCH', `${source}: sample ${k + 1} has ${s.length} tensors but the model has ${sg.inputs.length} inputs`);
+      throw new ReefError('REEF_CALIBRATION_INVALID', `${source}: sample ${k + 1} has ${s.length} tensors but the model has ${sg.inputs.length} inputs`);
     }
     sg.inputs.forEach((ti, j) => {
       const t = sg.tensors[ti]!;
       const n = t.shape.reduce((a, b) => a * b, 1);
       const d = s[j]!;
       if (!(d instanceof Float32Array) || d.length !== n) {
-        throw new ReefError('REEF_INPUT_SHAPE_MISMATCH',
+        throw new ReefError('REEF_CALIBRATION_INVALID',
           `${source}: sample ${k + 1} gives ${d?.constructor?.name ?? typeof d}(${(d as { length?: number })?.length ?? '?'}) for input "${t.name}", which needs Float32Array(${n}) (shape [${t.shape.join(',')}])`);
       }
     });

@@ -38,13 +38,13 @@ export function checkFloatModel(model: TfliteModel, source: string): void {
   }
   const kind = modelKind(model);
   if (kind === 'int8') {
-    throw new ReefError('REEF_MODEL_INVALID',
+    throw new ReefError('REEF_MODEL_ALREADY_QUANTIZED',
       `${source} is already quantized (int8 activations); reef quantize takes a float32 model (or a legacy uint8 one)`);
   }
   if (kind === 'non-float') {
     const sg = model.subgraphs[0]!;
     const types = [...new Set(sg.inputs.map((i) => sg.tensors[i]!.dtype))].join(', ');
-    throw new ReefError('REEF_MODEL_INVALID',
+    throw new ReefError('REEF_MODEL_NOT_FLOAT',
       `${source} is not a float model (its activations are ${types || 'not float32'}); reef quantize takes a float32 model`);
   }
 }

@@ -129,7 +129,7 @@ export function quantizeGraph(floatModel: TfliteModel, opts: QuantizeGraphOption
   });
   if (unsupported.length > 0 && !opts.allowFloat) {
     const list = unsupported.map((u) => `  operator ${u.index} (${u.opcode}): ${u.reason}`).join('\n');
-    throw new ReefError('REEF_MODEL_INVALID',
+    throw new ReefError('REEF_QUANTIZE_UNSUPPORTED_OP',
       `${source}: ${unsupported.length} operator${unsupported.length === 1 ? '' : 's'} cannot be quantized to int8:\n${list}\n` +
       'Use --allow-float to keep them in float between DEQUANTIZE/QUANTIZE (such a model will not map fully to the Edge TPU).');
   }

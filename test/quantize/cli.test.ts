@@ -76,16 +76,16 @@ describe('reef quantize (CLI)', () => {
 
   const bad: Array<[string, () => string[], string, string]> = [
     ['a model that is already int8', () => [sharedPath('models/tflite/vww_96_int8.tflite'), '--calib', sharedPath('images/person96'), '-o', join(dir, 'bad1.tflite')],
-      'REEF_MODEL_INVALID', `${sharedPath('models/tflite/vww_96_int8.tflite')} is already quantized (int8 activations); reef quantize takes a float32 model (or a legacy uint8 one)`],
+      'REEF_MODEL_ALREADY_QUANTIZED', `${sharedPath('models/tflite/vww_96_int8.tflite')} is already quantized (int8 activations); reef quantize takes a float32 model (or a legacy uint8 one)`],
     ['a non-float model', () => [sharedPath('models/tflite/ops/mirror-pad.int32.tflite'), '--calib', sharedPath('images/person96'), '-o', join(dir, 'bad2.tflite')],
-      'REEF_MODEL_INVALID', `${sharedPath('models/tflite/ops/mirror-pad.int32.tflite')} is not a float model (its activations are int32); reef quantize takes a float32 model`],
+      'REEF_MODEL_NOT_FLOAT', `${sharedPath('models/tflite/ops/mirror-pad.int32.tflite')} is not a float model (its activations are int32); reef quantize takes a float32 model`],
     ['calibration data of the wrong shape', () => {
       const d = join(dir, 'wrongshape');
       if (!existsSync(d)) { mkdirSync(d); writeFileSync(join(d, 'x.npy'), npy([3, 2], new Float32Array(6))); }
       return [sharedPath('models/tflite/hello_world_float.tflite'), '--calib', d, '-o', join(dir, 'bad3.tflite')];
-    }, 'REEF_INPUT_SHAPE_MISMATCH', `calibration file ${join(dir, 'wrongshape', 'x.npy')}: shape [3,2] does not fit input "serving_default_dense_input:0" of shape [1,1] (1 values per sample)`],
+    }, 'REEF_CALIBRATION_INVALID', `calibration file ${join(dir, 'wrongshape', 'x.npy')}: shape [3,2] does not fit input "serving_default_dense_input:0" of shape [1,1] (1 values per sample)`],
     ['an empty folder', () => { const d = join(dir, 'empty'); if (!existsSync(d)) mkdirSync(d); return [sharedPath('models/tflite/vww_96_float.tflite'), '--calib', d, '-o', join(dir, 'bad4.tflite')]; },
-      'REEF_FILE_NOT_FOUND', `calibration data ${join(dir, 'empty')}: no calibration samples found (looked for .jpg .jpeg .png .webp .gif .avif .tif .tiff .npy .bin)`],
+      'REEF_CALIBRATION_INVALID', `calibration data ${join(dir, 'empty')}: no calibration samples found (looked for .jpg .jpeg .png .webp .gif .avif .tif .tiff .npy .bin)`],
     ['an unreadable image', () => {
       const d = join(dir, 'broken');
       if (!existsSync(d)) { mkdirSync(d); writeFileSync(join(d, 'a.jpg'), 'not a jpeg'); }
@@ -96,7 +96,7 @@ describe('reef quantize (CLI)', () => {
     ['an unknown method', () => [sharedPath('models/tflite/vww_96_float.tflite'), '--calib', sharedPath('images/person96'), '-o', join(dir, 'bad7.tflite'), '--method', 'kl'],
       'REEF_INVALID_ARGUMENT', 'Expected one of minmax, percentile, mse for --method but received "kl"'],
     ['an op without an int8 kernel', () => [sharedPath('models/tflite/ops/abs-sqrt.float32.tflite'), '--calib', join(dir, 'bin'), '-o', join(dir, 'bad8.tflite')],
-      'REEF_MODEL_INVALID', 'operator 1 (SQRT): TFLite 2.9 has no int8 kernel for it'],
+      'REEF_QUANTIZE_UNSUPPORTED_OP', 'operator 1 (SQRT): TFLite 2.9 has no int8 kernel for it'],
   ];
   it.each(bad)('BAD INPUT - %s: fails with its code and message, leaves no file', async (_, args, code, message) => {
     if (!existsSync(join(dir, 'bin'))) {

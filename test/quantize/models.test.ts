@@ -72,7 +72,7 @@ describe('the other float models', () => {
     let err: unknown;
     try { await quantizeTflite(bytes, { calibration }, { source: 'mnist_lstm_float.tflite' }); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(ReefError);
-    expect((err as ReefError).code).toBe('REEF_MODEL_INVALID');
+    expect((err as ReefError).code).toBe('REEF_QUANTIZE_UNSUPPORTED_OP');
     expect((err as ReefError).message).toContain('operator 0 (UNIDIRECTIONAL_SEQUENCE_LSTM): LSTM not supported yet');
     const r = await quantizeTflite(bytes, { calibration, evaluation: digits.map((s, d) => ({ inputs: [s], label: d })) }, { source: 'mnist_lstm_float.tflite', allowFloat: true });
     expect(r.model.subgraphs[0]!.operators.map((o) => o.opcode)).toEqual(['UNIDIRECTIONAL_SEQUENCE_LSTM', 'QUANTIZE', 'RESHAPE', 'FULLY_CONNECTED', 'SOFTMAX']);
