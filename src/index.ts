@@ -17,3 +17,21 @@ export { listProfiles, getProfile, hostProfile, probeHost, matchProfile } from '
 export type { DeviceProfile, HostFacts } from './devices.js';
 export { libraryInfo } from './runtime/info.js';
 export type { DType, TensorInfo, Tensor, TypedArray, Quantization } from './types.js';
+
+// Model tooling: read, validate, edit, write and inspect .tflite and .onnx models.
+export * from './model/index.js';
+// Post-training int8 quantization with calibration.
+export { quantizeTflite } from './quantize/pipeline.js';
+export type { QuantizeResult } from './quantize/pipeline.js';
+export { loadSamples } from './quantize/data.js';
+// Edge TPU: support check, partition prediction, compiled-model reading, the compiler.
+export { checkEdgetpu, formatCheckReport } from './edgetpu/check.js';
+export { predictPartition } from './edgetpu/partition.js';
+export { readEdgetpuCustomOp, describeEdgetpuCustomOp } from './edgetpu/custom_op.js';
+export { compileEdgetpu, findCompiler } from './edgetpu/compiler.js';
+export { parseCompilerLog } from './edgetpu/compiler_log.js';
+// .reef bundles.
+export { buildBundle } from './package/writer.js';
+export { readBundle, openBundle } from './package/reader.js';
+export { chooseVariant } from './package/choose.js';
+export type { Manifest, Variant, Preprocess, Task } from './package/manifest.js';
