@@ -24,16 +24,7 @@ export function sharedBytes(rel: string): Uint8Array {
 }
 
 /** A small seeded PRNG (mulberry32), so random inputs are the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from '../src/bench/inputs.js';
 
 /** Parses images/imagenet/labels.csv: file -> tf1001_index. */
 export function imagenetLabels(): Array<{ file: string; tf1001: number }> {

@@ -1,12 +1,15 @@
 /**
- * Small graph-edit helpers over the TFLite IR that the quantizer needs (the model IR has no
- * edit helpers yet; these live here until it does). Everything works on subgraph 0 unless
+ * Graph helpers the quantizer needs beyond the IR's own (src/model/tflite/edit.ts, whose
+ * add/consumer/producer helpers are re-exported here). Everything works on subgraph 0 unless
  * told otherwise, copies what it changes, and keeps existing tensor indices stable: new
  * tensors and buffers are appended, so tensor i of the float model is tensor i of the
  * quantized one.
  */
 import type { TfliteModel, TfliteOperator, TfliteSubgraph, TfliteTensor } from '../model/tflite/ir.js';
 import { elementCount } from '../types.js';
+
+// The IR's own edit helpers; re-exported under the names the quantizer uses.
+export { addBuffer, addTensor, consumers as consumersOf, producers as producersOf } from '../model/tflite/edit.js';
 
 /** True when tensor `i` holds constant data (a non-empty buffer). */
 export function isConstantTensor(model: TfliteModel, sg: TfliteSubgraph, i: number): boolean {
@@ -29,32 +32,6 @@ export function cloneModel(model: TfliteModel): TfliteModel {
     metadata: model.metadata.map((m) => ({ ...m })),
     signatureDefs: model.signatureDefs.map((s) => ({ ...s, inputs: s.inputs.map((m) => ({ ...m })), outputs: s.outputs.map((m) => ({ ...m })) })),
   };
-}
-
-/** Appends a buffer and returns its index. */
-export function addBuffer(model: TfliteModel, data: Uint8Array): number {
-  model.buffers.push(data);
-  return model.buffers.length - 1;
-}
-
-/** Appends a tensor and returns its index. */
-export function addTensor(sg: TfliteSubgraph, t: TfliteTensor): number {
-  sg.tensors.push(t);
-  return sg.tensors.length - 1;
-}
-
-/** For each tensor, the operators reading it (by operator index). */
-export function consumersOf(sg: TfliteSubgraph): number[][] {
-  const out: number[][] = sg.tensors.map(() => []);
-  sg.operators.forEach((op, oi) => op.inputs.forEach((i) => { if (i >= 0) out[i]!.push(oi); }));
-  return out;
-}
-
-/** For each tensor, the operator writing it, or -1. */
-export function producersOf(sg: TfliteSubgraph): number[] {
-  const out = sg.tensors.map(() => -1);
-  sg.operators.forEach((op, oi) => op.outputs.forEach((i) => { if (i >= 0) out[i] = oi; }));
-  return out;
 }
 
 /** The float32 values of a constant float32 tensor (a copy, safe for unaligned buffers). */
