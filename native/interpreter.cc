@@ -1,5 +1,6 @@
 #include "interpreter.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -46,94 +47,40 @@ double NowNs() {
 
 AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
-// Base for the interpreter's async jobs: keeps the JS Interpreter object alive
-// while the worker runs and settles a promise.
-class InterpreterJob : public Napi::AsyncWorker {
+// Creates the TFLite interpreter on a libuv worker; settles init()'s promise.
+class InitJob : public Napi::AsyncWorker {
  public:
-  InterpreterJob(Napi::Env env, Interpreter* interp, Napi::Object self,
-                 const char* error_code)
-      : Napi::AsyncWorker(env), interp_(interp), deferred_(env),
-        error_code_(error_code) {
-    self_ = Napi::Persistent(self);
+  InitJob(Napi::Env env, Interpreter* interp, Napi::Object self)
+      : Napi::AsyncWorker(env), interp_(interp), deferred_(env) {
+    self_ = Napi::Persistent(self);  // Keeps the JS object alive meanwhile.
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
-
- protected:
-  void OnError(const Napi::Error& e) override {
-    Napi::Env env = Env();
-    interp_->JobDone();
-    deferred_.Reject(MakeError(env, error_code_, e.Message()).Value());
-  }
-  Interpreter* interp_;
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference self_;
-  const char* error_code_;
-};
-
-class InitJob : public InterpreterJob {
- public:
-  using InterpreterJob::InterpreterJob;
   void Execute() override {
     std::string error;
     if (!interp_->CreateOnWorker(&error)) SetError(error);
   }
   void OnOK() override {
-    interp_->JobDone();
+    interp_->InitDone(Env(), true);
     deferred_.Resolve(Env().Undefined());
   }
-};
-
-class RunJob : public InterpreterJob {
- public:
-  RunJob(Napi::Env env, Interpreter* interp, Napi::Object self,
-         Napi::Object inputs, Napi::Object outputs,
-         const std::vector<const void*>& in, const std::vector<void*>& out)
-      : InterpreterJob(env, interp, self, "REEF_INVOKE_FAILED"),
-        in_(in), out_(out) {
-    // Hold the arrays so their memory stays valid while the worker uses it.
-    inputs_ = Napi::Persistent(inputs);
-    outputs_ = Napi::Persistent(outputs);
-  }
-  void Execute() override {
-    std::string error;
-    if (!interp_->RunOnWorker(in_, out_, &invoke_ns_, &error)) SetError(error);
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    interp_->JobDone();
-    deferred_.Resolve(Napi::Number::New(env, invoke_ns_));
+  void OnError(const Napi::Error& e) override {
+    interp_->InitDone(Env(), false);
+    deferred_.Reject(MakeError(Env(), "REEF_INTERPRETER_FAILED", e.Message()).Value());
   }
 
  private:
-  const std::vector<const void*>& in_;
-  const std::vector<void*>& out_;
-  Napi::ObjectReference inputs_;
-  Napi::ObjectReference outputs_;
-  double invoke_ns_ = 0;
+  Interpreter* interp_;
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference self_;
 };
 
-class LoopJob : public InterpreterJob {
- public:
-  LoopJob(Napi::Env env, Interpreter* interp, Napi::Object self,
-          int32_t iterations)
-      : InterpreterJob(env, interp, self, "REEF_INVOKE_FAILED"),
-        iterations_(iterations), times_(iterations) {}
-  void Execute() override {
-    std::string error;
-    if (!interp_->LoopOnWorker(iterations_, times_.data(), &error)) SetError(error);
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    interp_->JobDone();
-    auto arr = Napi::Float64Array::New(env, iterations_);
-    std::memcpy(arr.Data(), times_.data(), sizeof(double) * iterations_);
-    deferred_.Resolve(arr);
-  }
-
- private:
-  int32_t iterations_;
-  std::vector<double> times_;
-};
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
 
 bool ViewBytes(const Napi::Value& v, uint8_t** data, size_t* length) {
   if (v.IsTypedArray()) {
@@ -225,19 +172,20 @@ Napi::Function Interpreter::Define(Napi::Env env) {
        InstanceMethod("run", &Interpreter::Run),
        InstanceMethod("invokeLoop", &Interpreter::InvokeLoop),
        InstanceMethod("dispose", &Interpreter::Dispose),
-       InstanceAccessor("busy", &Interpreter::Busy, nullptr)});
+       InstanceAccessor("inFlight", &Interpreter::InFlightAccessor, nullptr)});
 }
 
-// new Interpreter(model: Model, threads: number, xnnpack: boolean)
+// new Interpreter(model: Model, threads: number, xnnpack: boolean, spinMicros?: number)
 Interpreter::Interpreter(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<Interpreter>(info), api_(GetTfLiteApi()) {
   Napi::Env env = info.Env();
   AddonData* data = Data(env);
   if (info.Length() < 3 || !info[0].IsObject() ||
       !info[0].As<Napi::Object>().InstanceOf(data->model_ctor.Value()) ||
-      !info[1].IsNumber() || !info[2].IsBoolean()) {
+      !info[1].IsNumber() || !info[2].IsBoolean() ||
+      (info.Length() > 3 && !info[3].IsNumber())) {
     MakeError(env, "REEF_INVALID_ARGUMENT",
-              "Interpreter expects (model: Model, threads: number, xnnpack: boolean)")
+              "Interpreter expects (model: Model, threads: number, xnnpack: boolean, spinMicros?: number)")
         .ThrowAsJavaScriptException();
     return;
   }
@@ -249,6 +197,7 @@ Interpreter::Interpreter(const Napi::CallbackInfo& info)
   }
   threads_ = info[1].As<Napi::Number>().Int32Value();
   use_xnnpack_ = info[2].As<Napi::Boolean>().Value();
+  if (info.Length() > 3) spin_us_ = std::max(0, info[3].As<Napi::Number>().Int32Value());
 }
 
 Interpreter::~Interpreter() { FreeNative(); }
@@ -283,12 +232,10 @@ bool Interpreter::CreateOnWorker(std::string* error) {
   if (interpreter_ == nullptr) {
     *error = "interpreter creation failed: " +
              (errors_.empty() ? std::string("no detail from TensorFlow Lite") : errors_);
-    FreeNative();
     return false;
   }
   if (api_->AllocateTensors(interpreter_) != kTfLiteOk) {
     *error = "tensor allocation failed: " + errors_;
-    FreeNative();
     return false;
   }
   int32_t n_in = api_->GetInputTensorCount(interpreter_);
@@ -301,56 +248,163 @@ bool Interpreter::CreateOnWorker(std::string* error) {
     auto* t = const_cast<TfLiteTensor*>(api_->GetOutputTensor(interpreter_, i));
     outputs_.push_back({t, api_->TensorData(t), api_->TensorByteSize(t)});
   }
-  in_ptrs_.resize(n_in);
-  out_ptrs_.resize(n_out);
+  for (JobSlot& slot : slots_) {
+    slot.in.resize(n_in);
+    slot.out.resize(n_out);
+  }
   return true;
 }
 
-bool Interpreter::RunOnWorker(const std::vector<const void*>& in,
-                              const std::vector<void*>& out, double* invoke_ns,
-                              std::string* error) {
+void Interpreter::InitDone(Napi::Env env, bool ok) {
+  initializing_ = false;
+  if (!ok) {
+    FreeNative();  // A failed init leaves nothing behind; the object is unusable.
+    return;
+  }
+  if (disposed_) {
+    FreeNative();
+    return;
+  }
+  done_ = DoneFunction::New(env, "reef-interpreter", 0, 1, this);
+  done_.Unref(env);  // Only a job in flight keeps the process alive.
+  env_ = env;
+  cleanup_hook_ = napi_add_env_cleanup_hook(env, &Interpreter::EnvCleanup, this) == napi_ok;
+  runner_ = std::thread(&Interpreter::RunnerMain, this);
+  runner_started_ = true;
+}
+
+void Interpreter::EnvCleanup(void* self) {
+  auto* interp = static_cast<Interpreter*>(self);
+  interp->cleanup_hook_ = false;  // Running now; FreeNative must not remove it.
+  interp->FreeNative();
+}
+
+// ------------------------------------------------------------ runner thread
+
+void Interpreter::RunnerMain() {
+  for (uint32_t next = 0;; ++next) {
+    if (!WaitForJob(next)) return;
+    JobSlot& slot = slots_[next % kSlots];
+    slot.ok = slot.kind == kRun ? DoRun(slot) : DoLoop(slot);
+    finished_.store(next + 1);
+    if (done_.NonBlockingCall() != napi_ok) return;  // The environment is closing.
+  }
+}
+
+bool Interpreter::WaitForJob(uint32_t next) {
+  using Clock = std::chrono::steady_clock;
+  auto ready = [&] { return stop_.load() || submitted_.load() != next; };
+  const auto deadline = Clock::now() + std::chrono::microseconds(spin_us_);
+  for (int n = 1; !ready(); ++n) {
+    if ((n & 63) == 0 && Clock::now() >= deadline) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      sleeping_.store(true);
+      wake_.wait(lock, ready);
+      sleeping_.store(false);
+      break;
+    }
+    CpuRelax();
+  }
+  return !stop_.load();
+}
+
+bool Interpreter::DoRun(JobSlot& slot) {
   for (size_t i = 0; i < inputs_.size(); ++i) {
-    std::memcpy(inputs_[i].data, in[i], inputs_[i].bytes);
+    std::memcpy(inputs_[i].data, slot.in[i], inputs_[i].bytes);
   }
   errors_.clear();
   double t0 = NowNs();
   TfLiteStatus status = api_->Invoke(interpreter_);
-  *invoke_ns = NowNs() - t0;
+  slot.invoke_ns = NowNs() - t0;
   if (status != kTfLiteOk) {
-    *error = "invoke failed: " +
-             (errors_.empty() ? std::string("no detail from TensorFlow Lite") : errors_);
+    slot.error = "invoke failed: " +
+                 (errors_.empty() ? std::string("no detail from TensorFlow Lite") : errors_);
     return false;
   }
   for (size_t i = 0; i < outputs_.size(); ++i) {
-    // Output data pointers are stable after AllocateTensors for static
-    // shapes; re-read in case a kernel reallocated a dynamic tensor.
-    const void* src = api_->TensorData(outputs_[i].tensor);
-    std::memcpy(out[i], src, outputs_[i].bytes);
+    // Re-read the data pointer in case a kernel reallocated a dynamic output.
+    std::memcpy(slot.out[i], api_->TensorData(outputs_[i].tensor), outputs_[i].bytes);
   }
   return true;
 }
 
-bool Interpreter::LoopOnWorker(int32_t iterations, double* times_ns,
-                               std::string* error) {
+bool Interpreter::DoLoop(JobSlot& slot) {
   errors_.clear();
-  for (int32_t i = 0; i < iterations; ++i) {
+  for (double& t : slot.loop_times) {
     double t0 = NowNs();
     TfLiteStatus status = api_->Invoke(interpreter_);
-    times_ns[i] = NowNs() - t0;
+    t = NowNs() - t0;
     if (status != kTfLiteOk) {
-      *error = "invoke failed: " + errors_;
+      slot.error = "invoke failed: " + errors_;
       return false;
     }
   }
   return true;
 }
 
-void Interpreter::JobDone() {
-  busy_ = false;
-  if (disposed_) FreeNative();
+// ------------------------------------------------------------ JS thread
+
+void CallJsOnJobDone(Napi::Env env, Napi::Function, Interpreter* self, void*) {
+  if (env != nullptr && self != nullptr) self->OnJobDone(env);
+}
+
+Napi::Value Interpreter::Submit(Napi::Env env, JobSlot& slot, Napi::Object self) {
+  slot.deferred.emplace(env);
+  Napi::Promise promise = slot.deferred->Promise();
+  if (InFlight() == 0) {
+    self_ref_ = Napi::Persistent(self);  // Keeps this object alive while jobs run.
+    done_.Ref(env);                      // And the process.
+  }
+  submitted_.store(submitted_.load() + 1);  // Publishes the slot to the runner.
+  if (sleeping_.load()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    wake_.notify_one();
+  }
+  return promise;
+}
+
+void Interpreter::OnJobDone(Napi::Env env) {
+  Napi::HandleScope scope(env);
+  const uint32_t finished = finished_.load();
+  while (completed_ != finished) {
+    JobSlot& slot = slots_[completed_ % kSlots];
+    Napi::Promise::Deferred deferred = *slot.deferred;
+    slot.deferred.reset();
+    slot.inputs.Reset();
+    slot.outputs.Reset();
+    ++completed_;
+    if (!slot.ok) {
+      deferred.Reject(MakeError(env, "REEF_INVOKE_FAILED", slot.error).Value());
+    } else if (slot.kind == kRun) {
+      deferred.Resolve(Napi::Number::New(env, slot.invoke_ns));
+    } else {
+      auto arr = Napi::Float64Array::New(env, slot.loop_times.size());
+      std::memcpy(arr.Data(), slot.loop_times.data(), sizeof(double) * slot.loop_times.size());
+      deferred.Resolve(arr);
+    }
+  }
+  if (InFlight() == 0 && !self_ref_.IsEmpty()) {
+    done_.Unref(env);
+    if (disposed_) FreeNative();
+    self_ref_.Reset();  // Last: may let this object be collected.
+  }
 }
 
 void Interpreter::FreeNative() {
+  if (cleanup_hook_) {
+    napi_remove_env_cleanup_hook(env_, &Interpreter::EnvCleanup, this);
+    cleanup_hook_ = false;
+  }
+  if (runner_started_) {
+    stop_.store(true);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      wake_.notify_one();
+    }
+    runner_.join();  // Never waits on an invoke: FreeNative runs only with no job in flight.
+    runner_started_ = false;
+    done_.Release();
+  }
   // Reverse order of creation: interpreter, delegate, options, then model.
   if (interpreter_ != nullptr) api_->InterpreterDelete(interpreter_);
   interpreter_ = nullptr;
@@ -368,9 +422,11 @@ bool Interpreter::CheckReady(Napi::Env env, bool need_created) {
     MakeError(env, "REEF_DISPOSED", "the interpreter was disposed").ThrowAsJavaScriptException();
     return false;
   }
-  if (busy_) {
+  if (initializing_ || InFlight() >= kSlots) {
     MakeError(env, "REEF_BUSY",
-              "the interpreter is already running a job; one invoke is in flight per interpreter")
+              initializing_ ? "the interpreter is still initialising; await init() first"
+                            : "the interpreter already holds " + std::to_string(kSlots) +
+                                  " jobs (one invoking, one waiting); wait for one to finish")
         .ThrowAsJavaScriptException();
     return false;
   }
@@ -392,9 +448,8 @@ bool Interpreter::CheckReady(Napi::Env env, bool need_created) {
 Napi::Value Interpreter::Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckReady(env, false)) return env.Undefined();
-  auto* job = new InitJob(env, this, info.This().As<Napi::Object>(),
-                          "REEF_INTERPRETER_FAILED");
-  busy_ = true;
+  auto* job = new InitJob(env, this, info.This().As<Napi::Object>());
+  initializing_ = true;
   created_ = true;  // Set now; a failed init leaves the object unusable.
   Napi::Promise p = job->Promise();
   job->Queue();
@@ -448,6 +503,7 @@ Napi::Value Interpreter::Run(const Napi::CallbackInfo& info) {
   }
   auto ins = info[0].As<Napi::Array>();
   auto outs = info[1].As<Napi::Array>();
+  JobSlot& slot = NextSlot();
   if (ins.Length() != inputs_.size() || outs.Length() != outputs_.size()) {
     MakeError(env, "REEF_INVALID_ARGUMENT",
               "run got " + std::to_string(ins.Length()) + " inputs and " +
@@ -466,7 +522,7 @@ Napi::Value Interpreter::Run(const Napi::CallbackInfo& info) {
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    in_ptrs_[i] = p;
+    slot.in[i] = p;
   }
   for (uint32_t i = 0; i < outputs_.size(); ++i) {
     uint8_t* p;
@@ -478,14 +534,13 @@ Napi::Value Interpreter::Run(const Napi::CallbackInfo& info) {
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    out_ptrs_[i] = p;
+    slot.out[i] = p;
   }
-  auto* job = new RunJob(env, this, info.This().As<Napi::Object>(), ins, outs,
-                         in_ptrs_, out_ptrs_);
-  busy_ = true;
-  Napi::Promise p = job->Promise();
-  job->Queue();
-  return p;
+  // Hold the arrays so their memory stays valid while the runner uses it.
+  slot.kind = kRun;
+  slot.inputs = Napi::Persistent(ins.As<Napi::Object>());
+  slot.outputs = Napi::Persistent(outs.As<Napi::Object>());
+  return Submit(env, slot, info.This().As<Napi::Object>());
 }
 
 // invokeLoop(iterations): Promise<Float64Array> — a plain native loop of
@@ -499,24 +554,22 @@ Napi::Value Interpreter::InvokeLoop(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto* job = new LoopJob(env, this, info.This().As<Napi::Object>(),
-                          info[0].As<Napi::Number>().Int32Value());
-  busy_ = true;
-  Napi::Promise p = job->Promise();
-  job->Queue();
-  return p;
+  JobSlot& slot = NextSlot();
+  slot.kind = kLoop;
+  slot.loop_times.assign(info[0].As<Napi::Number>().Int32Value(), 0.0);
+  return Submit(env, slot, info.This().As<Napi::Object>());
 }
 
 Napi::Value Interpreter::Dispose(const Napi::CallbackInfo& info) {
   if (!disposed_) {
     disposed_ = true;
-    if (!busy_) FreeNative();  // Otherwise JobDone frees after the worker.
+    if (InFlight() == 0 && !initializing_) FreeNative();  // Otherwise freed when the last job ends.
   }
   return info.Env().Undefined();
 }
 
-Napi::Value Interpreter::Busy(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), busy_);
+Napi::Value Interpreter::InFlightAccessor(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), initializing_ ? kSlots : InFlight());
 }
 
 }  // namespace reef

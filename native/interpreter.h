@@ -5,20 +5,36 @@
 // holds a shared_ptr to the same ModelData, so the bytes live until the last
 // interpreter is gone, whatever order JavaScript drops them in.
 //
-// Threading: all methods are called on the JS thread. Interpreter::Init,
-// Run and InvokeLoop do their work on a libuv worker thread (Napi::AsyncWorker)
-// and return a Promise; at most one such job is in flight per interpreter
-// (TFLite interpreters are not re-entrant), a second one is rejected with
-// REEF_BUSY. Dispose() marks the interpreter dead at once; if a job is in
-// flight, the TFLite objects are freed when it completes.
+// Threading: all methods are called on the JS thread and return at once.
+// Init() creates the TFLite interpreter on a libuv worker (Napi::AsyncWorker).
+// Run() and InvokeLoop() hand the job to the interpreter's own runner thread,
+// which invokes and then settles the promise back on the JS thread through a
+// thread-safe function. Invokes on one interpreter never overlap (TFLite
+// interpreters are not re-entrant): the runner works its jobs one at a time.
+// Up to kSlots jobs may be handed over at once (one invoking, the next
+// waiting); one more is rejected with REEF_BUSY.
+//
+// Why a runner thread and not the libuv pool: waking a sleeping thread costs
+// tens of microseconds on some hosts (about 35 us per wake-up in a VM), and
+// every job would pay it twice. The runner spins for a short while after each
+// job (spin_us, default 200) before it sleeps, so back-to-back runs reach it
+// without a wake-up; only the wake-up of the JS thread at completion is left.
+//
+// Dispose() marks the interpreter dead at once; if a job is in flight, the
+// runner and the TFLite objects are freed when it completes.
 #ifndef REEF_NATIVE_INTERPRETER_H_
 #define REEF_NATIVE_INTERPRETER_H_
 
 #include <napi.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tflite_api.h"
@@ -51,9 +67,13 @@ class Model : public Napi::ObjectWrap<Model> {
 
 struct TensorBinding {
   TfLiteTensor* tensor;  // input tensor (writable) or output (read-only).
-  void* data;            // TfLiteTensorData at bind time, refreshed after invoke
+  void* data;            // TfLiteTensorData after AllocateTensors.
   size_t bytes;
 };
+
+class Interpreter;
+void CallJsOnJobDone(Napi::Env env, Napi::Function, Interpreter* self, void*);
+using DoneFunction = Napi::TypedThreadSafeFunction<Interpreter, void, CallJsOnJobDone>;
 
 class Interpreter : public Napi::ObjectWrap<Interpreter> {
  public:
@@ -61,50 +81,96 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   explicit Interpreter(const Napi::CallbackInfo& info);
   ~Interpreter() override;
 
-  // Worker-thread side (no JS).
+  // Worker side (no JS).
   bool CreateOnWorker(std::string* error);
-  bool RunOnWorker(const std::vector<const void*>& in,
-                   const std::vector<void*>& out, double* invoke_ns,
-                   std::string* error);
-  bool LoopOnWorker(int32_t iterations, double* times_ns, std::string* error);
 
-  // JS-thread side, called when a worker completes.
-  void JobDone();
-  void FreeNative();
+  // JS-thread side.
+  void InitDone(Napi::Env env, bool ok);
+  void OnJobDone(Napi::Env env);
 
   static void ReportError(void* self, const char* format, va_list args);
+  // Env teardown (process exit, worker_thread exit): stops the runner before
+  // the thread-safe function it reports through is finalized.
+  static void EnvCleanup(void* self);
 
  private:
+  enum Job : int { kNone = 0, kRun = 1, kLoop = 2 };
+  static constexpr uint32_t kSlots = 2;
+  struct JobSlot {
+    Job kind = kNone;
+    std::vector<const void*> in;
+    std::vector<void*> out;
+    Napi::ObjectReference inputs;
+    Napi::ObjectReference outputs;
+    std::optional<Napi::Promise::Deferred> deferred;
+    double invoke_ns = 0;
+    std::vector<double> loop_times;
+    bool ok = false;
+    std::string error;
+  };
+
   Napi::Value Init(const Napi::CallbackInfo& info);
   Napi::Value Inputs(const Napi::CallbackInfo& info);
   Napi::Value Outputs(const Napi::CallbackInfo& info);
   Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value InvokeLoop(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
-  Napi::Value Busy(const Napi::CallbackInfo& info);
+  Napi::Value InFlightAccessor(const Napi::CallbackInfo& info);
   Napi::Value TensorInfos(Napi::Env env, bool inputs);
   // Throws (and returns false) unless the interpreter can start a job.
   bool CheckReady(Napi::Env env, bool need_created);
+  void FreeNative();
+
+  // Runner thread.
+  void RunnerMain();
+  // Waits until slot `next` is published (or stop); false on stop.
+  bool WaitForJob(uint32_t next);
+  bool DoRun(JobSlot& slot);
+  bool DoLoop(JobSlot& slot);
+  // Fills the next free slot's promise, publishes it and wakes the runner.
+  Napi::Value Submit(Napi::Env env, JobSlot& slot, Napi::Object self);
+  JobSlot& NextSlot() { return slots_[submitted_.load() % kSlots]; }
 
   std::shared_ptr<ModelData> model_;
   const TfLiteApi* api_;
   int32_t threads_ = 1;
   bool use_xnnpack_ = true;
+  int32_t spin_us_ = 200;
 
   TfLiteInterpreterOptions* options_ = nullptr;
   TfLiteDelegate* xnnpack_ = nullptr;
   TfLiteInterpreter* interpreter_ = nullptr;
   std::vector<TensorBinding> inputs_;
   std::vector<TensorBinding> outputs_;
-
-  // Scratch reused by every Run so the hot path allocates nothing here.
-  std::vector<const void*> in_ptrs_;
-  std::vector<void*> out_ptrs_;
-
   std::string errors_;  // Filled by the TFLite error reporter.
+
+  // Runner thread and the hand-off to it.
+  std::thread runner_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::atomic<bool> sleeping_{false};
+  DoneFunction done_;
+  bool runner_started_ = false;
+  napi_env env_ = nullptr;
+  bool cleanup_hook_ = false;  // Registered after done_, so it runs before done_'s own.
+
+  // Jobs: a ring of kSlots. The JS thread fills slot submitted_ % kSlots and
+  // then publishes it by bumping submitted_; the runner works slots in order
+  // and publishes each end by bumping finished_; the JS thread completes them
+  // in order. A slot is touched by one side at a time, so it needs no lock.
+  // Two slots let the next run wait inside the runner while one invokes, so
+  // the runner never idles waiting for the JS thread to wake up.
+  JobSlot slots_[kSlots];
+  std::atomic<uint32_t> submitted_{0};  // Written by the JS thread.
+  std::atomic<uint32_t> finished_{0};   // Written by the runner.
+  std::atomic<bool> stop_{false};
+  uint32_t completed_ = 0;              // JS thread only.
+  Napi::ObjectReference self_ref_;      // Held while any job is in flight.
+
   bool created_ = false;
-  bool busy_ = false;
+  bool initializing_ = false;
   bool disposed_ = false;
+  uint32_t InFlight() const { return submitted_.load() - completed_; }
 };
 
 }  // namespace reef

@@ -30,14 +30,18 @@ export interface NativeModel {
   dispose(): void;
 }
 
-/** One TFLite interpreter; one job in flight at a time. */
+/** Jobs an interpreter accepts at once: one invoking, one waiting in its runner thread. */
+export const INTERPRETER_SLOTS = 2;
+
+/** One TFLite interpreter with its runner thread; invokes never overlap. */
 export interface NativeInterpreter {
-  readonly busy: boolean;
+  /** Jobs handed over and not yet settled (0..INTERPRETER_SLOTS). */
+  readonly inFlight: number;
   /** Creates the interpreter and allocates tensors on a worker thread. */
   init(): Promise<void>;
   inputs(): NativeTensorInfo[];
   outputs(): NativeTensorInfo[];
-  /** Copies inputs in, invokes, copies outputs out, on a worker thread. Resolves with invoke ns. */
+  /** Copies inputs in, invokes, copies outputs out, on the runner thread. Resolves with invoke ns. */
   run(inputs: ArrayBufferView[], outputs: ArrayBufferView[]): Promise<number>;
   /** A plain native loop of TfLiteInterpreterInvoke; resolves with per-invoke ns. */
   invokeLoop(iterations: number): Promise<Float64Array>;
@@ -46,7 +50,7 @@ export interface NativeInterpreter {
 
 interface Addon {
   Model: new (bytes: Uint8Array) => NativeModel;
-  Interpreter: new (model: NativeModel, threads: number, xnnpack: boolean) => NativeInterpreter;
+  Interpreter: new (model: NativeModel, threads: number, xnnpack: boolean, spinMicros?: number) => NativeInterpreter;
   loadLibrary(path: string): LibraryInfo;
   libraryInfo(): LibraryInfo | null;
   setErrorClass(cls: new (code: string, message: string) => Error): void;

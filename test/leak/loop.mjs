@@ -10,11 +10,11 @@ for (let r = 0; r < rounds; r++) {
   const s = await load(bytes, { pool: 2 });
   const feeds = s.inputs.map((t) => new Int8Array(t.byteLength));
   await Promise.all(Array.from({ length: 4 }, () => s.run(feeds)));
-  // Dispose with two runs in flight (pool of 2) and one queued: both paths must free everything.
-  const settled = Promise.allSettled([s.run(feeds), s.run(feeds), s.run(feeds)]);
+  // Dispose with four runs handed to the two interpreters and one queued: both paths must free everything.
+  const settled = Promise.allSettled([s.run(feeds), s.run(feeds), s.run(feeds), s.run(feeds), s.run(feeds)]);
   await s.dispose();
   const states = (await settled).map((x) => x.status).join(',');
-  if (states !== 'fulfilled,fulfilled,rejected') throw new Error(`unexpected run states after dispose: ${states}`);
+  if (states !== 'fulfilled,fulfilled,fulfilled,fulfilled,rejected') throw new Error(`unexpected run states after dispose: ${states}`);
 }
 // A session that fails to load must free what it made too.
 try { await load(readFileSync(process.argv[4])); } catch { /* expected: unresolved custom op */ }
