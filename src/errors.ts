@@ -148,6 +148,11 @@ export const ERROR_CODES = {
     fix: 'Check the --calib folder or files against the model input (reef inspect shows it) and the --mean/--std pre-processing.',
     http: 400,
   },
+  REEF_OUTPUT_UNWRITABLE: {
+    meaning: 'An output file (model, report, plot, bundle) cannot be written where it was asked for.',
+    fix: 'Check that the folder exists and is writable, and that the path is not a folder.',
+    http: 500,
+  },
   REEF_IMAGE_INVALID: {
     meaning: 'An image could not be decoded.',
     fix: 'Use JPEG, PNG, WebP, GIF, AVIF or TIFF (BMP is not supported); check that the file is not truncated.',

@@ -86,7 +86,7 @@ export async function checkWritable(name: string, path: string): Promise<void> {
   const full = resolve(path);
   try {
     if ((await stat(full)).isDirectory()) {
-      throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a writable file path for ${name} but received "${path}" (it is a folder)`);
+      throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a writable file path for ${name} but received "${path}" (it is a folder)`);
     }
   } catch (e) {
     if (e instanceof ReefError) throw e;
@@ -96,7 +96,7 @@ export async function checkWritable(name: string, path: string): Promise<void> {
     await access(dir, constants.W_OK);
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `folder ${dir} does not exist` : `folder ${dir} is not writable`;
-    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a writable file path for ${name} but received "${path}" (${why})`);
+    throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a writable file path for ${name} but received "${path}" (${why})`);
   }
 }
 
@@ -183,7 +183,7 @@ export async function benchCommand(model: string | undefined, opts: BenchCliOpti
     try {
       await writeFile(opts.plot, svg);
     } catch (e) {
-      throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a writable file path for --plot but received "${opts.plot}" (${(e as Error).message})`);
+      throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a writable file path for --plot but received "${opts.plot}" (${(e as Error).message})`);
     }
   }
   if (opts.json) {

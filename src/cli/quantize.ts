@@ -46,7 +46,7 @@ export async function writeAtomic(path: string, data: Uint8Array | string): Prom
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
-    throw new ReefError('REEF_FILE_NOT_FOUND', `cannot write ${path}: ${(e as Error).message}`);
+    throw new ReefError('REEF_OUTPUT_UNWRITABLE', `cannot write ${path}: ${(e as Error).message}`);
   }
 }
 

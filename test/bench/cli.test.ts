@@ -13,6 +13,8 @@ import { FIXTURES, runBench, sharedModel } from './helpers.js';
 const FIX = 'REEF_INVALID_ARGUMENT';
 const usage = (message: string): string =>
   `reef: ${FIX}: ${message}\n  fix: See the message: it names the argument, what was expected and what was received.\n`;
+const unwritable = (message: string): string =>
+  `reef: REEF_OUTPUT_UNWRITABLE: ${message}\n  fix: Check that the folder exists and is writable, and that the path is not a folder.\n`;
 
 describe('BAD CALL - reef bench', () => {
   const model = sharedModel('tflite/vww_96_int8.tflite');
@@ -68,13 +70,13 @@ describe('BAD CALL - reef bench', () => {
 
   it('an unwritable --plot path: missing folder, a folder, a read-only folder', async () => {
     expect((await runBench([model, '--plot', '/nonexistent-dir/out.svg'])).err)
-      .toBe(usage('Expected a writable file path for --plot but received "/nonexistent-dir/out.svg" (folder /nonexistent-dir does not exist)'));
+      .toBe(unwritable('Expected a writable file path for --plot but received "/nonexistent-dir/out.svg" (folder /nonexistent-dir does not exist)'));
     const dir = mkdtempSync(join(tmpdir(), 'reef-bench-'));
     expect((await runBench([model, '--plot', dir])).err)
-      .toBe(usage(`Expected a writable file path for --plot but received "${dir}" (it is a folder)`));
+      .toBe(unwritable(`Expected a writable file path for --plot but received "${dir}" (it is a folder)`));
     if (process.getuid?.() !== 0) {
       expect((await runBench([model, '--plot', '/proc/out.svg'])).err)
-        .toBe(usage('Expected a writable file path for --plot but received "/proc/out.svg" (folder /proc is not writable)'));
+        .toBe(unwritable('Expected a writable file path for --plot but received "/proc/out.svg" (folder /proc is not writable)'));
     }
   });
 
