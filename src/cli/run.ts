@@ -48,7 +48,7 @@ export async function runCommand(model: string, images: string[], opts: RunCliOp
       ? {
         entries: [], inputs: [], outputs: [], associatedFiles: [],
         mean: [bundle.manifest.preprocess.mean].flat(), std: [bundle.manifest.preprocess.std].flat(),
-        ...(bundle.labels ? { labels: bundle.labels, labelsFile: `${bundle.manifest.labels} (bundle)` } : {}),
+        ...(bundle.labels ? { labels: bundle.labels, labelsFile: bundle.manifest.labels } : {}),
       }
       : opts.labels && userMean !== undefined && userStd !== undefined ? null : readTfliteMetadata(await readFile(model));
     const norm: Normalization = {
@@ -67,9 +67,10 @@ export async function runCommand(model: string, images: string[], opts: RunCliOp
     if (opts.verbose && !opts.json) {
       io.err(`model ${model}: ${input.dtype}[${input.shape.join(',')}] -> ${output.dtype}[${output.shape.join(',')}]; ` +
         `${session.xnnpack ? 'XNNPACK' : 'built-in kernels'}, ${session.threads} thread(s); TFLite ${session.library.version} from ${session.library.path}\n`);
-      const from = (user: unknown, meta: unknown) => (user !== undefined ? 'option' : meta !== undefined ? 'model metadata' : 'default');
+      const where = bundle ? 'bundle manifest' : 'model metadata';
+      const from = (user: unknown, meta: unknown) => (user !== undefined ? 'option' : meta !== undefined ? where : 'default');
       io.err(`normalisation: mean ${String(norm.mean)} (${from(userMean, md?.mean)}), std ${String(norm.std)} (${from(userStd, md?.std)}); ` +
-        `labels: ${opts.labels ? opts.labels : md?.labels ? `${md.labelsFile ?? 'model metadata'} (model metadata)` : 'none'}\n`);
+        `labels: ${opts.labels ? opts.labels : md?.labels ? `${md.labelsFile ?? where} (${where})` : 'none'}\n`);
     }
     const results: ClassifyResult[] = [];
     for (const image of images) {
