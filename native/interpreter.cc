@@ -86,12 +86,14 @@ bool ViewBytes(const Napi::Value& v, uint8_t** data, size_t* length) {
   if (v.IsTypedArray()) {
     auto ta = v.As<Napi::TypedArray>();
     auto ab = ta.ArrayBuffer();
+    if (ab.IsDetached()) return false;
     *data = static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset();
     *length = ta.ByteLength();
     return true;
   }
   if (v.IsDataView()) {
     auto dv = v.As<Napi::DataView>();
+    if (dv.ArrayBuffer().IsDetached()) return false;
     *data = static_cast<uint8_t*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
     *length = dv.ByteLength();
     return true;
@@ -251,6 +253,8 @@ bool Interpreter::CreateOnWorker(std::string* error) {
   for (JobSlot& slot : slots_) {
     slot.in.resize(n_in);
     slot.out.resize(n_out);
+    for (int32_t i = 0; i < n_in; ++i) slot.in[i].resize(inputs_[i].bytes);
+    for (int32_t i = 0; i < n_out; ++i) slot.out[i].resize(outputs_[i].bytes);
   }
   return true;
 }
@@ -310,7 +314,7 @@ bool Interpreter::WaitForJob(uint32_t next) {
 
 bool Interpreter::DoRun(JobSlot& slot) {
   for (size_t i = 0; i < inputs_.size(); ++i) {
-    std::memcpy(inputs_[i].data, slot.in[i], inputs_[i].bytes);
+    std::memcpy(inputs_[i].data, slot.in[i].data(), inputs_[i].bytes);
   }
   errors_.clear();
   double t0 = NowNs();
@@ -323,7 +327,7 @@ bool Interpreter::DoRun(JobSlot& slot) {
   }
   for (size_t i = 0; i < outputs_.size(); ++i) {
     // Re-read the data pointer in case a kernel reallocated a dynamic output.
-    std::memcpy(slot.out[i], api_->TensorData(outputs_[i].tensor), outputs_[i].bytes);
+    std::memcpy(slot.out[i].data(), api_->TensorData(outputs_[i].tensor), outputs_[i].bytes);
   }
   return true;
 }
@@ -363,6 +367,21 @@ Napi::Value Interpreter::Submit(Napi::Env env, JobSlot& slot, Napi::Object self)
   return promise;
 }
 
+bool Interpreter::CopyOutputs(Napi::Value outs, JobSlot& slot, std::string* error) {
+  auto arr = outs.As<Napi::Array>();
+  for (uint32_t i = 0; i < slot.out.size(); ++i) {
+    uint8_t* p;
+    size_t n;
+    // The caller may have detached (transferred) or swapped an array meanwhile.
+    if (!ViewBytes(arr.Get(i), &p, &n) || n != slot.out[i].size()) {
+      *error = "output " + std::to_string(i) + " was detached or replaced while the run was in flight";
+      return false;
+    }
+    std::memcpy(p, slot.out[i].data(), n);
+  }
+  return true;
+}
+
 void Interpreter::OnJobDone(Napi::Env env) {
   Napi::HandleScope scope(env);
   const uint32_t finished = finished_.load();
@@ -370,13 +389,18 @@ void Interpreter::OnJobDone(Napi::Env env) {
     JobSlot& slot = slots_[completed_ % kSlots];
     Napi::Promise::Deferred deferred = *slot.deferred;
     slot.deferred.reset();
-    slot.inputs.Reset();
+    Napi::Value outs = slot.kind == kRun ? slot.outputs.Value() : env.Undefined();
     slot.outputs.Reset();
     ++completed_;
     if (!slot.ok) {
       deferred.Reject(MakeError(env, "REEF_INVOKE_FAILED", slot.error).Value());
     } else if (slot.kind == kRun) {
-      deferred.Resolve(Napi::Number::New(env, slot.invoke_ns));
+      std::string error;
+      if (CopyOutputs(outs, slot, &error)) {
+        deferred.Resolve(Napi::Number::New(env, slot.invoke_ns));
+      } else {
+        deferred.Reject(MakeError(env, "REEF_OUTPUT_MISMATCH", error).Value());
+      }
     } else {
       auto arr = Napi::Float64Array::New(env, slot.loop_times.size());
       std::memcpy(arr.Data(), slot.loop_times.data(), sizeof(double) * slot.loop_times.size());
@@ -522,7 +546,7 @@ Napi::Value Interpreter::Run(const Napi::CallbackInfo& info) {
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    slot.in[i] = p;
+    std::memcpy(slot.in[i].data(), p, n);
   }
   for (uint32_t i = 0; i < outputs_.size(); ++i) {
     uint8_t* p;
@@ -534,11 +558,8 @@ Napi::Value Interpreter::Run(const Napi::CallbackInfo& info) {
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    slot.out[i] = p;
   }
-  // Hold the arrays so their memory stays valid while the runner uses it.
   slot.kind = kRun;
-  slot.inputs = Napi::Persistent(ins.As<Napi::Object>());
   slot.outputs = Napi::Persistent(outs.As<Napi::Object>());
   return Submit(env, slot, info.This().As<Napi::Object>());
 }
@@ -548,15 +569,16 @@ Napi::Value Interpreter::Run(const Napi::CallbackInfo& info) {
 Napi::Value Interpreter::InvokeLoop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckReady(env, true)) return env.Undefined();
-  if (info.Length() < 1 || !info[0].IsNumber() ||
-      info[0].As<Napi::Number>().Int32Value() < 1) {
-    MakeError(env, "REEF_INVALID_ARGUMENT", "invokeLoop expects a positive iteration count")
+  const double n = info.Length() < 1 || !info[0].IsNumber() ? 0 : info[0].As<Napi::Number>().DoubleValue();
+  if (!(n >= 1 && n <= kMaxLoopIterations) || n != static_cast<double>(static_cast<int64_t>(n))) {
+    MakeError(env, "REEF_INVALID_ARGUMENT",
+              "invokeLoop expects an integer iteration count from 1 to " + std::to_string(kMaxLoopIterations))
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   JobSlot& slot = NextSlot();
   slot.kind = kLoop;
-  slot.loop_times.assign(info[0].As<Napi::Number>().Int32Value(), 0.0);
+  slot.loop_times.assign(static_cast<size_t>(n), 0.0);
   return Submit(env, slot, info.This().As<Napi::Object>());
 }
 

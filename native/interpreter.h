@@ -20,6 +20,10 @@
 // job (spin_us, default 200) before it sleeps, so back-to-back runs reach it
 // without a wake-up; only the wake-up of the JS thread at completion is left.
 //
+// Memory: the runner thread works only on buffers the interpreter owns (see
+// JobSlot): one copy from the caller's input arrays into them on the JS
+// thread, one into the TFLite tensors on the runner; the same for outputs.
+//
 // Dispose() marks the interpreter dead at once; if a job is in flight, the
 // runner and the TFLite objects are freed when it completes.
 #ifndef REEF_NATIVE_INTERPRETER_H_
@@ -96,12 +100,16 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
  private:
   enum Job : int { kNone = 0, kRun = 1, kLoop = 2 };
   static constexpr uint32_t kSlots = 2;
+  static constexpr int32_t kMaxLoopIterations = 10000000;
+  // Inputs are copied into the slot when run() is called, so the caller may
+  // reuse or transfer its arrays at once; outputs land in the slot and are
+  // copied into the caller's arrays on the JS thread when the run settles.
+  // The runner never touches JS memory, which JS may detach at any time.
   struct JobSlot {
     Job kind = kNone;
-    std::vector<const void*> in;
-    std::vector<void*> out;
-    Napi::ObjectReference inputs;
-    Napi::ObjectReference outputs;
+    std::vector<std::vector<uint8_t>> in;   // One buffer per input tensor.
+    std::vector<std::vector<uint8_t>> out;  // One buffer per output tensor.
+    Napi::ObjectReference outputs;          // The caller's output arrays.
     std::optional<Napi::Promise::Deferred> deferred;
     double invoke_ns = 0;
     std::vector<double> loop_times;
@@ -127,6 +135,8 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   bool WaitForJob(uint32_t next);
   bool DoRun(JobSlot& slot);
   bool DoLoop(JobSlot& slot);
+  // JS thread: copies a finished run's outputs into the caller's arrays.
+  bool CopyOutputs(Napi::Value outs, JobSlot& slot, std::string* error);
   // Fills the next free slot's promise, publishes it and wakes the runner.
   Napi::Value Submit(Napi::Env env, JobSlot& slot, Napi::Object self);
   JobSlot& NextSlot() { return slots_[submitted_.load() % kSlots]; }

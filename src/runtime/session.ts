@@ -306,7 +306,9 @@ export class Session {
    */
   async invokeLoop(iterations: number): Promise<Float64Array> {
     if (this.#disposed) throw this.#disposedError();
-    if (!Number.isInteger(iterations) || iterations < 1) throw invalidArgument('iterations', 'a positive integer', iterations);
+    if (!Number.isInteger(iterations) || iterations < 1 || iterations > 10_000_000) {
+      throw invalidArgument('iterations', 'an integer from 1 to 10000000', iterations);
+    }
     const interp = this.#interpreters.find((i) => i.inFlight === 0);
     if (!interp) throw new ReefError('REEF_BUSY', 'invokeLoop needs an idle interpreter; await pending runs first');
     this.#inFlight++;
@@ -344,10 +346,20 @@ export class Session {
   }
 
   #dispatch(interp: NativeInterpreter, job: Job): void {
+    let running: Promise<number>;
+    try {
+      // Throws at once when an input was detached or resized since run() checked it.
+      running = interp.run(job.inputs, job.outputs);
+    } catch (e) {
+      job.reject(e);
+      const next = this.#queue.shift();
+      if (next) queueMicrotask(() => this.#dispatch(interp, next));
+      return;
+    }
     this.#inFlight++;
-    interp.run(job.inputs, job.outputs).then(
-      (ns) => { this.#release(interp); job.resolve(ns); },
-      (e: unknown) => { this.#release(interp); job.reject(e); },
+    running.then(
+      (ns) => { job.resolve(ns); this.#release(interp); },
+      (e: unknown) => { job.reject(e); this.#release(interp); },
     );
   }
 
