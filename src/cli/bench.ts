@@ -4,9 +4,6 @@
  * --plot; `reef bench --compare a.json b.json ...` side by side.
  */
 import type { Command } from 'commander';
-import { access, stat, writeFile } from 'node:fs/promises';
-import { constants } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { ReefError } from '../errors.js';
 import { hostProfile } from '../devices.js';
 import { probeEnv } from '../bench/env.js';
@@ -14,7 +11,7 @@ import { checkSettings, expandSweep, sweep, type BenchPoint, type BenchProgress,
 import { formatResult, formatSweep, toResult, type BenchResult } from '../bench/report.js';
 import { plotLatency } from '../bench/plot.js';
 import { compareResults, formatComparison, readResults } from '../bench/compare.js';
-import { parsePositiveInt, type CliIO } from './io.js';
+import { checkWritable, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
 
 /** Options as commander hands them over (strings until parsed). */
 export interface BenchCliOptions {
@@ -78,27 +75,6 @@ function parseSeconds(name: string, text: string): number {
   return n;
 }
 
-/**
- * Fails early, before any measuring, when `path` cannot be written: its folder
- * is missing or read-only, or the path is a folder.
- */
-export async function checkWritable(name: string, path: string): Promise<void> {
-  const full = resolve(path);
-  try {
-    if ((await stat(full)).isDirectory()) {
-      throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a writable file path for ${name} but received "${path}" (it is a folder)`);
-    }
-  } catch (e) {
-    if (e instanceof ReefError) throw e;
-  }
-  const dir = dirname(full);
-  try {
-    await access(dir, constants.W_OK);
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `folder ${dir} does not exist` : `folder ${dir} is not writable`;
-    throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a writable file path for ${name} but received "${path}" (${why})`);
-  }
-}
 
 /** Everything the command needs, checked; pure apart from the device profile lookup. */
 export interface BenchPlan {
@@ -180,11 +156,7 @@ export async function benchCommand(model: string | undefined, opts: BenchCliOpti
       results.map((r) => ({ label: `threads ${r.threads}, XNNPACK ${r.xnnpack ? 'on' : 'off'}`, values: r.series.latency_ms })),
       { title: `reef bench: ${model} (session.run() latency)` },
     );
-    try {
-      await writeFile(opts.plot, svg);
-    } catch (e) {
-      throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a writable file path for --plot but received "${opts.plot}" (${(e as Error).message})`);
-    }
+    await writeAtomic([[opts.plot, svg]]);
   }
   if (opts.json) {
     io.out(JSON.stringify(results.length === 1 ? results[0] : results) + '\n');

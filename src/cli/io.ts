@@ -1,3 +1,5 @@
+import { open, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ReefError, ERROR_CODES } from '../errors.js';
 
 /** Where CLI commands print; tests pass their own. */
@@ -46,4 +48,50 @@ export function parsePositiveInt(name: string, text: string): number {
     throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a positive integer for ${name} but received "${text}"`);
   }
   return n;
+}
+
+/**
+ * Fails early, before any long work, when `path` cannot be written: its folder is missing or
+ * read-only, or the path is a folder. Probes by creating a file, so it also holds for root
+ * (for whom access(W_OK) is always true).
+ */
+export async function checkWritable(name: string, path: string): Promise<void> {
+  const full = resolve(path);
+  const isDir = await stat(full).then((s) => s.isDirectory(), () => false);
+  if (isDir) {
+    throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a writable file path for ${name} but received "${path}" (it is a folder)`);
+  }
+  const dir = dirname(full);
+  const probe = join(dir, `.reef-probe-${process.pid}-${Date.now()}`);
+  try {
+    await (await open(probe, 'wx')).close();
+    await unlink(probe);
+  } catch {
+    const exists = await stat(dir).then((st) => st.isDirectory(), () => false);
+    const why = exists ? `folder ${dir} is not writable` : `folder ${dir} does not exist`;
+    throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a writable file path for ${name} but received "${path}" (${why})`);
+  }
+}
+
+/**
+ * Writes files all or nothing: each goes to a temporary file beside it first, and only when every
+ * one is written are they renamed into place. On failure the temporary files are removed and no
+ * output is left half-written.
+ */
+export async function writeAtomic(files: Array<[path: string, data: Uint8Array | string]>): Promise<void> {
+  const tmps = files.map(([path]) => join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`));
+  let current = '';
+  try {
+    for (let i = 0; i < files.length; i++) {
+      current = files[i][0];
+      await writeFile(tmps[i], files[i][1]);
+    }
+    for (let i = 0; i < files.length; i++) {
+      current = files[i][0];
+      await rename(tmps[i], files[i][0]);
+    }
+  } catch (e) {
+    await Promise.all(tmps.map((t) => rm(t, { force: true })));
+    throw new ReefError('REEF_OUTPUT_UNWRITABLE', `cannot write ${current}: ${(e as Error).message}`);
+  }
 }

@@ -3,7 +3,6 @@
  * reports, so one file runs on any board. Argument parsing and printing only (src/package).
  */
 import type { Command } from 'commander';
-import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { ReefError } from '../errors.js';
@@ -11,7 +10,7 @@ import { PACKAGE_ROOT } from '../native.js';
 import { buildBundle, readInputFile, type VariantInput } from '../package/writer.js';
 import { sha256 } from '../package/reader.js';
 import type { ColorOrder, Preprocess, ResizeMode, Task } from '../package/manifest.js';
-import { parseNumberList, parsePositiveInt, type CliIO } from './io.js';
+import { checkWritable, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
 
 export interface PackageCliOptions {
   output: string;
@@ -54,6 +53,7 @@ function producer(): string {
 
 /** `reef package`. */
 export async function packageCommand(opts: PackageCliOptions, io: CliIO): Promise<void> {
+  await checkWritable('-o/--output', opts.output);
   const variants: VariantInput[] = [];
   const add = async (name: VariantInput['name'], path: string | undefined): Promise<void> => {
     if (path !== undefined) variants.push({ name, source: path, data: await readInputFile(path, `the ${name} model`) });
@@ -90,7 +90,7 @@ export async function packageCommand(opts: PackageCliOptions, io: CliIO): Promis
   const name = opts.name ?? basename(opts.output).replace(/\.reef$/, '');
   const { bytes, manifest } = buildBundle({ name, variants, task, preprocess: pre, producer: producer(),
     ...(labels ? { labels } : {}), ...(quantizationReport !== undefined ? { quantizationReport } : {}) });
-  await writeFile(opts.output, bytes);
+  await writeAtomic([[opts.output, bytes]]);
   if (opts.json) {
     io.out(JSON.stringify({ bundle: opts.output, bytes: bytes.length, sha256: sha256(bytes), manifest }) + '\n');
     return;

@@ -3,8 +3,8 @@
  * quantization with calibration, a report (printed; --report JSON; --plot SVG).
  */
 import type { Command } from 'commander';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { ReefError } from '../errors.js';
 import { DEFAULT_NORMALIZATION, type Normalization } from '../image/preprocess.js';
 import { readTflite } from '../model/tflite/reader.js';
@@ -16,7 +16,7 @@ import { sqnrPlotSvg } from '../quantize/plot.js';
 import { formatReport, reportJson } from '../quantize/report.js';
 import { RANGE_METHODS, type RangeMethod } from '../quantize/ranges.js';
 import { IO_TYPES, type IoType } from '../quantize/quantize.js';
-import { parseNumberList, parsePositiveInt, type CliIO } from './io.js';
+import { checkWritable, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
 
 export interface QuantizeCliOptions {
   calib?: string;
@@ -39,16 +39,6 @@ export interface QuantizeCliOptions {
 }
 
 /** Writes `data` to `path` through a temporary file and a rename: never a partial file. */
-export async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw new ReefError('REEF_OUTPUT_UNWRITABLE', `cannot write ${path}: ${(e as Error).message}`);
-  }
-}
 
 /** Reads a CSV with a header (file,label,...): basename of `file` -> class index from `column`. */
 export async function readLabelCsv(path: string, column?: string): Promise<Map<string, number>> {
@@ -106,6 +96,10 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
   const userMean = opts.mean === undefined ? undefined : parseNumberList('--mean', opts.mean);
   const userStd = opts.std === undefined ? undefined : parseNumberList('--std', opts.std);
   if ([userStd ?? []].flat().some((s) => s === 0)) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a non-zero --std but received 0');
+  // Every output path is checked before minutes of calibration, not after.
+  await checkWritable('-o/--output', opts.output);
+  if (opts.report) await checkWritable('--report', opts.report);
+  if (opts.plot) await checkWritable('--plot', opts.plot);
 
   let bytes: Uint8Array;
   try {
@@ -155,9 +149,10 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
     biasCorrection: opts.biasCorrection, threads, source: model,
     onProgress: (stage, done, total) => tick(stage === 'correct' ? 'bias correction' : stage, done, total),
   });
-  await writeAtomic(opts.output, result.bytes);
-  if (opts.report) await writeAtomic(opts.report, reportJson(result.report));
-  if (opts.plot) await writeAtomic(opts.plot, sqnrPlotSvg(result.report));
+  const outputs: Array<[string, Uint8Array | string]> = [[opts.output, result.bytes]];
+  if (opts.report) outputs.push([opts.report, reportJson(result.report)]);
+  if (opts.plot) outputs.push([opts.plot, sqnrPlotSvg(result.report)]);
+  await writeAtomic(outputs);
   if (opts.json) {
     io.out(JSON.stringify({ output: opts.output, report: result.report }) + '\n');
   } else {
