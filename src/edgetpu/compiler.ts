@@ -6,7 +6,7 @@
  * says how to get it. reef never downloads it.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { ReefError } from '../errors.js';
 import { readTflite } from '../model/tflite/reader.js';
@@ -88,38 +88,60 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
  * @example
  * const r = await compileEdgetpu('model.tflite', { outDir: 'out' });
  * console.log(r.console.tpuOperations, r.outputModels);
- * @throws ReefError REEF_FILE_NOT_FOUND when the compiler is not installed (the message says how
- * to install it) or the model does not exist; REEF_INVALID_ARGUMENT when the compiler fails
- * (the message carries its own words).
+ * @throws ReefError REEF_COMPILER_NOT_FOUND when the compiler is not installed (the message says
+ * how to install it), REEF_MODEL_NOT_FOUND when the model does not exist, REEF_OUTPUT_UNWRITABLE
+ * when outDir cannot be written, REEF_COMPILER_FAILED when the compiler fails, cannot start or
+ * times out (the message carries its own words). A failed run leaves no file in outDir.
  */
 export async function compileEdgetpu(modelPath: string, opts: CompileOptions = {}): Promise<CompileResult> {
   if (!existsSync(modelPath)) throw new ReefError('REEF_MODEL_NOT_FOUND', `Model not found: ${modelPath}`);
   const compiler = findCompiler(opts.pathEnv, opts.compiler);
   if (!compiler) throw new ReefError('REEF_COMPILER_NOT_FOUND', `${COMPILER_NAME} was not found on PATH.\n${COMPILER_INSTALL}`);
   const outDir = resolve(opts.outDir ?? resolve(modelPath, '..'));
-  const timeout = opts.timeoutSeconds ?? 180;
-  const args = ['--show_operations', '--out_dir', outDir, '--timeout_sec', String(timeout)];
-  if (opts.minRuntimeVersion !== undefined) args.push('--min_runtime_version', String(opts.minRuntimeVersion));
-  if (opts.numSegments !== undefined) args.push('--num_segments', String(opts.numSegments));
-  args.push(resolve(modelPath));
-  const r = await run(compiler, args, (timeout + 10) * 1000);
-  if (r.timedOut) throw new ReefError('REEF_COMPILER_FAILED', `${COMPILER_NAME} did not finish within ${timeout + 10} s and was stopped`);
-  const parsed = parseCompilerLog(r.stdout + '\n' + r.stderr);
-  const stem = basename(modelPath).replace(/\.tflite$/, '');
-  const logFile = join(outDir, `${stem}_edgetpu.log`);
-  const log = existsSync(logFile) ? parseCompilerLog(readFileSync(logFile, 'utf8')) : undefined;
-  const segments = opts.numSegments ?? 1;
-  const outputModels = segments > 1
-    ? Array.from({ length: segments }, (_, i) => join(outDir, `${stem}_segment_${i}_of_${segments}_edgetpu.tflite`)).filter((f) => existsSync(f))
-    : [join(outDir, `${stem}_edgetpu.tflite`)].filter((f) => existsSync(f));
-  if (r.code !== 0 || !parsed.succeeded || outputModels.length === 0) {
-    const why = parsed.errors.length > 0 ? parsed.errors.join('; ') : (r.stderr.trim() || r.stdout.trim().split('\n').pop() || `exit code ${r.code}`);
-    throw new ReefError('REEF_COMPILER_FAILED', `${COMPILER_NAME} failed on ${modelPath}: ${why}`);
+  // The compiler writes into a private folder; its files move to outDir only when it succeeded,
+  // so a failed or killed run leaves nothing, and no file of an earlier run is taken for this one's.
+  let work: string;
+  try {
+    work = mkdtempSync(join(outDir, '.reef-compile-'));
+  } catch (e) {
+    throw new ReefError('REEF_OUTPUT_UNWRITABLE', `cannot write into ${outDir}: ${(e as Error).message}`);
   }
-  const result: CompileResult = { compiler, args, exitCode: r.code, stdout: r.stdout, stderr: r.stderr, console: parsed, outputModels };
-  if (log) { result.log = log; result.logFile = logFile; }
-  if (segments === 1) {
-    result.split = compiledSplit(readTflite(new Uint8Array(readFileSync(modelPath))), readTflite(new Uint8Array(readFileSync(outputModels[0]!))));
+  try {
+    const timeout = opts.timeoutSeconds ?? 180;
+    const args = ['--show_operations', '--out_dir', work, '--timeout_sec', String(timeout)];
+    if (opts.minRuntimeVersion !== undefined) args.push('--min_runtime_version', String(opts.minRuntimeVersion));
+    if (opts.numSegments !== undefined) args.push('--num_segments', String(opts.numSegments));
+    args.push(resolve(modelPath));
+    let r: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run(compiler, args, (timeout + 10) * 1000);
+    } catch (e) {
+      throw new ReefError('REEF_COMPILER_FAILED', `${COMPILER_NAME} (${compiler}) could not be started: ${(e as Error).message}`);
+    }
+    if (r.timedOut) throw new ReefError('REEF_COMPILER_FAILED', `${COMPILER_NAME} did not finish within ${timeout + 10} s and was stopped`);
+    const parsed = parseCompilerLog(r.stdout + '\n' + r.stderr);
+    const stem = basename(modelPath).replace(/\.tflite$/, '');
+    const segments = opts.numSegments ?? 1;
+    const names = segments > 1
+      ? Array.from({ length: segments }, (_, i) => `${stem}_segment_${i}_of_${segments}_edgetpu.tflite`)
+      : [`${stem}_edgetpu.tflite`];
+    const made = names.filter((f) => existsSync(join(work, f)));
+    if (r.code !== 0 || !parsed.succeeded || made.length === 0) {
+      const why = parsed.errors.length > 0 ? parsed.errors.join('; ') : (r.stderr.trim() || r.stdout.trim().split('\n').pop() || `exit code ${r.code}`);
+      throw new ReefError('REEF_COMPILER_FAILED', `${COMPILER_NAME} failed on ${modelPath}: ${why}`);
+    }
+    const logName = `${stem}_edgetpu.log`;
+    for (const f of [...made, ...(existsSync(join(work, logName)) ? [logName] : [])]) renameSync(join(work, f), join(outDir, f));
+    const outputModels = made.map((f) => join(outDir, f));
+    const logFile = join(outDir, logName);
+    const log = existsSync(join(outDir, logName)) && made.length > 0 ? parseCompilerLog(readFileSync(logFile, 'utf8')) : undefined;
+    const result: CompileResult = { compiler, args, exitCode: r.code, stdout: r.stdout, stderr: r.stderr, console: parsed, outputModels };
+    if (log) { result.log = log; result.logFile = logFile; }
+    if (segments === 1) {
+      result.split = compiledSplit(readTflite(new Uint8Array(readFileSync(modelPath))), readTflite(new Uint8Array(readFileSync(outputModels[0]!))));
+    }
+    return result;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  return result;
 }

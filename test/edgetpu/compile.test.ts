@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseCompilerLog, parseSize } from '../../src/edgetpu/compiler_log.js';
@@ -116,8 +116,11 @@ describe('reef edgetpu compile', () => {
     const r = await runCli(registerEdgetpu, 'edgetpu', 'compile', model, '-o', dir, '-m', '13', '--timeout', '60', '--json');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(readFileSync(join(dir, 'args.txt'), 'utf8').trim().split('\n')).toEqual([
-      '--show_operations', '--out_dir', dir, '--timeout_sec', '60', '--min_runtime_version', '13', model,
+    // The compiler writes into a private folder inside -o; its files move to -o when it succeeded.
+    const args = readFileSync(join(dir, 'args.txt'), 'utf8').trim().split('\n');
+    expect(args[2]).toMatch(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\.reef-compile-\\w+$`));
+    expect([...args.slice(0, 2), ...args.slice(3)]).toEqual([
+      '--show_operations', '--out_dir', '--timeout_sec', '60', '--min_runtime_version', '13', model,
     ]);
     const doc = JSON.parse(r.out) as { check: { tpu_ops: number }; compile: Record<string, unknown> };
     expect(doc.check.tpu_ops).toBe(31);
@@ -131,5 +134,18 @@ describe('reef edgetpu compile', () => {
     });
     expect((doc.compile.operators as unknown[]).length).toBe(7); // from the .log (v15_mnist.log)
     expect(existsSync(join(dir, 'mobilenet_v1_0.25_128_quant_edgetpu.tflite'))).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.reef-compile-'))).toEqual([]); // the private folder is gone
+  });
+
+  it('EXPECTED FAILURE - a compiler that fails leaves no file in -o', async () => {
+    process.env.PATH = `${STANDIN_DIR}${delimiter}${saved.PATH ?? ''}`;
+    process.env.REEF_STANDIN_CONSOLE = sharedPath('edgetpu-compiler-logs/v16_yolov5s_224_sa_console.txt');
+    process.env.REEF_STANDIN_COMPILED = '/nonexistent/compiled.tflite'; // the stand-in's cp fails: exit 1 after writing the log
+    process.env.REEF_STANDIN_LOG = sharedPath('edgetpu-compiler-logs/v15_mnist.log');
+    const model = sharedPath('models/edgetpu/mobilenet_v1_0.25_128_quant.tflite');
+    const r = await runCli(registerEdgetpu, 'edgetpu', 'compile', model, '-o', dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^reef: REEF_COMPILER_FAILED: edgetpu_compiler failed on /);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -25,3 +25,23 @@ describe('error codes', () => {
     expect(e).toBeInstanceOf(Error);
   });
 });
+
+describe('every code the sources use exists', () => {
+  it('native/*.cc and src/**/*.ts name only codes in ERROR_CODES (a typo would otherwise become REEF_INVALID_STATE)', async () => {
+    const { readdirSync, statSync } = await import('node:fs');
+    const files: string[] = [];
+    const walk = (dir: string): void => {
+      for (const f of readdirSync(dir)) {
+        const p = join(dir, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (/\.(cc|h|ts)$/.test(f)) files.push(p);
+      }
+    };
+    walk(join(REPO_ROOT, 'native'));
+    walk(join(REPO_ROOT, 'src'));
+    const used = new Set<string>();
+    for (const f of files) for (const m of readFileSync(f, 'utf8').matchAll(/["'`](REEF_[A-Z_]+)["'`]/g)) used.add(m[1]);
+    expect(used.size).toBeGreaterThan(20);
+    expect([...used].filter((c) => !(c in ERROR_CODES))).toEqual([]);
+  });
+});
