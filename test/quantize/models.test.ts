@@ -10,7 +10,7 @@ import { ReefError } from '../../src/errors.js';
 import { readTflite } from '../../src/model/tflite/reader.js';
 import { quantizeTflite } from '../../src/quantize/pipeline.js';
 import { load } from '../../src/runtime/session.js';
-import { TYPED_ARRAY_FOR } from '../../src/types.js';
+import { quantize, dequantize } from '../../src/quant.js';
 import { prng, sharedPath } from '../shared.js';
 import { imagenetSamples, modelBytes } from './helpers.js';
 
@@ -20,14 +20,39 @@ function randomSamples(bytes: Uint8Array, n: number, seed: number): Float32Array
   return Array.from({ length: n }, () => sg.inputs.map((i) => Float32Array.from({ length: sg.tensors[i]!.shape.reduce((a, b) => a * b, 1) }, () => rnd() * 2 - 1)));
 }
 
-async function runsWithXnnpack(bytes: Uint8Array): Promise<void> {
-  const s = await load(bytes, { xnnpack: true });
+/**
+ * Runs the float model and the int8 one (XNNPACK on) on the same samples and returns the SQNR of
+ * the int8 outputs against the float ones, in dB. The float model is the reference: an int8 model
+ * with wrong weights or scales lands near 0 dB or below; a sound one well above 10 dB.
+ */
+async function sqnrAgainstFloat(floatBytes: Uint8Array, int8Bytes: Uint8Array, samples: Float32Array[][]): Promise<number> {
+  const f = await load(floatBytes, { xnnpack: true });
+  const q = await load(int8Bytes, { xnnpack: true });
+  let signal = 0;
+  let noise = 0;
   try {
-    await s.run(s.inputs.map((t) => { const C = TYPED_ARRAY_FOR[t.dtype]!; return new C(t.byteLength / C.BYTES_PER_ELEMENT); }));
+    for (const sample of samples) {
+      const fo = await f.run(sample);
+      const qo = await q.run(q.inputs.map((t, i) => (t.dtype === 'float32' ? sample[i]! : quantize(sample[i]!, t.quantization, t.dtype as 'int8' | 'uint8'))));
+      f.outputs.forEach((ft, k) => {
+        const qt = q.outputs[k]!;
+        const ref = fo[ft.name]!.data as Float32Array;
+        const raw = qo[qt.name]!.data as ArrayLike<number>;
+        const got = qt.quantization.scale ? dequantize(raw, qt.quantization) : raw;
+        for (let j = 0; j < ref.length; j++) {
+          signal += ref[j]! * ref[j]!;
+          noise += (ref[j]! - got[j]!) ** 2;
+        }
+      });
+    }
   } finally {
-    await s.dispose();
+    await f.dispose();
+    await q.dispose();
   }
+  return noise === 0 ? Infinity : 10 * Math.log10(signal / noise);
 }
+
+const MIN_SQNR_DB = 10;
 
 /** Ops of ../shared/models/tflite/ops that TFLite 2.9 cannot run in int8. */
 const NO_INT8: Record<string, string> = {
@@ -45,21 +70,26 @@ describe('every float32 model under models/tflite/ops', () => {
       await expect(quantizeTflite(bytes, data, { source: file })).rejects.toThrow(`${NO_INT8[file]}: TFLite 2.9 has no int8 kernel for it`);
       const r = await quantizeTflite(bytes, data, { source: file, allowFloat: true });
       expect(r.report.floatOps.length).toBe(1);
-      await runsWithXnnpack(r.bytes);
+      expect(await sqnrAgainstFloat(bytes, r.bytes, data.calibration)).toBeGreaterThan(MIN_SQNR_DB);
       return;
     }
     const r = await quantizeTflite(bytes, data, { source: file });
     const sg = r.model.subgraphs[0]!;
     expect(sg.tensors.filter((t) => t.dtype === 'float32').map((t) => t.name)).toEqual([]);
-    await runsWithXnnpack(r.bytes);
+    const db = await sqnrAgainstFloat(bytes, r.bytes, data.calibration);
+    if (process.env.REEF_TEST_SQNR) console.log(`${file}: ${db.toFixed(1)} dB`);
+    expect(db).toBeGreaterThan(MIN_SQNR_DB);
   });
 });
 
 describe('the other float models', () => {
   it.each(['blazeface_front_float', 'resnet8_cifar10_float', 'hello_world_float', 'vww_96_float'])('%s quantizes, loads and runs with XNNPACK', async (name) => {
     const bytes = modelBytes(`models/tflite/${name}.tflite`);
-    const r = await quantizeTflite(bytes, { calibration: randomSamples(bytes, 4, 3) }, { source: name, biasCorrection: false });
-    await runsWithXnnpack(r.bytes);
+    const calibration = randomSamples(bytes, 4, 3);
+    const r = await quantizeTflite(bytes, { calibration }, { source: name, biasCorrection: false });
+    const db = await sqnrAgainstFloat(bytes, r.bytes, calibration);
+    if (process.env.REEF_TEST_SQNR) console.log(`${name}: ${db.toFixed(1)} dB`);
+    expect(db).toBeGreaterThan(MIN_SQNR_DB);
   });
 
   it('mnist_lstm_float fails with "LSTM not supported yet", and with --allow-float keeps the LSTM in float and classifies MNIST digits like the float model', async () => {
