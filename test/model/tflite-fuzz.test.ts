@@ -72,7 +72,9 @@ describe('fuzz: truncated and bit-flipped models', () => {
     if (process.env.REEF_TEST_TIMING) console.log(`fuzz: ${parsed} parsed, ${refused} refused, ${total.toFixed(0)} ms total, slowest ${slowest.toFixed(1)} ms`);
     expect(parsed + refused).toBe(1000);
     expect(refused).toBeGreaterThan(100);
-    expect(slowest).toBeLessThan(2000);
-    expect(total).toBeLessThan(30_000);
+    // The issue's "within a time bound" is about hangs, not speed: bounds far above the ~10 ms a
+    // case takes, so only a reader that loops or explodes on crafted bytes trips them.
+    expect(slowest).toBeLessThan(10_000);
+    expect(total).toBeLessThan(120_000);
   });
 });

@@ -103,7 +103,9 @@ describe('TFLite write round trip through the runtime', () => {
   });
 
   it('compiled Edge TPU models are refused the same way before and after the rewrite', async () => {
-    for (const rel of allTfliteModels().filter(isCompiled)) {
+    const compiled = allTfliteModels().filter(isCompiled);
+    expect(compiled.length).toBe(6); // the six *_edgetpu.tflite in models/edgetpu
+    for (const rel of compiled) {
       const bytes = sharedBytes(rel);
       const a = await outcome(bytes, 1);
       const b = await outcome(writeTflite(readTflite(bytes)), 1);

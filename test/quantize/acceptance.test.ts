@@ -35,6 +35,8 @@ describe('mobilenet_v1_0.25_128_float: calibrated on 200 ImageNet photos, evalua
     expect(sg.tensors[sg.inputs[0]!]!.dtype).toBe('int8');
     expect(sg.tensors[sg.outputs[0]!]!.dtype).toBe('int8');
     expect(sg.tensors.filter((t) => t.dtype === 'float32')).toEqual([]);
+    // MobileNet v1 has 15 CONV_2D and 13 DEPTHWISE_CONV_2D (counted in the IR, not the report).
+    expect(sg.operators.filter((op) => op.opcode === 'CONV_2D' || op.opcode === 'DEPTHWISE_CONV_2D').length).toBe(28);
     for (const op of sg.operators) {
       if (op.opcode === 'CONV_2D' || op.opcode === 'DEPTHWISE_CONV_2D') {
         const w = sg.tensors[op.inputs[1]!]!;
