@@ -15,6 +15,7 @@
  *
  * Usage: npm run bench:runtime [-- --json] [-- --budget <ms>]
  */
+import { native } from '../src/native.js';
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -241,6 +242,9 @@ function printText(results: ModelResult[], env: Record<string, unknown>): void {
   const le = Number(env.loadAvg1mEnd);
   lines.push(`load average (1 min) ${ls.toFixed(2)} at start, ${le.toFixed(2)} at end, ${String(env.wallSeconds === 0 ? '' : `${Number(env.wallSeconds).toFixed(1)} s wall`)}`);
   if (ls > 0.5) lines.push(`note: other work was using the CPU when the run started; the pool ratio needs ${String(env.cores)} idle cores`);
+  const wake = env.wakeUs as Record<string, number>;
+  lines.push(`floor: a thread that slept waits ${Object.entries(wake).map(([k, v]) => `${v.toFixed(0)} us after ${k}`).join(', ')} to wake on this machine` +
+    ' (plain C++ condition variable); an async run() wakes the JS thread once per run');
   for (const r of results) {
     lines.push('');
     lines.push(`${r.model}  (${r.input})`);
@@ -277,6 +281,7 @@ async function main(): Promise<void> {
     cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version,
     tflite: first.library.version, library: first.library.path, device: first.device?.id ?? null,
     wallSeconds: 0, loadAvg1mStart: loadStart, loadAvg1mEnd: loadavg()[0],
+    wakeUs: { '0.4 ms': native().wakeLatency(400, 51), '12 ms': native().wakeLatency(12000, 21) },
   };
   await first.dispose();
   env.wallSeconds = (performance.now() - started) / 1000;

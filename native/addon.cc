@@ -2,6 +2,13 @@
 // file that loads this addon, and declares this surface as a TS interface.
 #include <napi.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include "addon_data.h"
 #include "interpreter.h"
 #include "tflite_api.h"
@@ -54,6 +61,47 @@ Napi::Value GetLibraryInfo(const Napi::CallbackInfo& info) {
   return LibraryInfo(info.Env(), api);
 }
 
+// wakeLatency(sleepMicros: number, rounds: number): number — median time (us)
+// for a thread that slept `sleepMicros` on a condition variable to wake after
+// being notified. Benchmarks print it as the floor of any async hand-off: an
+// async run() must wake the JS thread once, and pays at least this.
+Napi::Value WakeLatency(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    MakeError(env, "REEF_INVALID_ARGUMENT", "wakeLatency expects (sleepMicros, rounds)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  using Clock = std::chrono::steady_clock;
+  const int sleep_us = std::clamp(info[0].As<Napi::Number>().Int32Value(), 0, 100000);
+  const int rounds = std::clamp(info[1].As<Napi::Number>().Int32Value(), 1, 1000);
+  std::vector<double> lat;
+  for (int i = 0; i < rounds; ++i) {
+    std::mutex m;
+    std::condition_variable cv;
+    bool ready = false;
+    Clock::time_point sent;
+    std::thread t([&] {
+      const auto end = Clock::now() + std::chrono::microseconds(sleep_us);
+      while (Clock::now() < end) {
+      }
+      {
+        std::lock_guard<std::mutex> lock(m);
+        ready = true;
+        sent = Clock::now();
+      }
+      cv.notify_one();
+    });
+    {
+      std::unique_lock<std::mutex> lock(m);
+      cv.wait(lock, [&] { return ready; });
+    }
+    lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - sent).count());
+    t.join();
+  }
+  std::nth_element(lat.begin(), lat.begin() + lat.size() / 2, lat.end());
+  return Napi::Number::New(env, lat[lat.size() / 2]);
+}
+
 // setErrorClass(cls: new (code: string, message: string) => Error)
 Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -77,6 +125,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadLibrary", Napi::Function::New(env, LoadLibrary, "loadLibrary"));
   exports.Set("libraryInfo", Napi::Function::New(env, GetLibraryInfo, "libraryInfo"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  exports.Set("wakeLatency", Napi::Function::New(env, WakeLatency, "wakeLatency"));
   return exports;
 }
 

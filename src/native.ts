@@ -54,6 +54,8 @@ interface Addon {
   loadLibrary(path: string): LibraryInfo;
   libraryInfo(): LibraryInfo | null;
   setErrorClass(cls: new (code: string, message: string) => Error): void;
+  /** Median microseconds for a thread that slept sleepMicros to wake when notified (a machine floor for hand-offs). */
+  wakeLatency(sleepMicros: number, rounds: number): number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
