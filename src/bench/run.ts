@@ -18,7 +18,7 @@ import type { LibraryInfo } from '../native.js';
 import type { TypedArray } from '../types.js';
 import { loadSamples, randomFeeds } from './inputs.js';
 
-/** One configuration of a sweep. `variant` is reserved for .reef bundles (null: the model file itself). */
+/** One configuration of a sweep. `variant` names a .reef bundle's variant (null: the model file itself, or the bundle's choice). */
 export interface BenchPoint {
   threads: number;
   xnnpack: boolean;
@@ -217,14 +217,12 @@ export async function measure(
   model: string, point: BenchPoint, settings: BenchSettings, onProgress?: (p: BenchProgress) => void,
 ): Promise<BenchMeasurement> {
   checkSettings(settings);
-  if (point.variant !== null) {
-    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected no variant (variants come with .reef bundles) but received "${point.variant}"`);
-  }
   const progress = onProgress ?? ((): void => undefined);
   progress({ phase: 'load', done: 0, total: null, elapsedMs: 0 });
   const t0 = performance.now();
   const session = await load(model, {
     threads: point.threads, xnnpack: point.xnnpack, pool: 1, library: settings.library, device: settings.device,
+    ...(point.variant !== null ? { variant: point.variant } : {}),
   });
   const initMs = performance.now() - t0;
   let offlineSession: Session | null = null;
@@ -255,6 +253,7 @@ export async function measure(
     if (settings.workers > 1) {
       offlineSession = await load(model, {
         threads: point.threads, xnnpack: point.xnnpack, pool: settings.workers, library: settings.library, device: settings.device,
+        ...(point.variant !== null ? { variant: point.variant } : {}),
       });
       const inFlight = settings.workers * 2;
       const warm = Math.max(settings.warmup, 1) * settings.workers;

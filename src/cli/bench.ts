@@ -21,6 +21,7 @@ export interface BenchCliOptions {
   workers: string;
   threads?: string;
   xnnpack?: string | boolean;
+  variant?: string;
   input?: string;
   seed: string;
   json?: boolean;
@@ -106,7 +107,12 @@ export function planBench(opts: BenchCliOptions): BenchPlan {
     durationMs, warmup, workers, seed, input: opts.input, library: opts.library, device: opts.device,
   };
   checkSettings(settings);
-  const points = expandSweep<BenchPoint>({ threads: threads[0], xnnpack: xnnpack[0], variant: null }, { threads, xnnpack });
+  const variants: Array<string | null> = opts.variant === undefined ? [null]
+    : [...new Set(opts.variant.split(',').map((v) => v.trim()))];
+  if (variants.some((v) => v === '')) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected variant names (e.g. cpu-int8,cpu-float) for --variant but received "${opts.variant ?? ''}"`);
+  }
+  const points = expandSweep<BenchPoint>({ threads: threads[0], xnnpack: xnnpack[0], variant: variants[0] ?? null }, { threads, xnnpack, variant: variants });
   return { settings, points };
 }
 
@@ -179,6 +185,7 @@ export function registerBench(program: Command, io: CliIO): void {
     .option('--workers <k>', 'interpreters for the Offline throughput phase (1: single stream only)', '1')
     .option('--threads <list>', 'CPU threads per interpreter; a list sweeps (e.g. 1,2,4). Default: the device profile\'s')
     .option('--xnnpack <list>', 'XNNPACK delegate on, off, or "on,off" to sweep (default on)')
+    .option('--variant <list>', 'for a .reef bundle: the variant(s) to run, e.g. cpu-int8,cpu-float to sweep (default: the one chosen for this host)')
     .option('--no-xnnpack', 'same as --xnnpack off')
     .option('--input <path>', 'real samples: an image, a raw .bin of the input\'s bytes, or a folder of them (default: random data)')
     .option('--seed <n>', 'seed of the random input data', '1')
