@@ -17,8 +17,9 @@
 // Why a runner thread and not the libuv pool: waking a sleeping thread costs
 // tens of microseconds on some hosts (about 35 us per wake-up in a VM), and
 // every job would pay it twice. The runner spins for a short while after each
-// job (spin_us, default 200) before it sleeps, so back-to-back runs reach it
-// without a wake-up; only the wake-up of the JS thread at completion is left.
+// job before it sleeps (at least spin_us, default 200, stretched to the usual
+// gap before the next run, at most a tenth of a job), so back-to-back runs
+// reach it without a wake-up; only the wake-up of the JS thread is left.
 //
 // Memory: the runner thread works only on buffers the interpreter owns (see
 // JobSlot): one copy from the caller's input arrays into them on the JS
@@ -112,6 +113,7 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
     Napi::ObjectReference outputs;          // The caller's output arrays.
     std::optional<Napi::Promise::Deferred> deferred;
     double invoke_ns = 0;
+    double submitted_ns = 0;  // When the JS thread handed it over (for the spin budget).
     std::vector<double> loop_times;
     bool ok = false;
     std::string error;
@@ -132,7 +134,7 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   // Runner thread.
   void RunnerMain();
   // Waits until slot `next` is published (or stop); false on stop.
-  bool WaitForJob(uint32_t next);
+  bool WaitForJob(uint32_t next, int64_t spin_us);
   bool DoRun(JobSlot& slot);
   bool DoLoop(JobSlot& slot);
   // JS thread: copies a finished run's outputs into the caller's arrays.

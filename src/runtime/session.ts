@@ -31,9 +31,10 @@ export interface LoadOptions {
   /** Device profile id (devices/*.json) instead of the one matching this host. */
   device?: string;
   /**
-   * How long (microseconds) an interpreter's runner thread spins for the next job before it
-   * sleeps. Spinning saves a thread wake-up per run (tens of microseconds on some hosts) at the
-   * cost of that much CPU after each run. Default 200; 0 never spins.
+   * The least time (microseconds) an interpreter's runner thread spins for the next job before it
+   * sleeps; it stretches this to the usual gap between runs, up to a tenth of a run. Spinning saves
+   * a thread wake-up per run (tens of microseconds on some hosts) for that much CPU after each run.
+   * Default 200; 0 never spins.
    */
   spinMicros?: number;
   /** For a .reef bundle: run this variant instead of the one chosen for this host. */
