@@ -12,7 +12,7 @@
 import { ReefError } from '../errors.js';
 import type { TfliteModel } from '../model/tflite/ir.js';
 import { FbError, FbTable } from './fbtable.js';
-import { FlexbufferError, readFlexbuffer, type FlexRef } from './flexbuffer.js';
+import { FlexbufferError, readFlexbuffer, type FlexRef } from '../model/flexbuffer.js';
 
 /** The custom code edgetpu_compiler gives the op that replaces each mapped segment. */
 export const EDGETPU_CUSTOM_CODE = 'edgetpu-custom-op';

@@ -7,8 +7,8 @@ export {
   addBuffer, addTensor, addOperator, removeOperator, rewire, exposeAsOutputs, consumers, producers,
   topologicalOrder, sortOperators, removeDeadTensors, removeUnusedBuffers,
 } from './tflite/edit.js';
-export { decodeFlexbuffer } from './tflite/flexbuffers.js';
-export type { FlexValue } from './tflite/flexbuffers.js';
+export { decodeFlexbuffer, readFlexbuffer, FlexRef, FlexType, FlexbufferError } from './flexbuffer.js';
+export type { FlexValue } from './flexbuffer.js';
 export type {
   TfliteModel, TfliteSubgraph, TfliteTensor, TfliteOperator, TfliteQuantization, TfliteSignatureDef,
   TfliteMetadataEntry, TfliteAssociatedFile, BuiltinOptions, BuiltinOptions2,

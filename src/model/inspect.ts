@@ -10,7 +10,7 @@ import { isOnnx, readOnnx } from './onnx/reader.js';
 import type { OnnxModel } from './onnx/ir.js';
 import { DTYPE_SIZE, type TfliteModel, type TfliteTensor } from './tflite/ir.js';
 import { readTfliteMetadata } from './tflite/metadata.js';
-import { decodeFlexbuffer, type FlexValue } from './tflite/flexbuffers.js';
+import { decodeFlexbuffer, type FlexValue } from './flexbuffer.js';
 import { isTflite, readTflite } from './tflite/reader.js';
 import { ActivationFunctionType } from './tflite/schema.generated.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readTflite } from '../../src/model/tflite/reader.js';
 import { describeEdgetpuCustomOp, edgetpuSegments, readEdgetpuCustomOp } from '../../src/edgetpu/custom_op.js';
 import { compiledSplit } from '../../src/edgetpu/compiled.js';
-import { FlexbufferError, FlexType, readFlexbuffer } from '../../src/edgetpu/flexbuffer.js';
+import { FlexbufferError, FlexType, readFlexbuffer } from '../../src/model/flexbuffer.js';
 import { isReefError } from '../../src/errors.js';
 import { sharedBytes } from '../shared.js';
 

@@ -1,10 +1,11 @@
 /**
- * A read-only, bounds-checked FlexBuffers reader: enough to read the custom options of TFLite
- * custom ops (edgetpu-custom-op keeps its compiled executable in a FlexBuffer map).
+ * reef's one FlexBuffers reader: read-only and bounds-checked, for the custom options of TFLite
+ * custom ops (TFLite_Detection_PostProcess parameters; edgetpu-custom-op keeps its compiled
+ * executable in a FlexBuffer map).
  *
- * The model IR (src/model) has a FlatBuffers codec but no FlexBuffers reader, so this lives here.
  * Values are read lazily through {@link FlexRef}: a multi-megabyte string (the Edge TPU executable)
  * is only ever returned as a view into the input, never copied or decoded as text.
+ * {@link decodeFlexbuffer} walks it into plain JS values, with limits on depth and total work.
  *
  * Format (google/flatbuffers docs "FlexBuffers"): the last byte is the root's byte width, the byte
  * before it the root's packed type (type << 2 | bit-width code), and the root value before that.
@@ -264,4 +265,43 @@ export function readFlexbuffer(bytes: Uint8Array): FlexRef {
   const pos = bytes.length - 2 - width;
   if (pos < 0) throw new FlexbufferError('root', `root value of ${width} bytes does not fit in ${bytes.length} bytes`);
   return new FlexRef(bytes, pos, width, 1 << (packed & 3), (packed >> 2) as FlexType, 'root');
+}
+
+/** A FlexBuffer value as plain JS: maps become objects, vectors arrays, blobs byte views. */
+export type FlexValue = null | boolean | number | string | Uint8Array | FlexValue[] | { [key: string]: FlexValue };
+
+/**
+ * Decodes a whole FlexBuffer into plain JS values (strings as text, blobs as views).
+ *
+ * @example
+ * decodeFlexbuffer(op.customOptions!) // { max_detections: 10, h_scale: 5, ... }
+ * @throws FlexbufferError on offsets outside the bytes, unknown types, nesting deeper than 32
+ * levels, or more reads than the bytes could hold (crafted offsets that point back into a parent).
+ */
+export function decodeFlexbuffer(bytes: Uint8Array): FlexValue {
+  let budget = 4 * bytes.length + 64;
+  const walk = (r: FlexRef, depth: number): FlexValue => {
+    if (depth > 32) throw new FlexbufferError(r.where, 'nested deeper than 32 levels');
+    if (--budget < 0) throw new FlexbufferError(r.where, `references more data than the ${bytes.length} bytes hold`);
+    switch (r.type) {
+      case FlexType.NULL: return null;
+      case FlexType.BOOL: return r.asNumber() !== 0;
+      case FlexType.INT: case FlexType.UINT: case FlexType.FLOAT:
+      case FlexType.INDIRECT_INT: case FlexType.INDIRECT_UINT: case FlexType.INDIRECT_FLOAT:
+        return r.asNumber();
+      case FlexType.KEY: case FlexType.STRING: return r.asString();
+      case FlexType.BLOB: return r.asBytes();
+      case FlexType.MAP: {
+        const o: { [key: string]: FlexValue } = {};
+        for (const [k, v] of r.asMap()) o[k] = walk(v, depth + 1);
+        return o;
+      }
+      default:
+        if (r.type === FlexType.VECTOR || isTypedVector(r.type) || isFixedTypedVector(r.type)) {
+          return r.asVector().map((e) => walk(e, depth + 1));
+        }
+        throw new FlexbufferError(r.where, `unknown FlexBuffer type ${r.type}`);
+    }
+  };
+  return walk(readFlexbuffer(bytes), 0);
 }
