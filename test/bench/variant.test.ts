@@ -2,15 +2,9 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/index.js';
+import { cli } from '../cli.js';
 import { sharedPath } from '../shared.js';
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'reef', ...args], { out: (s) => { out += s; }, err: (s) => { err += s; } });
-  return { code, out, err };
-}
 
 describe('reef bench on a .reef bundle', () => {
   it('--variant sweeps the bundle\'s variants in one table; an unknown one is refused', async () => {

@@ -2,17 +2,11 @@ import { describe, it, expect } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/index.js';
+import { cli } from '../cli.js';
 import { writeAtomic } from '../../src/cli/io.js';
 import { ReefError } from '../../src/index.js';
 import { sharedPath } from '../shared.js';
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'reef', ...args], { out: (s) => { out += s; }, err: (s) => { err += s; } });
-  return { code, out, err };
-}
 
 const FIX = 'fix: Check that the folder exists and is writable, and that the path is not a folder.';
 

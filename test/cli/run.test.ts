@@ -1,14 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { main } from '../../src/cli/index.js';
+import { cli } from '../cli.js';
 import { listProfiles, matchProfile, probeHost } from '../../src/index.js';
 import { sharedPath } from '../shared.js';
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'reef', ...args], { out: (s) => { out += s; }, err: (s) => { err += s; } });
-  return { code, out, err };
-}
 
 const MODEL = 'models/tflite/mobilenet_v1_0.25_128_float.tflite';
 const QUANT = 'models/edgetpu/mobilenet_v1_0.25_128_quant.tflite';

@@ -128,14 +128,7 @@ function readModel(r: WireReader): OnnxModel {
       }
       case 14: {
         r.expect(w, WIRE_LEN, 'metadata_props');
-        const s = r.sub('metadata_props', `${r.where}.metadata_props`);
-        let k = '', v = '';
-        while (!s.done()) {
-          const [ff, ww] = s.tag();
-          if (ff === 1 && ww === WIRE_LEN) k = s.string('key');
-          else if (ff === 2 && ww === WIRE_LEN) v = s.string('value');
-          else s.skip(ww, `field ${ff}`);
-        }
+        const [k, v] = readStringEntry(r.sub('metadata_props', `${r.where}.metadata_props`));
         m.metadataProps[k] = v;
         break;
       }
@@ -145,6 +138,18 @@ function readModel(r: WireReader): OnnxModel {
   }
   if (!haveGraph) throw new WireError('ModelProto', 'has no graph (field 7): not an ONNX model, or truncated before the graph');
   return m;
+}
+
+/** A StringStringEntryProto (metadata_props, external_data): field 1 key, field 2 value. */
+function readStringEntry(s: WireReader): [string, string] {
+  let k = '', v = '';
+  while (!s.done()) {
+    const [ff, ww] = s.tag();
+    if (ff === 1 && ww === WIRE_LEN) k = s.string('key');
+    else if (ff === 2 && ww === WIRE_LEN) v = s.string('value');
+    else s.skip(ww, `field ${ff}`);
+  }
+  return [k, v];
 }
 
 function emptyGraph(): OnnxGraph {
@@ -275,14 +280,7 @@ function readTensor(r: WireReader): OnnxTensor {
       case 12: r.expect(w, WIRE_LEN, 'doc_string'); t.docString = r.string('doc_string'); break;
       case 13: {
         r.expect(w, WIRE_LEN, 'external_data');
-        const s = r.sub('external_data', `${r.where}.external_data`);
-        let k = '', v = '';
-        while (!s.done()) {
-          const [ff, ww] = s.tag();
-          if (ff === 1 && ww === WIRE_LEN) k = s.string('key');
-          else if (ff === 2 && ww === WIRE_LEN) v = s.string('value');
-          else s.skip(ww, `field ${ff}`);
-        }
+        const [k, v] = readStringEntry(r.sub('external_data', `${r.where}.external_data`));
         ext[k] = v;
         break;
       }
