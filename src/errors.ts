@@ -158,6 +158,16 @@ export const ERROR_CODES = {
     fix: 'Use JPEG, PNG, WebP, GIF, AVIF or TIFF (BMP is not supported); check that the file is not truncated.',
     http: 400,
   },
+  REEF_ANNOTATIONS_INVALID: {
+    meaning: 'A ground-truth or detections file (COCO instances / results JSON) is not valid JSON, lacks a required field, or refers to images it does not contain.',
+    fix: 'The message names the file, the entry and the field; compare with the COCO format (images, annotations with bbox [x,y,w,h] and area, categories; results: image_id, category_id, bbox, score).',
+    http: 400,
+  },
+  REEF_TASK_MISMATCH: {
+    meaning: 'The model\'s outputs do not fit the task asked for (or reef cannot tell the task from them): wrong count, shapes or types for classify, detect, segment or embed.',
+    fix: 'Check the output shapes the message lists against the task (`reef inspect` shows them); pass --task to choose another task, or --raw to print the outputs as they are.',
+    http: 422,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ReefErrorCode = keyof typeof ERROR_CODES;
