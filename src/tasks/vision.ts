@@ -1,0 +1,247 @@
+/**
+ * The vision application: one photo (a file or raw RGB pixels) through a model for a task
+ * (classify, detect, segment, embed), with results in the photo's own pixels. Used by `reef run`,
+ * `reef eval` and `reef camera`.
+ */
+import sharp from 'sharp';
+import { access, readFile } from 'node:fs/promises';
+import type { Session } from '../runtime/session.js';
+import type { TensorInfo, TypedArray } from '../types.js';
+import { ReefError } from '../errors.js';
+import { dequantize } from '../quant.js';
+import { topK } from '../postprocess/classify.js';
+import { pixelsToInput, DEFAULT_NORMALIZATION, type Normalization } from '../image/preprocess.js';
+import { readTfliteMetadata } from '../model/tflite/metadata.js';
+import { placement, resizePixels, boxToPhoto, pointToPhoto, type Box, type Placement, type ResizeFilter, type ResizeMode } from './resize.js';
+import { decodeSsdPostprocess, ssdPostprocessRoles } from './detect/ssd.js';
+import { decodeAnchorBoxes, ssdAnchors, BLAZEFACE_FRONT_ANCHORS, BLAZEFACE_FRONT_DECODE, type Anchor } from './detect/anchors.js';
+import { decodeGrid, gridLayout, type GridLayout } from './detect/grid.js';
+import { weightedNms } from './detect/nms.js';
+import { applyDetectOptions, type Detection, type DetectOptions, type OutputView } from './detect/types.js';
+import { classAreas, isMaskShape, maskFromOutput, maskToPhoto, type ClassArea, type Mask } from './segment.js';
+import { l2Normalize } from './embed.js';
+
+export type Task = 'classify' | 'detect' | 'segment' | 'embed';
+export const TASKS: readonly Task[] = ['classify', 'detect', 'segment', 'embed'];
+
+/** How a detector's outputs are read. */
+export type DetectDecoder = 'ssd-postprocess' | 'anchors-blazeface' | 'grid';
+
+export interface VisionOptions {
+  /** Forces the task; otherwise it comes from the outputs. */
+  task?: Task;
+  resize?: ResizeMode;
+  filter?: ResizeFilter;
+  /** Pixel value for letterbox padding (default 0). */
+  pad?: number;
+  norm?: Normalization;
+  labels?: string[] | null;
+  /** Detection: threshold (default 0.5), max results, class filters, NMS IoU (grid 0.45, BlazeFace 0.3). */
+  detect?: DetectOptions & { iouThreshold?: number };
+  /** Classification: how many classes (default 5). */
+  topK?: number;
+}
+
+export interface PhotoDetection {
+  index: number;
+  label: string | null;
+  score: number;
+  /** In the photo's pixels. */
+  box: Box;
+  keypoints?: Array<{ x: number; y: number }>;
+}
+
+export type VisionResult =
+  | { task: 'classify'; top: Array<{ index: number; label: string | null; score: number }> }
+  | { task: 'detect'; detections: PhotoDetection[] }
+  | { task: 'segment'; mask: Mask; classes: ClassArea[] }
+  | { task: 'embed'; embedding: Float32Array };
+
+/** Per-photo timing, milliseconds. */
+export interface VisionTimings {
+  pre: number;
+  invoke: number;
+  post: number;
+}
+
+function shapeText(outputs: readonly TensorInfo[]): string {
+  return outputs.map((o) => `${o.name} ${o.dtype}[${o.shape.join(',')}]`).join(', ');
+}
+
+/**
+ * The task and decoder the outputs say: four TFLite_Detection_PostProcess outputs -> detect;
+ * BlazeFace heads ([1,896,16] + [1,896,1]) -> detect; a grid head [1,5+C,H,W] -> detect;
+ * one [1,H,W] / [1,H,W,C] map -> segment; one vector -> classify.
+ */
+export function inferTask(outputs: readonly TensorInfo[], classes?: number): { task: Task; decoder?: DetectDecoder } {
+  const shapes = outputs.map((o) => o.shape);
+  if (ssdPostprocessRoles(shapes)) return { task: 'detect', decoder: 'ssd-postprocess' };
+  if (blazefaceOutputs(outputs)) return { task: 'detect', decoder: 'anchors-blazeface' };
+  if (outputs.length === 1) {
+    const s = shapes[0];
+    if (gridLayout(s, classes ?? 80)) return { task: 'detect', decoder: 'grid' };
+    if (isMaskShape(s) && (s.length === 3 || s[3] > 1)) return { task: 'segment' };
+    const n = s.reduce((a, b) => a * b, 1);
+    if (s.length >= 1 && n === s[s.length - 1] && n >= 2) return { task: 'classify' };
+  }
+  throw new ReefError('REEF_TASK_MISMATCH',
+    `reef cannot tell the task from the outputs ${shapeText(outputs)}; pass --task classify|detect|segment|embed, or --raw to print the outputs as they are`);
+}
+
+function blazefaceOutputs(outputs: readonly TensorInfo[]): { boxes: number; scores: number } | null {
+  if (outputs.length !== 2) return null;
+  const i = outputs.findIndex((o) => o.shape.length === 3 && o.shape[1] === 896 && o.shape[2] === 16);
+  const j = outputs.findIndex((o) => o.shape.length === 3 && o.shape[1] === 896 && o.shape[2] === 1);
+  return i >= 0 && j >= 0 ? { boxes: i, scores: j } : null;
+}
+
+/** The values of an output as numbers: dequantized when quantized, int64 as numbers. */
+export function outputValues(t: { data: TypedArray | BigInt64Array | BigUint64Array }, info: TensorInfo): ArrayLike<number> {
+  const d = t.data as unknown;
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Float64Array.from(d as BigInt64Array, (v) => Number(v));
+  const values = d as ArrayLike<number>;
+  return info.quantization.scale !== 0 ? dequantize(values, info.quantization) : values;
+}
+
+/** Decodes an image file to interleaved RGB (or gray) pixels at its own size. */
+export async function decodePhoto(path: string, channels: 1 | 3 = 3): Promise<{ pixels: Uint8Array; width: number; height: number }> {
+  try {
+    await access(path);
+  } catch {
+    throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read image ${path}: no such file`);
+  }
+  try {
+    let img = sharp(await readFile(path), { failOn: 'error' }).removeAlpha();
+    img = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
+    const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== channels) throw new Error(`decoded ${info.channels} channels, expected ${channels}`);
+    return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  } catch (e) {
+    throw new ReefError('REEF_IMAGE_INVALID', `cannot decode image ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Labels and normalisation from the model's TFLite metadata (null when the file has none or is not TFLite). */
+export async function modelMetadata(path: string): Promise<{ labels?: string[]; mean?: number[]; std?: number[] } | null> {
+  if (!path.endsWith('.tflite')) return null;
+  try {
+    return readTfliteMetadata(await readFile(path));
+  } catch {
+    return null;
+  }
+}
+
+/** Runs photos through one session for one task. */
+export class VisionRunner {
+  readonly task: Task;
+  readonly decoder?: DetectDecoder;
+  readonly input: TensorInfo;
+  readonly labels: string[] | null;
+  private readonly opts: VisionOptions;
+  private anchors: Anchor[] | null = null;
+  private grid: GridLayout | null = null;
+
+  constructor(readonly session: Session, opts: VisionOptions = {}) {
+    this.opts = opts;
+    this.labels = opts.labels ?? null;
+    this.input = session.inputs[0];
+    const s = this.input.shape;
+    if (s.length !== 4 || s[0] !== 1 || (s[3] !== 1 && s[3] !== 3)) {
+      throw new ReefError('REEF_INPUT_SHAPE_MISMATCH', `input "${this.input.name}" has shape [${s.join(',')}]; an image input must be [1,height,width,1 or 3] (NHWC)`);
+    }
+    const inferred = inferTask(session.outputs, this.labels?.length);
+    this.task = opts.task ?? inferred.task;
+    if (this.task === 'detect') {
+      this.decoder = inferred.decoder;
+      if (!this.decoder) {
+        throw new ReefError('REEF_TASK_MISMATCH', `--task detect: the outputs ${shapeText(session.outputs)} are none of the detector layouts reef reads ` +
+          '(TFLite_Detection_PostProcess; BlazeFace [1,896,16]+[1,896,1]; a grid head [1,5+C,H,W])');
+      }
+    }
+    if (this.task === 'segment' && !(session.outputs.length === 1 && isMaskShape(session.outputs[0].shape))) {
+      throw new ReefError('REEF_TASK_MISMATCH', `--task segment: the outputs ${shapeText(session.outputs)} are not one [1,H,W] or [1,H,W,C] mask`);
+    }
+  }
+
+  get inputSize(): { width: number; height: number; channels: 1 | 3 } {
+    const s = this.input.shape;
+    return { height: s[1], width: s[2], channels: s[3] as 1 | 3 };
+  }
+
+  /** Runs one image file. */
+  async runFile(path: string): Promise<{ result: VisionResult; placement: Placement; timings: VisionTimings }> {
+    const photo = await decodePhoto(path, this.inputSize.channels);
+    return this.runPixels(photo.pixels, photo.width, photo.height);
+  }
+
+  /** Runs one photo given as interleaved pixels (the input's channel count). */
+  async runPixels(pixels: Uint8Array, width: number, height: number): Promise<{ result: VisionResult; placement: Placement; timings: VisionTimings }> {
+    const t0 = performance.now();
+    const { width: iw, height: ih, channels } = this.inputSize;
+    const p = placement(width, height, iw, ih, this.opts.resize ?? 'squash');
+    const resized = resizePixels(pixels, channels, p, this.opts.filter ?? 'bilinear', this.opts.pad ?? 0);
+    const feed = pixelsToInput(resized, this.input, this.opts.norm ?? DEFAULT_NORMALIZATION);
+    const t1 = performance.now();
+    const out = await this.session.run([feed]);
+    const t2 = performance.now();
+    const views: OutputView[] = this.session.outputs.map((info) => {
+      const t = out[info.name];
+      return { name: info.name, shape: t.shape ?? info.shape, data: outputValues(t, info) };
+    });
+    const result = this.decode(views, p);
+    return { result, placement: p, timings: { pre: t1 - t0, invoke: t2 - t1, post: performance.now() - t2 } };
+  }
+
+  private label(i: number): string | null {
+    return this.labels?.[i] ?? null;
+  }
+
+  private decode(views: OutputView[], p: Placement): VisionResult {
+    switch (this.task) {
+      case 'classify': {
+        const v = views[0].data;
+        return { task: 'classify', top: topK(v, this.opts.topK ?? 5).map((c) => ({ index: c.index, label: this.label(c.index), score: c.score })) };
+      }
+      case 'embed':
+        return { task: 'embed', embedding: l2Normalize(views[0].data) };
+      case 'segment': {
+        const mask = maskToPhoto(maskFromOutput(views[0].data, views[0].shape), p);
+        return { task: 'segment', mask, classes: classAreas(mask, this.labels) };
+      }
+      case 'detect': {
+        const dets = this.detect(views);
+        return {
+          task: 'detect',
+          detections: dets.map((d) => ({
+            index: d.index, label: this.label(d.index), score: d.score, box: boxToPhoto(d.box, p),
+            ...(d.keypoints ? { keypoints: d.keypoints.map((k) => pointToPhoto(k.x, k.y, p)) } : {}),
+          })),
+        };
+      }
+    }
+  }
+
+  private detect(views: OutputView[]): Detection[] {
+    const opts = this.opts.detect ?? {};
+    const filters: DetectOptions = { ...opts };
+    switch (this.decoder) {
+      case 'ssd-postprocess':
+        return decodeSsdPostprocess(views, filters);
+      case 'anchors-blazeface': {
+        const roles = blazefaceOutputs(this.session.outputs) as { boxes: number; scores: number };
+        const { width, height } = this.inputSize;
+        this.anchors ??= ssdAnchors({ ...BLAZEFACE_FRONT_ANCHORS, inputWidth: width, inputHeight: height });
+        const decode = { ...BLAZEFACE_FRONT_DECODE, xScale: width, yScale: height, wScale: width, hScale: height, minScoreThresh: opts.scoreThreshold ?? 0.5 };
+        const raw = decodeAnchorBoxes(views[roles.boxes].data, views[roles.scores].data, this.anchors, decode);
+        return applyDetectOptions(weightedNms(raw, opts.iouThreshold ?? 0.3), { ...filters, scoreThreshold: -Infinity });
+      }
+      case 'grid': {
+        this.grid ??= gridLayout(views[0].shape, this.labels?.length ?? 80);
+        if (!this.grid) throw new ReefError('REEF_TASK_MISMATCH', `the output [${views[0].shape.join(',')}] is not a grid head for ${this.labels?.length ?? 80} classes`);
+        return decodeGrid(views[0].data, this.grid, filters);
+      }
+      default:
+        throw new ReefError('REEF_TASK_MISMATCH', `no detector decoder for the outputs ${shapeText(this.session.outputs)}`);
+    }
+  }
+}
