@@ -35,7 +35,8 @@ export function maskFromOutput(data: ArrayLike<number>, shape: readonly number[]
   const classes = shape.length === 4 ? shape[3] : 1;
   const n = height * width;
   if (data.length !== n * classes) throw new ReefError('REEF_TASK_MISMATCH', `the mask output has ${data.length} values; [${shape.join(',')}] needs ${n * classes}`);
-  const wide = shape.length === 4 ? classes > 256 : Array.prototype.some.call(data, (v: number) => v > 255);
+  let wide = classes > 256;
+  if (shape.length === 3) for (let i = 0; i < n && !wide; i++) wide = data[i] > 255;
   const out = wide ? new Uint16Array(n) : new Uint8Array(n);
   if (shape.length === 3 || classes === 1) {
     for (let i = 0; i < n; i++) {

@@ -98,7 +98,11 @@ function blazefaceOutputs(outputs: readonly TensorInfo[]): { boxes: number; scor
 /** The values of an output as numbers: dequantized when quantized, int64 as numbers. */
 export function outputValues(t: { data: TypedArray | BigInt64Array | BigUint64Array }, info: TensorInfo): ArrayLike<number> {
   const d = t.data as unknown;
-  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Float64Array.from(d as BigInt64Array, (v) => Number(v));
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) {
+    const out = new Float64Array(d.length);
+    for (let i = 0; i < d.length; i++) out[i] = Number(d[i]);
+    return out;
+  }
   const values = d as ArrayLike<number>;
   return info.quantization.scale !== 0 ? dequantize(values, info.quantization) : values;
 }
