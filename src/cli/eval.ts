@@ -1,55 +1,120 @@
 /**
- * `reef eval`: COCO box mAP of a detections file (`--results`) against COCO ground truth (`--coco`),
- * computed as pycocotools does.
+ * `reef eval`: COCO box mAP (as pycocotools computes it) of a detector run over COCO photos, or of a
+ * detections file (`--results`).
  */
 import type { Command } from 'commander';
 import { checkDataset, checkDetections, evaluateCoco, formatCocoSummary, readJsonFile, type CocoEvalResult } from '../eval/coco.js';
+import { evaluateDetector } from '../eval/detect.js';
+import { openVision, type OpenVisionOptions } from '../tasks/vision.js';
+import { RESIZE_FILTERS, RESIZE_MODES, type ResizeFilter, type ResizeMode } from '../tasks/resize.js';
 import { ReefError } from '../errors.js';
-import type { CliIO } from './io.js';
+import { checkWritable, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
 
 export interface EvalCliOptions {
   coco?: string;
   results?: string;
+  images?: string;
+  labels?: string;
+  scoreThreshold: string;
+  resize?: string;
+  resizeFilter?: string;
+  mean?: string;
+  std?: string;
+  threads?: string;
+  xnnpack: boolean;
+  saveResults?: string;
   json?: boolean;
+}
+
+export function parseChoice<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected one of ${choices.join(', ')} for ${name} but received "${value}"`);
+  }
+  return value as T;
+}
+
+export function parseFraction(name: string, text: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0 || v > 1) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a number from 0 to 1 for ${name} but received "${text}"`);
+  }
+  return v;
 }
 
 export async function evalCommand(model: string | undefined, opts: EvalCliOptions, io: CliIO): Promise<void> {
   if (!opts.coco) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected --coco LABELS.json (COCO instances ground truth) but received nothing');
   if (model === undefined && !opts.results) {
-    throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a MODEL to run or --results DETS.json (COCO results) to score, but received neither');
+    throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a MODEL to run (with --images) or --results DETS.json to score, but received neither');
   }
   if (model !== undefined && opts.results) {
     throw new ReefError('REEF_INVALID_ARGUMENT', `Expected either a MODEL or --results, but received both ("${model}" and "${opts.results}")`);
   }
+  if (model !== undefined && !opts.images) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected --images DIR (the photos of --coco) with a MODEL but received nothing');
+  const threshold = parseFraction('--score-threshold', opts.scoreThreshold);
+  const resize = parseChoice<ResizeMode>('--resize', opts.resize, RESIZE_MODES);
+  const filter = parseChoice<ResizeFilter>('--resize-filter', opts.resizeFilter, RESIZE_FILTERS);
+  const threads = opts.threads === undefined ? undefined : parsePositiveInt('--threads', opts.threads);
+  const mean = opts.mean === undefined ? undefined : parseNumberList('--mean', opts.mean);
+  const std = opts.std === undefined ? undefined : parseNumberList('--std', opts.std);
+  if (opts.saveResults) await checkWritable('--save-results', opts.saveResults);
   const gt = checkDataset(await readJsonFile(opts.coco, 'ground truth'), `ground truth ${opts.coco}`);
-  if (model !== undefined) {
-    throw new ReefError('REEF_INVALID_ARGUMENT', 'running a model for `reef eval` is not available yet; score a detections file with --results');
+  if (model === undefined) {
+    const results = opts.results as string;
+    const dets = checkDetections(await readJsonFile(results, 'detections'), `detections ${results}`);
+    printEval(evaluateCoco(gt, dets), { coco: opts.coco, results }, opts.json === true, io);
+    return;
   }
-  const results = opts.results as string;
-  const dets = checkDetections(await readJsonFile(results, 'detections'), `detections ${results}`);
-  const r = evaluateCoco(gt, dets);
-  printEval(r, { coco: opts.coco, results }, opts.json === true, io);
+  const vopts: OpenVisionOptions = { labelsFile: opts.labels, mean, std, resize, filter, detect: { scoreThreshold: threshold } };
+  const runner = await openVision(model, { threads, xnnpack: opts.xnnpack }, vopts);
+  try {
+    let last = 0;
+    const r = await evaluateDetector(runner, gt, opts.images as string, (p) => {
+      const now = Date.now();
+      if (p.done === p.total || now - last > 1000) {
+        last = now;
+        io.err(`eval: ${p.done}/${p.total} images\n`);
+      }
+    });
+    if (opts.saveResults) await writeAtomic([[opts.saveResults, JSON.stringify(r.results)]]);
+    printEval(r, { model, coco: opts.coco, images: opts.images as string }, opts.json === true, io,
+      { timing: r.timing, scoreThreshold: threshold, resize: resize ?? 'squash', filter: filter ?? 'bilinear' });
+  } finally {
+    await runner.session.dispose();
+  }
 }
 
-export function printEval(r: CocoEvalResult, source: Record<string, string>, json: boolean, io: CliIO): void {
+export function printEval(r: CocoEvalResult, source: Record<string, string>, json: boolean, io: CliIO, extra: Record<string, unknown> = {}): void {
   if (json) {
     io.out(JSON.stringify({
-      ...source, images: r.images, annotations: r.annotations, detections: r.detections,
+      ...source, ...extra, images: r.images, annotations: r.annotations, detections: r.detections,
       stats: r.named, perCategory: r.perCategory,
     }) + '\n');
     return;
   }
   io.out(`${r.images} images, ${r.annotations} annotations, ${r.detections} detections\n`);
   io.out(formatCocoSummary(r.stats));
+  const t = extra.timing as { pre: number; invoke: number; post: number } | undefined;
+  if (t) io.out(`per image: pre ${t.pre.toFixed(1)} ms, invoke ${t.invoke.toFixed(1)} ms, post ${t.post.toFixed(1)} ms\n`);
 }
 
 export function registerEval(program: Command, io: CliIO): void {
   program
     .command('eval')
-    .description('COCO box mAP (as pycocotools computes it) of a detections file against COCO ground truth')
-    .argument('[model]', 'a detection model to run over --images (or give --results)')
+    .description('COCO box mAP (as pycocotools computes it) of a detector over COCO photos, or of a detections file')
+    .argument('[model]', 'a detection model (.tflite or .reef) to run over --images')
     .option('--coco <labels.json>', 'COCO instances ground truth')
+    .option('--images <dir>', 'folder holding the ground truth\'s file_name photos (with a MODEL)')
     .option('--results <dets.json>', 'detections in COCO results format to score (no model is run)')
+    .option('--labels <file>', 'label file; classes map to COCO categories by name')
+    .option('--score-threshold <s>', 'keep detections scoring at least this', '0')
+    .option('--resize <mode>', `how photos fit the input: ${RESIZE_MODES.join(', ')} (default squash)`)
+    .option('--resize-filter <f>', `${RESIZE_FILTERS.join(', ')} (default bilinear, as TFLite's Task Library)`)
+    .option('--mean <v>', 'subtracted from 0..255 pixels (one value or r,g,b)')
+    .option('--std <v>', 'divides after the mean (one value or r,g,b)')
+    .option('--threads <n>', 'CPU threads')
+    .option('--no-xnnpack', 'use TFLite\'s built-in kernels instead of XNNPACK')
+    .option('--save-results <file>', 'write the detections in COCO results format')
     .option('--json', 'print JSON')
     .action(async (model: string | undefined, opts: EvalCliOptions) => evalCommand(model, opts, io));
 }

@@ -12,6 +12,8 @@ import { dequantize } from '../quant.js';
 import { topK } from '../postprocess/classify.js';
 import { pixelsToInput, DEFAULT_NORMALIZATION, type Normalization } from '../image/preprocess.js';
 import { readTfliteMetadata } from '../model/tflite/metadata.js';
+import { load, type LoadOptions } from '../runtime/session.js';
+import { readLabels } from '../labels.js';
 import { placement, resizePixels, boxToPhoto, pointToPhoto, type Box, type Placement, type ResizeFilter, type ResizeMode } from './resize.js';
 import { decodeSsdPostprocess, ssdPostprocessRoles } from './detect/ssd.js';
 import { decodeAnchorBoxes, ssdAnchors, BLAZEFACE_FRONT_ANCHORS, BLAZEFACE_FRONT_DECODE, type Anchor } from './detect/anchors.js';
@@ -34,6 +36,8 @@ export interface VisionOptions {
   filter?: ResizeFilter;
   /** Pixel value for letterbox padding (default 0). */
   pad?: number;
+  /** Feed channels in BGR order (models trained with OpenCV, e.g. FastestDet). */
+  bgr?: boolean;
   norm?: Normalization;
   labels?: string[] | null;
   /** Detection: threshold (default 0.5), max results, class filters, NMS IoU (grid 0.45, BlazeFace 0.3). */
@@ -184,6 +188,9 @@ export class VisionRunner {
     const { width: iw, height: ih, channels } = this.inputSize;
     const p = placement(width, height, iw, ih, this.opts.resize ?? 'squash');
     const resized = resizePixels(pixels, channels, p, this.opts.filter ?? 'bilinear', this.opts.pad ?? 0);
+    if (this.opts.bgr && channels === 3) {
+      for (let i = 0; i < resized.length; i += 3) { const r = resized[i]; resized[i] = resized[i + 2]; resized[i + 2] = r; }
+    }
     const feed = pixelsToInput(resized, this.input, this.opts.norm ?? DEFAULT_NORMALIZATION);
     const t1 = performance.now();
     const out = await this.session.run([feed]);
@@ -247,5 +254,38 @@ export class VisionRunner {
       default:
         throw new ReefError('REEF_TASK_MISMATCH', `no detector decoder for the outputs ${shapeText(this.session.outputs)}`);
     }
+  }
+}
+
+export interface OpenVisionOptions extends VisionOptions {
+  /** A label file; otherwise the bundle's or the model metadata's labels. */
+  labelsFile?: string;
+  /** Subtracted from 0..255 pixels; otherwise the bundle's or metadata's, else 127.5. */
+  mean?: number | number[];
+  std?: number | number[];
+}
+
+/**
+ * Loads a model (or .reef bundle) for vision: labels, normalisation, resize mode and colour order from
+ * the options, else the bundle manifest, else the model's metadata, else the defaults.
+ */
+export async function openVision(model: string, loadOptions: LoadOptions, opts: OpenVisionOptions = {}): Promise<VisionRunner> {
+  const session = await load(model, loadOptions);
+  try {
+    const b = session.bundle;
+    const md = b ? null : await modelMetadata(model);
+    const labels = opts.labelsFile ? await readLabels(opts.labelsFile) : opts.labels ?? b?.labels ?? md?.labels ?? null;
+    const pre = b?.manifest.preprocess;
+    const norm: Normalization = {
+      mean: opts.mean ?? (pre ? pre.mean : undefined) ?? md?.mean ?? DEFAULT_NORMALIZATION.mean,
+      std: opts.std ?? (pre ? pre.std : undefined) ?? md?.std ?? DEFAULT_NORMALIZATION.std,
+    };
+    const bundleResize: ResizeMode | undefined = pre ? (pre.resize === 'crop' ? 'center-crop' : pre.resize) : undefined;
+    return new VisionRunner(session, {
+      ...opts, labels, norm, resize: opts.resize ?? bundleResize, bgr: opts.bgr ?? (pre ? pre.colorOrder === 'bgr' : undefined),
+    });
+  } catch (e) {
+    await session.dispose();
+    throw e;
   }
 }

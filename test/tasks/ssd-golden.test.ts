@@ -49,7 +49,7 @@ describe('SSD MobileNet v1 on cats_and_dogs.jpg vs the Task Library goldens', ()
     });
     // The first and third boxes are within the C++ test's own tolerance of 3 pixels per field.
     for (const i of [0, 2]) {
-      taskLibraryBox(dets[i]).forEach((v, k) => expect(Math.abs(v - CPP[i][k])).toBeLessThanOrEqual(3));
+      taskLibraryBox(dets[i]).forEach((v, k) => expect(Math.abs(v - (CPP[i][k] as number))).toBeLessThanOrEqual(3));
     }
   });
 
