@@ -1,0 +1,15 @@
+import { openVision } from '../src/tasks/vision.ts';
+import { writeAnnotated, writeMaskPng } from '../src/tasks/annotate.ts';
+const r = await openVision('/work/shared/models/tflite/ssd_mobilenet_v1_coco_quant_postprocess.tflite', {}, {});
+const { result } = await r.runFile('/work/shared/images/misc/cats_and_dogs.jpg');
+await writeAnnotated('/work/shared/images/misc/cats_and_dogs.jpg', result, '/tmp/vision-ann.png');
+await r.session.dispose();
+const d = await openVision('/work/shared/models/edgetpu/deeplabv3_mnv2_dm05_pascal_quant.tflite', {}, {});
+const s = await d.runFile('/work/shared/images/misc/segmentation_input_rotation0.jpg');
+await writeAnnotated('/work/shared/images/misc/segmentation_input_rotation0.jpg', s.result, '/tmp/vision-seg.png');
+if (s.result.task === 'segment') await writeMaskPng(s.result.mask, '/tmp/vision-mask.png');
+await d.session.dispose();
+const f = await openVision('/work/shared/models/tflite/blazeface_front_float.tflite', {}, {});
+const x = await f.runFile('/work/shared/images/faces/9.jpg');
+await writeAnnotated('/work/shared/images/faces/9.jpg', x.result, '/tmp/vision-faces.jpg');
+await f.session.dispose();
