@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   cmake g++ make python3   # the native addon
   valgrind                 # the leak check in `npm test`
+  ffmpeg                   # reef camera: camera, stream and video sources as raw frames
   libonnx-testdata         # ONNX operator models the model-IR tests parse
   flatbuffers-compiler     # flatc, the independent decoder the model-IR tests compare against
 )

@@ -163,6 +163,11 @@ export const ERROR_CODES = {
     fix: 'The message names the file, the entry and the field; compare with the COCO format (images, annotations with bbox [x,y,w,h] and area, categories; results: image_id, category_id, bbox, score).',
     http: 400,
   },
+  REEF_SOURCE_FAILED: {
+    meaning: 'A camera or video source could not be opened or read: ffmpeg is missing, or it failed on the source (the message carries its own words).',
+    fix: 'Install the Debian package ffmpeg; check the device, file or URL with `ffmpeg -i SOURCE`; for V4L2 devices try --input-format mjpeg and a --size the camera offers.',
+    http: 502,
+  },
   REEF_TASK_MISMATCH: {
     meaning: 'The model\'s outputs do not fit the task asked for (or reef cannot tell the task from them): wrong count, shapes or types for classify, detect, segment or embed.',
     fix: 'Check the output shapes the message lists against the task (`reef inspect` shows them); pass --task to choose another task, or --raw to print the outputs as they are.',

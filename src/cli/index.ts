@@ -15,6 +15,7 @@ import { registerEdgetpu } from './edgetpu.js';
 import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
 import { registerEval } from './eval.js';
+import { registerCamera } from './camera.js';
 
 function version(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -38,6 +39,7 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerQuantize(program, io);
   registerInfo(program, io);
   registerEval(program, io);
+  registerCamera(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   return program;
 }
