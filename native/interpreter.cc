@@ -7,6 +7,8 @@
 #include <cstring>
 
 #include "addon_data.h"
+// TfLiteTensor.allocation_type: a stable field at the start of the struct since TFLite 1.x.
+#include "tensorflow/lite/c/common.h"
 
 namespace reef {
 namespace {
@@ -82,23 +84,56 @@ inline void CpuRelax() {
 #endif
 }
 
-bool ViewBytes(const Napi::Value& v, uint8_t** data, size_t* length) {
-  if (v.IsTypedArray()) {
-    auto ta = v.As<Napi::TypedArray>();
-    auto ab = ta.ArrayBuffer();
-    if (ab.IsDetached()) return false;
-    *data = static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset();
-    *length = ta.ByteLength();
-    return true;
+size_t ElementSize(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array:
+    case napi_uint8_array:
+    case napi_uint8_clamped_array:
+      return 1;
+    case napi_int16_array:
+    case napi_uint16_array:
+      return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array:
+      return 4;
+    default:
+      return 8;  // float64, bigint64, biguint64
   }
-  if (v.IsDataView()) {
-    auto dv = v.As<Napi::DataView>();
-    if (dv.ArrayBuffer().IsDetached()) return false;
-    *data = static_cast<uint8_t*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
-    *length = dv.ByteLength();
-    return true;
+}
+
+// The bytes of a TypedArray or DataView, whether its memory is an ArrayBuffer
+// or a SharedArrayBuffer (napi_get_arraybuffer_info refuses the latter, so
+// the pointer comes from the view itself). A detached view has length 0.
+bool ViewBytes(const Napi::Value& v, uint8_t** data, size_t* length) {
+  napi_env env = v.Env();
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t count = 0;
+    void* p = nullptr;
+    if (napi_get_typedarray_info(env, v, &type, &count, &p, nullptr, nullptr) != napi_ok) return false;
+    *length = count * ElementSize(type);
+    *data = static_cast<uint8_t*>(p);
+    return p != nullptr || *length == 0;
+  }
+  if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    size_t n = 0;
+    void* p = nullptr;
+    if (napi_get_dataview_info(env, v, &n, &p, nullptr, nullptr) != napi_ok) return false;
+    *length = n;
+    *data = static_cast<uint8_t*>(p);
+    return p != nullptr || n == 0;
   }
   return false;
+}
+
+bool IsNullish(const Napi::Value& v) { return v.IsNull() || v.IsUndefined(); }
+
+std::vector<int32_t> DimsOf(const TfLiteApi* api, const TfLiteTensor* t) {
+  std::vector<int32_t> dims(std::max(0, api->TensorNumDims(t)));
+  for (size_t d = 0; d < dims.size(); ++d) dims[d] = api->TensorDim(t, static_cast<int32_t>(d));
+  return dims;
 }
 
 }  // namespace
@@ -174,7 +209,8 @@ Napi::Function Interpreter::Define(Napi::Env env) {
        InstanceMethod("run", &Interpreter::Run),
        InstanceMethod("invokeLoop", &Interpreter::InvokeLoop),
        InstanceMethod("dispose", &Interpreter::Dispose),
-       InstanceAccessor("inFlight", &Interpreter::InFlightAccessor, nullptr)});
+       InstanceAccessor("inFlight", &Interpreter::InFlightAccessor, nullptr),
+       InstanceAccessor("delegate", &Interpreter::DelegateAccessor, nullptr)});
 }
 
 // new Interpreter(model: Model, threads: number, xnnpack: boolean, spinMicros?: number)
@@ -206,6 +242,7 @@ Interpreter::~Interpreter() { FreeNative(); }
 
 void Interpreter::ReportError(void* self, const char* format, va_list args) {
   auto* interp = static_cast<Interpreter*>(self);
+  if (interp->errors_.size() > 16384) return;  // A kernel that reports in a loop cannot grow this.
   char buf[1024];
   int n = std::vsnprintf(buf, sizeof(buf), format, args);
   if (n <= 0) return;
@@ -213,21 +250,23 @@ void Interpreter::ReportError(void* self, const char* format, va_list args) {
   interp->errors_.append(buf, std::min<size_t>(n, sizeof(buf) - 1));
 }
 
-bool Interpreter::CreateOnWorker(std::string* error) {
+bool Interpreter::TryCreate(bool xnnpack, std::string* error) {
   errors_.clear();
   options_ = api_->OptionsCreate();
   api_->OptionsSetNumThreads(options_, threads_);
   api_->OptionsSetErrorReporter(options_, &Interpreter::ReportError, this);
-  if (use_xnnpack_ && api_->has_xnnpack) {
+  if (xnnpack) {
     XnnpackOptions xo = api_->XnnpackOptionsDefault();
     xo.num_threads = threads_;
     xo.flags = kXnnpackFlagQs8;
     xnnpack_ = api_->XnnpackDelegateCreate(&xo);
-    if (xnnpack_ != nullptr) {
-      api_->OptionsAddDelegate(options_, xnnpack_);
-      if (api_->OptionsSetEnableDelegateFallback != nullptr) {
-        api_->OptionsSetEnableDelegateFallback(options_, true);
-      }
+    if (xnnpack_ == nullptr) {
+      *error = "the XNNPACK delegate could not be created";
+      return false;
+    }
+    api_->OptionsAddDelegate(options_, xnnpack_);
+    if (api_->OptionsSetEnableDelegateFallback != nullptr) {
+      api_->OptionsSetEnableDelegateFallback(options_, true);
     }
   }
   interpreter_ = api_->InterpreterCreate(model_->model, options_);
@@ -237,22 +276,70 @@ bool Interpreter::CreateOnWorker(std::string* error) {
     return false;
   }
   if (api_->AllocateTensors(interpreter_) != kTfLiteOk) {
-    *error = "tensor allocation failed: " + errors_;
+    *error = "tensor allocation failed: " +
+             (errors_.empty() ? std::string("no detail from TensorFlow Lite") : errors_);
     return false;
   }
+  return true;
+}
+
+void Interpreter::FreeTflite() {
+  // Reverse order of creation: interpreter, delegate, options (the model is shared).
+  if (interpreter_ != nullptr) api_->InterpreterDelete(interpreter_);
+  interpreter_ = nullptr;
+  if (xnnpack_ != nullptr) api_->XnnpackDelegateDelete(xnnpack_);
+  xnnpack_ = nullptr;
+  if (options_ != nullptr) api_->OptionsDelete(options_);
+  options_ = nullptr;
+}
+
+bool Interpreter::CreateOnWorker(std::string* error) {
+  LogCapture capture;  // TFLite's INFO lines are kept for `reef -v`, not printed.
+  const bool want_xnnpack = use_xnnpack_ && api_->has_xnnpack;
+  if (!want_xnnpack) {
+    delegate_ = "none";
+    delegate_reason_ = use_xnnpack_ ? "this TensorFlow Lite library has no XNNPACK delegate"
+                                    : "XNNPACK was turned off (xnnpack: false)";
+    if (!TryCreate(false, error)) return false;
+  } else {
+    std::string refused;
+    if (TryCreate(true, &refused)) {
+      delegate_ = "xnnpack";
+      delegate_reason_ = "default";
+      // With delegate fallback on, TFLite may undo a failed delegation itself and keep going.
+      if (errors_.find("Restored original execution plan") != std::string::npos) {
+        delegate_ = "none";
+        delegate_reason_ = "XNNPACK refused this model (" + errors_ +
+                           "); TensorFlow Lite's built-in kernels run it";
+      }
+    } else if (refused.find("unresolved custom op") != std::string::npos) {
+      *error = refused;  // No kernel for an op: without XNNPACK it would fail the same way.
+      return false;
+    } else {
+      FreeTflite();
+      if (!TryCreate(false, error)) return false;
+      delegate_ = "none";
+      delegate_reason_ = "XNNPACK refused this model (" + refused +
+                         "); TensorFlow Lite's built-in kernels run it";
+    }
+  }
+  errors_.clear();
   int32_t n_in = api_->GetInputTensorCount(interpreter_);
   int32_t n_out = api_->GetOutputTensorCount(interpreter_);
   for (int32_t i = 0; i < n_in; ++i) {
     TfLiteTensor* t = api_->GetInputTensor(interpreter_, i);
-    inputs_.push_back({t, api_->TensorData(t), api_->TensorByteSize(t)});
+    inputs_.push_back({t, api_->TensorData(t), api_->TensorByteSize(t), DimsOf(api_, t),
+                       t->allocation_type == kTfLiteDynamic});
   }
   for (int32_t i = 0; i < n_out; ++i) {
     auto* t = const_cast<TfLiteTensor*>(api_->GetOutputTensor(interpreter_, i));
-    outputs_.push_back({t, api_->TensorData(t), api_->TensorByteSize(t)});
+    outputs_.push_back({t, api_->TensorData(t), api_->TensorByteSize(t), DimsOf(api_, t),
+                        t->allocation_type == kTfLiteDynamic});
   }
   for (JobSlot& slot : slots_) {
     slot.in.resize(n_in);
     slot.out.resize(n_out);
+    slot.out_dims.resize(n_out);
     for (int32_t i = 0; i < n_in; ++i) slot.in[i].resize(inputs_[i].bytes);
     for (int32_t i = 0; i < n_out; ++i) slot.out[i].resize(outputs_[i].bytes);
   }
@@ -341,9 +428,23 @@ bool Interpreter::DoRun(JobSlot& slot) {
                  (errors_.empty() ? std::string("no detail from TensorFlow Lite") : errors_);
     return false;
   }
+  // Shapes and sizes are read after every invoke: a dynamic output's are known only now, and a
+  // kernel may have reallocated its data.
+  slot.shapes_changed = false;
   for (size_t i = 0; i < outputs_.size(); ++i) {
-    // Re-read the data pointer in case a kernel reallocated a dynamic output.
-    std::memcpy(slot.out[i].data(), api_->TensorData(outputs_[i].tensor), outputs_[i].bytes);
+    const TfLiteTensor* t = outputs_[i].tensor;
+    const size_t bytes = api_->TensorByteSize(t);
+    const void* src = api_->TensorData(t);
+    if (src == nullptr && bytes > 0) {
+      slot.error = "invoke left output " + std::to_string(i) + " without data";
+      return false;
+    }
+    std::vector<int32_t>& dims = slot.out_dims[i];
+    dims.resize(std::max(0, api_->TensorNumDims(t)));
+    for (size_t d = 0; d < dims.size(); ++d) dims[d] = api_->TensorDim(t, static_cast<int32_t>(d));
+    if (dims != outputs_[i].dims) slot.shapes_changed = true;
+    if (slot.out[i].size() != bytes) slot.out[i].resize(bytes);
+    if (bytes > 0) std::memcpy(slot.out[i].data(), src, bytes);
   }
   return true;
 }
@@ -384,18 +485,55 @@ Napi::Value Interpreter::Submit(Napi::Env env, JobSlot& slot, Napi::Object self)
   return promise;
 }
 
+// Copies a finished run's outputs into the caller's arrays; where the caller
+// gave none (null), into new ArrayBuffers of the size the invoke produced.
+// Resolves the run with { ns, shapes, buffers } (shapes null when every
+// output kept its allocated shape; buffers null when none were created).
 bool Interpreter::CopyOutputs(Napi::Value outs, JobSlot& slot, std::string* error) {
+  Napi::Env env = outs.Env();
   auto arr = outs.As<Napi::Array>();
+  Napi::Array buffers;
   for (uint32_t i = 0; i < slot.out.size(); ++i) {
+    Napi::Value given = arr.Get(i);
+    const size_t bytes = slot.out[i].size();
+    if (IsNullish(given)) {
+      if (buffers.IsEmpty()) buffers = Napi::Array::New(env, slot.out.size());
+      Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, bytes);
+      if (bytes > 0) std::memcpy(ab.Data(), slot.out[i].data(), bytes);
+      buffers.Set(i, ab);
+      continue;
+    }
     uint8_t* p;
     size_t n;
-    // The caller may have detached (transferred) or swapped an array meanwhile.
-    if (!ViewBytes(arr.Get(i), &p, &n) || n != slot.out[i].size()) {
+    // The caller may have detached (transferred) or swapped an array meanwhile, or a dynamic
+    // output may have come out another size than the array given for it.
+    if (!ViewBytes(given, &p, &n) || (n == 0 && bytes > 0)) {
       *error = "output " + std::to_string(i) + " was detached or replaced while the run was in flight";
       return false;
     }
-    std::memcpy(p, slot.out[i].data(), n);
+    if (n != bytes) {
+      *error = "output " + std::to_string(i) + " holds " + std::to_string(bytes) +
+               " bytes after the invoke (its shape is known only then) but the array given for it holds " +
+               std::to_string(n) + "; pass no output arrays for it";
+      return false;
+    }
+    if (bytes > 0) std::memcpy(p, slot.out[i].data(), n);
   }
+  auto result = Napi::Object::New(env);
+  result.Set("ns", Napi::Number::New(env, slot.invoke_ns));
+  if (slot.shapes_changed) {
+    auto shapes = Napi::Array::New(env, slot.out_dims.size());
+    for (uint32_t i = 0; i < slot.out_dims.size(); ++i) {
+      auto shape = Napi::Array::New(env, slot.out_dims[i].size());
+      for (uint32_t d = 0; d < slot.out_dims[i].size(); ++d) shape.Set(d, slot.out_dims[i][d]);
+      shapes.Set(i, shape);
+    }
+    result.Set("shapes", shapes);
+  } else {
+    result.Set("shapes", env.Null());
+  }
+  result.Set("buffers", buffers.IsEmpty() ? env.Null() : Napi::Value(buffers));
+  slot.result = Napi::Persistent(result);
   return true;
 }
 
@@ -414,7 +552,8 @@ void Interpreter::OnJobDone(Napi::Env env) {
     } else if (slot.kind == kRun) {
       std::string error;
       if (CopyOutputs(outs, slot, &error)) {
-        deferred.Resolve(Napi::Number::New(env, slot.invoke_ns));
+        deferred.Resolve(slot.result.Value());
+        slot.result.Reset();
       } else {
         deferred.Reject(MakeError(env, "REEF_OUTPUT_MISMATCH", error).Value());
       }
@@ -446,13 +585,7 @@ void Interpreter::FreeNative() {
     runner_started_ = false;
     done_.Release();
   }
-  // Reverse order of creation: interpreter, delegate, options, then model.
-  if (interpreter_ != nullptr) api_->InterpreterDelete(interpreter_);
-  interpreter_ = nullptr;
-  if (xnnpack_ != nullptr) api_->XnnpackDelegateDelete(xnnpack_);
-  xnnpack_ = nullptr;
-  if (options_ != nullptr) api_->OptionsDelete(options_);
-  options_ = nullptr;
+  FreeTflite();  // Interpreter, delegate, options; then the model below.
   inputs_.clear();
   outputs_.clear();
   model_.reset();
@@ -518,6 +651,7 @@ Napi::Value Interpreter::TensorInfos(Napi::Env env, bool inputs) {
     o.Set("scale", Napi::Number::New(env, q.scale));
     o.Set("zeroPoint", Napi::Number::New(env, q.zero_point));
     o.Set("byteLength", Napi::Number::New(env, static_cast<double>(list[i].bytes)));
+    o.Set("dynamic", Napi::Boolean::New(env, list[i].dynamic));
     arr.Set(i, o);
   }
   return arr;
@@ -568,9 +702,11 @@ Napi::Value Interpreter::Run(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < outputs_.size(); ++i) {
     uint8_t* p;
     size_t n;
-    if (!ViewBytes(outs.Get(i), &p, &n) || n != outputs_[i].bytes) {
+    Napi::Value given = outs.Get(i);
+    if (IsNullish(given)) continue;  // The addon allocates it at the size the invoke produces.
+    if (!ViewBytes(given, &p, &n) || (n != outputs_[i].bytes && !outputs_[i].dynamic)) {
       MakeError(env, "REEF_INVALID_ARGUMENT",
-                "output " + std::to_string(i) + " must be a typed array of " +
+                "output " + std::to_string(i) + " must be null or a typed array of " +
                     std::to_string(outputs_[i].bytes) + " bytes")
           .ThrowAsJavaScriptException();
       return env.Undefined();
@@ -605,6 +741,14 @@ Napi::Value Interpreter::Dispose(const Napi::CallbackInfo& info) {
     if (InFlight() == 0 && !initializing_) FreeNative();  // Otherwise freed when the last job ends.
   }
   return info.Env().Undefined();
+}
+
+// delegate: { name: "xnnpack" | "none", reason: string } once initialised.
+Napi::Value Interpreter::DelegateAccessor(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  o.Set("name", delegate_);
+  o.Set("reason", delegate_reason_);
+  return o;
 }
 
 Napi::Value Interpreter::InFlightAccessor(const Napi::CallbackInfo& info) {
