@@ -49,6 +49,37 @@ double NowNs() {
 
 AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
+// A ReefError built with raw N-API calls only (see CopyOutputs); nullptr when the environment
+// is shutting down.
+napi_value RawError(napi_env env, const char* code, const std::string& message) {
+  AddonData* data = nullptr;
+  if (napi_get_instance_data(env, reinterpret_cast<void**>(&data)) != napi_ok) return nullptr;
+  napi_value args[2];
+  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &args[0]) != napi_ok) return nullptr;
+  if (napi_create_string_utf8(env, message.c_str(), message.size(), &args[1]) != napi_ok) return nullptr;
+  napi_value err;
+  if (data != nullptr && !data->error_class.IsEmpty()) {
+    napi_value cls;
+    if (napi_get_reference_value(env, data->error_class, &cls) != napi_ok) return nullptr;
+    if (napi_new_instance(env, cls, 2, args, &err) != napi_ok) return nullptr;
+    return err;
+  }
+  if (napi_create_error(env, args[0], args[1], &err) != napi_ok) return nullptr;
+  return err;
+}
+
+// False while the environment is shutting down (process exit, worker.terminate()): then any
+// call that settles a promise fails, and node-addon-api would turn that failure into a fatal
+// error. Settling a throw-away promise is the cheapest call that asks the same question.
+bool CanCallJs(napi_env env) {
+  napi_deferred deferred;
+  napi_value promise;
+  napi_value undefined;
+  if (napi_create_promise(env, &deferred, &promise) != napi_ok) return false;
+  if (napi_get_undefined(env, &undefined) != napi_ok) return false;
+  return napi_resolve_deferred(env, deferred, undefined) == napi_ok;
+}
+
 // Creates the TFLite interpreter on a libuv worker; settles init()'s promise.
 class InitJob : public Napi::AsyncWorker {
  public:
@@ -63,11 +94,11 @@ class InitJob : public Napi::AsyncWorker {
   }
   void OnOK() override {
     interp_->InitDone(Env(), true);
-    deferred_.Resolve(Env().Undefined());
+    if (CanCallJs(Env())) deferred_.Resolve(Env().Undefined());
   }
   void OnError(const Napi::Error& e) override {
     interp_->InitDone(Env(), false);
-    deferred_.Reject(MakeError(Env(), "REEF_INTERPRETER_FAILED", e.Message()).Value());
+    if (CanCallJs(Env())) deferred_.Reject(MakeError(Env(), "REEF_INTERPRETER_FAILED", e.Message()).Value());
   }
 
  private:
@@ -470,8 +501,8 @@ void CallJsOnJobDone(Napi::Env env, Napi::Function, Interpreter* self, void*) {
 }
 
 Napi::Value Interpreter::Submit(Napi::Env env, JobSlot& slot, Napi::Object self) {
-  slot.deferred.emplace(env);
-  Napi::Promise promise = slot.deferred->Promise();
+  napi_value promise;
+  if (napi_create_promise(env, &slot.deferred, &promise) != napi_ok) return env.Undefined();
   slot.submitted_ns = NowNs();
   if (InFlight() == 0) {
     self_ref_ = Napi::Persistent(self);  // Keeps this object alive while jobs run.
@@ -482,88 +513,131 @@ Napi::Value Interpreter::Submit(Napi::Env env, JobSlot& slot, Napi::Object self)
     std::lock_guard<std::mutex> lock(mutex_);
     wake_.notify_one();
   }
-  return promise;
+  return Napi::Value(env, promise);
 }
 
 // Copies a finished run's outputs into the caller's arrays; where the caller
 // gave none (null), into new ArrayBuffers of the size the invoke produced.
-// Resolves the run with { ns, shapes, buffers } (shapes null when every
+// The run resolves with { ns, shapes, buffers } (shapes null when every
 // output kept its allocated shape; buffers null when none were created).
-bool Interpreter::CopyOutputs(Napi::Value outs, JobSlot& slot, std::string* error) {
-  Napi::Env env = outs.Env();
-  auto arr = outs.As<Napi::Array>();
-  Napi::Array buffers;
+napi_status Interpreter::CopyOutputs(napi_env env, napi_value outs, JobSlot& slot,
+                                     napi_value* result, std::string* error) {
+#define REEF_TRY(call)                  \
+  do {                                  \
+    napi_status st_ = (call);           \
+    if (st_ != napi_ok) return st_;     \
+  } while (0)
+  *result = nullptr;
+  napi_value null_value;
+  REEF_TRY(napi_get_null(env, &null_value));
+  napi_value buffers = null_value;
   for (uint32_t i = 0; i < slot.out.size(); ++i) {
-    Napi::Value given = arr.Get(i);
+    napi_value given;
+    REEF_TRY(napi_get_element(env, outs, i, &given));
+    napi_valuetype type;
+    REEF_TRY(napi_typeof(env, given, &type));
     const size_t bytes = slot.out[i].size();
-    if (IsNullish(given)) {
-      if (buffers.IsEmpty()) buffers = Napi::Array::New(env, slot.out.size());
-      Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, bytes);
-      if (bytes > 0) std::memcpy(ab.Data(), slot.out[i].data(), bytes);
-      buffers.Set(i, ab);
+    if (type == napi_null || type == napi_undefined) {
+      if (buffers == null_value) REEF_TRY(napi_create_array_with_length(env, slot.out.size(), &buffers));
+      void* data = nullptr;
+      napi_value ab;
+      REEF_TRY(napi_create_arraybuffer(env, bytes, &data, &ab));
+      if (bytes > 0) std::memcpy(data, slot.out[i].data(), bytes);
+      REEF_TRY(napi_set_element(env, buffers, i, ab));
       continue;
     }
     uint8_t* p;
     size_t n;
     // The caller may have detached (transferred) or swapped an array meanwhile, or a dynamic
     // output may have come out another size than the array given for it.
-    if (!ViewBytes(given, &p, &n) || (n == 0 && bytes > 0)) {
+    if (!ViewBytes(Napi::Value(env, given), &p, &n) || (n == 0 && bytes > 0)) {
       *error = "output " + std::to_string(i) + " was detached or replaced while the run was in flight";
-      return false;
+      return napi_ok;
     }
     if (n != bytes) {
       *error = "output " + std::to_string(i) + " holds " + std::to_string(bytes) +
                " bytes after the invoke (its shape is known only then) but the array given for it holds " +
                std::to_string(n) + "; pass no output arrays for it";
-      return false;
+      return napi_ok;
     }
     if (bytes > 0) std::memcpy(p, slot.out[i].data(), n);
   }
-  auto result = Napi::Object::New(env);
-  result.Set("ns", Napi::Number::New(env, slot.invoke_ns));
+  napi_value obj, ns, shapes = null_value;
+  REEF_TRY(napi_create_object(env, &obj));
+  REEF_TRY(napi_create_double(env, slot.invoke_ns, &ns));
   if (slot.shapes_changed) {
-    auto shapes = Napi::Array::New(env, slot.out_dims.size());
+    REEF_TRY(napi_create_array_with_length(env, slot.out_dims.size(), &shapes));
     for (uint32_t i = 0; i < slot.out_dims.size(); ++i) {
-      auto shape = Napi::Array::New(env, slot.out_dims[i].size());
-      for (uint32_t d = 0; d < slot.out_dims[i].size(); ++d) shape.Set(d, slot.out_dims[i][d]);
-      shapes.Set(i, shape);
+      napi_value shape;
+      REEF_TRY(napi_create_array_with_length(env, slot.out_dims[i].size(), &shape));
+      for (uint32_t d = 0; d < slot.out_dims[i].size(); ++d) {
+        napi_value dim;
+        REEF_TRY(napi_create_int32(env, slot.out_dims[i][d], &dim));
+        REEF_TRY(napi_set_element(env, shape, d, dim));
+      }
+      REEF_TRY(napi_set_element(env, shapes, i, shape));
     }
-    result.Set("shapes", shapes);
-  } else {
-    result.Set("shapes", env.Null());
   }
-  result.Set("buffers", buffers.IsEmpty() ? env.Null() : Napi::Value(buffers));
-  slot.result = Napi::Persistent(result);
-  return true;
+  REEF_TRY(napi_set_named_property(env, obj, "ns", ns));
+  REEF_TRY(napi_set_named_property(env, obj, "shapes", shapes));
+  REEF_TRY(napi_set_named_property(env, obj, "buffers", buffers));
+#undef REEF_TRY
+  *result = obj;
+  return napi_ok;
 }
 
 void Interpreter::OnJobDone(Napi::Env env) {
   Napi::HandleScope scope(env);
   const uint32_t finished = finished_.load();
+  bool closing = !CanCallJs(env);
   while (completed_ != finished) {
     JobSlot& slot = slots_[completed_ % kSlots];
-    Napi::Promise::Deferred deferred = *slot.deferred;
-    slot.deferred.reset();
-    Napi::Value outs = slot.kind == kRun ? slot.outputs.Value() : env.Undefined();
-    slot.outputs.Reset();
+    napi_deferred deferred = slot.deferred;
+    slot.deferred = nullptr;
+    napi_value outs = nullptr;
+    if (!closing && slot.kind == kRun) closing = napi_get_reference_value(env, slot.outputs, &outs) != napi_ok;
     ++completed_;
-    if (!slot.ok) {
-      deferred.Reject(MakeError(env, "REEF_INVOKE_FAILED", slot.error).Value());
-    } else if (slot.kind == kRun) {
-      std::string error;
-      if (CopyOutputs(outs, slot, &error)) {
-        deferred.Resolve(slot.result.Value());
-        slot.result.Reset();
+    // Everything below may fail once the environment starts shutting down: then nobody is left
+    // to settle for, the jobs are dropped and the env cleanup hook frees the interpreter.
+    napi_value settle = nullptr;
+    bool resolve = false;
+    if (!closing) {
+      if (!slot.ok) {
+        settle = RawError(env, "REEF_INVOKE_FAILED", slot.error);
+      } else if (slot.kind == kRun) {
+        std::string error;
+        napi_value result;
+        if (CopyOutputs(env, outs, slot, &result, &error) != napi_ok) {
+          settle = nullptr;
+        } else if (result != nullptr) {
+          settle = result;
+          resolve = true;
+        } else {
+          settle = RawError(env, "REEF_OUTPUT_MISMATCH", error);
+        }
       } else {
-        deferred.Reject(MakeError(env, "REEF_OUTPUT_MISMATCH", error).Value());
+        napi_value ab;
+        void* data = nullptr;
+        const size_t bytes = sizeof(double) * slot.loop_times.size();
+        if (napi_create_arraybuffer(env, bytes, &data, &ab) == napi_ok &&
+            napi_create_typedarray(env, napi_float64_array, slot.loop_times.size(), ab, 0, &settle) == napi_ok) {
+          std::memcpy(data, slot.loop_times.data(), bytes);
+          resolve = true;
+        } else {
+          settle = nullptr;
+        }
       }
-    } else {
-      auto arr = Napi::Float64Array::New(env, slot.loop_times.size());
-      std::memcpy(arr.Data(), slot.loop_times.data(), sizeof(double) * slot.loop_times.size());
-      deferred.Resolve(arr);
+      if (settle == nullptr) closing = true;
+    }
+    slot.outputs.Reset();
+    if (!closing && deferred != nullptr) {
+      napi_status st = resolve ? napi_resolve_deferred(env, deferred, settle)
+                               : napi_reject_deferred(env, deferred, settle);
+      if (st != napi_ok) closing = true;
     }
   }
   if (InFlight() == 0 && !self_ref_.IsEmpty()) {
+    if (closing) return;  // Teardown: the cleanup hook frees everything, JS cannot be touched.
     done_.Unref(env);
     if (disposed_) FreeNative();
     self_ref_.Reset();  // Last: may let this object be collected.

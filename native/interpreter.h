@@ -117,8 +117,7 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
     std::vector<std::vector<int32_t>> out_dims;  // Output shapes after the invoke.
     bool shapes_changed = false;            // Some output's shape differs from dims.
     Napi::ObjectReference outputs;          // The caller's output arrays (null entries: allocate).
-    Napi::ObjectReference result;           // { ns, shapes, buffers } while it is being settled.
-    std::optional<Napi::Promise::Deferred> deferred;
+    napi_deferred deferred = nullptr;       // Settled exactly once, on the JS thread.
     double invoke_ns = 0;
     double submitted_ns = 0;  // When the JS thread handed it over (for the spin budget).
     std::vector<double> loop_times;
@@ -147,8 +146,13 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   bool WaitForJob(uint32_t next, int64_t spin_us);
   bool DoRun(JobSlot& slot);
   bool DoLoop(JobSlot& slot);
-  // JS thread: copies a finished run's outputs into the caller's arrays.
-  bool CopyOutputs(Napi::Value outs, JobSlot& slot, std::string* error);
+  // JS thread: copies a finished run's outputs into the caller's arrays and builds the run's
+  // result. Raw N-API with every status checked: the environment may start shutting down
+  // (worker.terminate()) at any moment, and then each call fails; node-addon-api would turn
+  // such a failure into a fatal error. Returns napi_ok, or the failing status with *error
+  // empty (shutting down: settle nothing), or napi_ok with *result null and *error set.
+  napi_status CopyOutputs(napi_env env, napi_value outs, JobSlot& slot, napi_value* result,
+                          std::string* error);
   // Fills the next free slot's promise, publishes it and wakes the runner.
   Napi::Value Submit(Napi::Env env, JobSlot& slot, Napi::Object self);
   JobSlot& NextSlot() { return slots_[submitted_.load() % kSlots]; }
