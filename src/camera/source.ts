@@ -47,7 +47,8 @@ export function ffmpegArgs(o: SourceOptions, size: { width: number; height: numb
       args.push('-rtsp_transport', 'tcp', '-i', o.source);
       break;
     case 'http':
-      args.push('-f', 'mjpeg', '-i', o.source);
+      // multipart/x-mixed-replace (IP cameras) is recognised by its content type
+      args.push('-i', o.source);
       break;
     case 'lavfi':
       if (o.realtime) args.push('-re');
@@ -73,7 +74,6 @@ export function probeSize(o: SourceOptions): { width: number; height: number } |
   if (kind === 'lavfi') args.push('-f', 'lavfi', o.source.slice(6));
   else {
     if (kind === 'rtsp') args.push('-rtsp_transport', 'tcp');
-    if (kind === 'http') args.push('-f', 'mjpeg');
     args.push(o.source);
   }
   const r = spawnSync(probe, args, { encoding: 'utf8', timeout: 15_000 });
