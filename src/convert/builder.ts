@@ -28,6 +28,9 @@ export interface Act {
   flat?: { src: Act; order: Int32Array };
 }
 
+/** Ops whose first version TFLite 2.9 does not register. */
+const OP_VERSION: Record<string, number> = { BROADCAST_TO: 2 };
+
 export type Value = { kind: 'const'; c: Const } | Act;
 
 export const NHWC = [0, 2, 3, 1];
@@ -92,7 +95,7 @@ export class Builder {
   }
 
   op(opcode: string, inputs: number[], outputs: number[], options?: { type: string; value: object }): TfliteOperator {
-    const op: TfliteOperator = { opcode, version: 1, inputs, outputs, customOptionsFormat: 0 };
+    const op: TfliteOperator = { opcode, version: OP_VERSION[opcode] ?? 1, inputs, outputs, customOptionsFormat: 0 };
     if (options) op.builtinOptions = options as unknown as BuiltinOptions;
     this.sg.operators.push(op);
     return op;

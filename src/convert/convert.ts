@@ -160,6 +160,8 @@ class Converter {
     for (const name of Object.keys(given)) {
       if (!real.some((v) => v.name === name)) throw new ReefError('REEF_INVALID_ARGUMENT', `--input-shape names '${name}', which is not an input of this model (inputs: ${real.map((v) => v.name).join(', ')})`);
     }
+    const empty = real.find((v) => (given[v.name] ?? v.shape).some((d) => d === 0));
+    if (empty) throw new ReefError('REEF_CONVERT_UNSUPPORTED_OP', `Input '${empty.name}' has a zero-sized dimension [${empty.shape.join(',')}]; TFLite cannot run empty tensors`);
     const dynamic = real.filter((v) => !given[v.name] && (!v.hasShape || v.shape.some((d) => typeof d !== 'number' || d <= 0)));
     if (dynamic.length) {
       throw new ReefError('REEF_CONVERT_DYNAMIC_SHAPE', `TFLite needs fixed input shapes; these inputs have dynamic dimensions: ${dynamic.map((v) => `${v.name} [${v.hasShape ? v.shape.join(',') : 'unknown rank'}]`).join(', ')}. Fix them with --input-shape ${dynamic.map((v) => `${v.name}=${v.hasShape ? v.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1)).join(',') : '1,3,224,224'}`).join(' --input-shape ')}`);
@@ -189,16 +191,19 @@ class Converter {
       if (!v) throw new ReefError('REEF_MODEL_INVALID', `Invalid ONNX model: graph output '${o.name}' is not produced by any node`);
       let a: Act;
       if (v.kind === 'const') {
-        a = this.b.act(o.name, v.c.shape, ident(v.c.shape.length));
-        const c = this.b.constant(v.c, `${o.name}/value`);
+        if (size(v.c.shape) === 0) throw new ReefError('REEF_CONVERT_UNSUPPORTED_OP', `Graph output '${o.name}' is an empty constant (shape [${v.c.shape}]); TFLite has no empty tensors`);
+        const dtype: DType = v.c.dtype === 'float64' || v.c.dtype === 'float16' ? 'float32' : v.c.dtype;
+        a = this.b.act(o.name, v.c.shape, ident(v.c.shape.length), dtype);
+        const c = this.b.constant(v.c, `${o.name}/value`, dtype);
         const sh = this.b.int32(v.c.shape, `${o.name}/shape`);
         this.b.op('RESHAPE', [c, sh], [a.t], { type: 'ReshapeOptions', value: { newShape: v.c.shape } });
       } else {
         a = this.b.materialize(v);
-        const keep = a.shape.length === 4 && !this.options.keepNchwIo && a.perm.every((p, i) => p === NHWC[i]);
-        if (!keep && !isIdentity(a.perm)) {
+        // 4-D outputs leave NHWC, or NCHW when they already are (always NCHW with --keep-nchw-io); others in their ONNX layout.
+        const target = a.shape.length === 4 && !this.options.keepNchwIo && !isIdentity(a.perm) ? NHWC : ident(a.shape.length);
+        if (!a.perm.every((p, i) => p === target[i])) {
           const before = this.b.transposes.length;
-          a = this.b.toPerm(a, ident(a.shape.length));
+          a = this.b.toPerm(a, target);
           for (let k = before; k < this.b.transposes.length; k++) this.b.transposes[k]!.edge = true;
         }
         if (used.has(a.t) || this.b.sg.inputs.includes(a.t)) {
@@ -281,7 +286,7 @@ class Converter {
     const perm = ref.shape.length === r ? ref.perm : ident(r);
     const operand = (v: Value, i: number): number => {
       if (v.kind === 'const') {
-        return this.b.constant(this.constFor(v.c, r, perm), `${this.b.current}/c${i}`);
+        return this.b.constant(this.constFor(v.c, r, perm), `${this.b.current}/c${i}`, ref.dtype === 'float32' ? 'float32' : undefined);
       }
       let x = this.b.materialize(v);
       if (x.shape.length < r) {
@@ -316,7 +321,7 @@ class Converter {
     switch (op) {
       case 'Identity': case 'Dropout': {
         const x = this.input(0)!;
-        if (n.outputs[1] && this.consumers.get(n.outputs[1])?.length) this.fail('the Dropout mask output is used');
+        if (this.#used(n.outputs[1])) this.fail('the Dropout mask output is used');
         this.set(0, x);
         return;
       }
@@ -575,11 +580,16 @@ class Converter {
     if (outputShape || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
       outHW = outputShape ? outputShape.slice(-2) : inHW.map((v, i) => v * s[i]!);
       const total = outHW.map((o, i) => full[i]! + outPad[i]! - o);
-      pads = autoPad === 'SAME_LOWER' ? [Math.ceil(total[0]! / 2), Math.ceil(total[1]! / 2), Math.floor(total[0]! / 2), Math.floor(total[1]! / 2)] : [Math.floor(total[0]! / 2), Math.floor(total[1]! / 2), Math.ceil(total[0]! / 2), Math.ceil(total[1]! / 2)];
+      // ONNX: SAME_UPPER puts the smaller half first, otherwise the larger half (floor division).
+      const small = total.map((t) => Math.floor(t / 2)), big = total.map((t, i) => t - small[i]!);
+      pads = autoPad === 'SAME_UPPER' ? [small[0]!, small[1]!, big[0]!, big[1]!] : [big[0]!, big[1]!, small[0]!, small[1]!];
     } else outHW = full.map((f, i) => f + outPad[i]! - pads[i]! - pads[i + 2]!);
+    if (pads[0]! < 0 || pads[1]! < 0) this.fail(`output_shape [${outHW}] needs negative leading pads`);
+    // A negative end pad extends the output beyond the kernels' reach (bias only there).
+    const extra = [Math.max(0, -pads[2]!), Math.max(0, -pads[3]!)];
     // Full-size VALID transposed convolution, then crop the pads (output_padding extends at the end).
     const wt = transposeConst(w, [1, 2, 3, 0]);
-    const fullShape = [x.shape[0]!, O, full[0]! + outPad[0]!, full[1]! + outPad[1]!];
+    const fullShape = [x.shape[0]!, O, full[0]! + outPad[0]! + extra[0]!, full[1]! + outPad[1]! + extra[1]!];
     const os = this.b.int32(physShape({ shape: fullShape, perm: NHWC }), `${this.out(0)}/output_shape`);
     const wi = this.b.constant(wt, `${this.out(0)}/weights`);
     let y = this.b.unary('TRANSPOSE_CONV', [os, wi, x.t], `${this.out(0)}/full`, fullShape, NHWC, { type: 'TransposeConvOptions', value: { padding: 1, strideH: s[0]!, strideW: s[1]! } });
@@ -593,7 +603,12 @@ class Converter {
     this.set(0, y);
   }
 
+  #used(name: string | undefined): boolean {
+    return !!name && (!!this.consumers.get(name)?.length || this.outputNames.has(name));
+  }
+
   #batchNorm(): void {
+    if (this.node.outputs.slice(1).some((o) => this.#used(o))) this.fail('training mode (the running mean/variance outputs are used)');
     const x = this.b.materialize(this.act(0));
     const [g, be, m, v] = [1, 2, 3, 4].map((k) => this.constIn(k, 'the BatchNormalization parameters')!) as [Const, Const, Const, Const];
     const eps = floatAttr(this.node, 'epsilon', 1e-5);
@@ -612,7 +627,7 @@ class Converter {
     const s = intsAttr(n, 'strides') ?? [1, 1];
     const d = intsAttr(n, 'dilations') ?? [1, 1];
     if (d.some((v) => v !== 1)) this.fail(`dilations [${d}]`);
-    if (n.outputs[1] && this.consumers.get(n.outputs[1])?.length) this.fail('the Indices output of MaxPool');
+    if (this.#used(n.outputs[1])) this.fail('the Indices output of MaxPool');
     const avg = n.opType === 'AveragePool';
     const ceil = intAttr(n, 'ceil_mode', 0) === 1;
     const p = this.#padding([x.shape[2]!, x.shape[3]!], k, s, d, ceil);
@@ -962,6 +977,8 @@ class Converter {
     }
     if (sizes && sizes.length !== 4 || scales && scales.length !== 4 || !sizes && !scales) this.fail('scales/sizes that are not given for all 4 dimensions (axes is not supported)');
     const out = sizes ?? x.shape.map((d, i) => Math.floor(d * scales![i]!));
+    // With scales, ONNX maps coordinates by the scale itself; TFLite by in/out sizes: equal only when in*scale is whole.
+    if (scales && x.shape.some((d, i) => Math.abs(d * scales![i]! - out[i]!) > 1e-6)) this.fail(`scales [${scales}] give a fractional output size from [${x.shape}] (TFLite maps coordinates by the size ratio)`);
     if (out[0] !== x.shape[0] || out[1] !== x.shape[1]) this.fail('resizing the batch or channel dimension');
     let mode = stringAttr(n, 'mode', 'nearest');
     if (mode === 'bilinear') mode = 'linear';
@@ -970,8 +987,9 @@ class Converter {
     const integer = out.slice(2).every((o, i) => o % x.shape[2 + i]! === 0);
     let alignCorners = false, halfPixelCenters = false;
     if (mode === 'nearest') {
-      if (coord === 'asymmetric' && (nearestMode === 'floor' || integer && out.slice(2).every((o, i) => o / x.shape[2 + i]! <= 2))) { /* plain */ }
-      else if ((coord === 'half_pixel' || coord === 'pytorch_half_pixel' && out.slice(2).every((o) => o > 1)) && (nearestMode === 'round_prefer_ceil' || integer)) halfPixelCenters = true;
+      // At integer upscales <= 2, asymmetric coordinates are k/2: round_prefer_floor == floor. At integer upscales, half_pixel never ties.
+      if (coord === 'asymmetric' && (nearestMode === 'floor' || nearestMode === 'round_prefer_floor' && integer && out.slice(2).every((o, i) => o / x.shape[2 + i]! <= 2))) { /* plain */ }
+      else if ((coord === 'half_pixel' || coord === 'pytorch_half_pixel' && out.slice(2).every((o) => o > 1)) && (nearestMode === 'round_prefer_ceil' || nearestMode === 'round_prefer_floor' && integer)) halfPixelCenters = true;
       else if (coord === 'align_corners' && nearestMode === 'round_prefer_ceil') alignCorners = true;
       else this.fail(`nearest resize with coordinate_transformation_mode '${coord}' and nearest_mode '${nearestMode}' (TFLite rounds half_pixel up, asymmetric down)`);
     } else if (mode === 'linear') {
