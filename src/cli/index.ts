@@ -14,6 +14,7 @@ import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
 import { registerEval } from './eval.js';
 import { registerCamera } from './camera.js';
+import { registerConvert } from './convert.js';
 
 function version(): string {
   return reefVersion();
@@ -35,6 +36,7 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerEdgetpu(program, io);
   registerPackage(program, io);
   registerQuantize(program, io);
+  registerConvert(program, io);
   registerInfo(program, io);
   registerEval(program, io);
   registerCamera(program, io);
