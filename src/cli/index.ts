@@ -15,6 +15,7 @@ import { registerQuantize } from './quantize.js';
 import { registerEval } from './eval.js';
 import { registerCamera } from './camera.js';
 import { registerConvert } from './convert.js';
+import { registerRepair } from './repair.js';
 
 function version(): string {
   return reefVersion();
@@ -40,6 +41,7 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerInfo(program, io);
   registerEval(program, io);
   registerCamera(program, io);
+  registerRepair(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   return program;
 }
