@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { checkDataset, checkDetections, evaluateCoco, formatCocoSummary, readJsonFile, type CocoEvalResult } from '../eval/coco.js';
 import { evaluateDetector } from '../eval/detect.js';
+import { csvFolder, evaluateClassifier, readLabelsCsv } from '../eval/classify.js';
 import { openVision, type OpenVisionOptions } from '../tasks/vision.js';
 import { RESIZE_FILTERS, RESIZE_MODES, type ResizeFilter, type ResizeMode } from '../tasks/resize.js';
 import { ReefError } from '../errors.js';
@@ -12,6 +13,9 @@ import { checkWritable, parseNumberList, parsePositiveInt, writeAtomic, type Cli
 
 export interface EvalCliOptions {
   coco?: string;
+  labelsCsv?: string;
+  indexColumn?: string;
+  limit?: string;
   results?: string;
   images?: string;
   labels?: string;
@@ -43,6 +47,7 @@ export function parseFraction(name: string, text: string): number {
 }
 
 export async function evalCommand(model: string | undefined, opts: EvalCliOptions, io: CliIO): Promise<void> {
+  if (opts.labelsCsv) return evalClassifierCommand(model, opts, io);
   if (!opts.coco) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected --coco LABELS.json (COCO instances ground truth) but received nothing');
   if (model === undefined && !opts.results) {
     throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a MODEL to run (with --images) or --results DETS.json to score, but received neither');
@@ -84,6 +89,37 @@ export async function evalCommand(model: string | undefined, opts: EvalCliOption
   }
 }
 
+async function evalClassifierCommand(model: string | undefined, opts: EvalCliOptions, io: CliIO): Promise<void> {
+  if (model === undefined) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a MODEL (a classifier) with --labels-csv but received nothing');
+  if (opts.coco || opts.results) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected --labels-csv (classifier) or --coco (detector), but received both');
+  const limit = opts.limit === undefined ? undefined : parsePositiveInt('--limit', opts.limit);
+  const resize = parseChoice<ResizeMode>('--resize', opts.resize, RESIZE_MODES);
+  const filter = parseChoice<ResizeFilter>('--resize-filter', opts.resizeFilter, RESIZE_FILTERS);
+  const threads = opts.threads === undefined ? undefined : parsePositiveInt('--threads', opts.threads);
+  const mean = opts.mean === undefined ? undefined : parseNumberList('--mean', opts.mean);
+  const std = opts.std === undefined ? undefined : parseNumberList('--std', opts.std);
+  const runner = await openVision(model, { threads, xnnpack: opts.xnnpack }, { labelsFile: opts.labels, mean, std, resize, filter, topK: 5 });
+  try {
+    const out = runner.session.outputs[0];
+    const classes = out.shape[out.shape.length - 1];
+    let photos = await readLabelsCsv(opts.labelsCsv as string, classes, opts.indexColumn);
+    if (limit !== undefined) photos = photos.slice(0, limit);
+    let last = 0;
+    const r = await evaluateClassifier(runner, photos, opts.images ?? csvFolder(opts.labelsCsv as string), (p) => {
+      const now = Date.now();
+      if (p.done === p.total || now - last > 1000) { last = now; io.err(`eval: ${p.done}/${p.total} images\n`); }
+    });
+    if (opts.json) {
+      io.out(JSON.stringify({ model, labelsCsv: opts.labelsCsv, photos: r.photos, top1: r.top1, top5: r.top5, timing: r.timing }) + '\n');
+    } else {
+      io.out(`${r.photos} photos: top-1 ${(r.top1 * 100).toFixed(1)}%, top-5 ${(r.top5 * 100).toFixed(1)}%\n`);
+      io.out(`per image: pre ${r.timing.pre.toFixed(1)} ms, invoke ${r.timing.invoke.toFixed(1)} ms, post ${r.timing.post.toFixed(1)} ms\n`);
+    }
+  } finally {
+    await runner.session.dispose();
+  }
+}
+
 export function printEval(r: CocoEvalResult, source: Record<string, string>, json: boolean, io: CliIO, extra: Record<string, unknown> = {}): void {
   if (json) {
     io.out(JSON.stringify({
@@ -101,11 +137,14 @@ export function printEval(r: CocoEvalResult, source: Record<string, string>, jso
 export function registerEval(program: Command, io: CliIO): void {
   program
     .command('eval')
-    .description('COCO box mAP (as pycocotools computes it) of a detector over COCO photos, or of a detections file')
+    .description('COCO box mAP (as pycocotools computes it) of a detector or a detections file; top-1/top-5 of a classifier')
     .argument('[model]', 'a detection model (.tflite or .reef) to run over --images')
     .option('--coco <labels.json>', 'COCO instances ground truth')
     .option('--images <dir>', 'folder holding the ground truth\'s file_name photos (with a MODEL)')
     .option('--results <dets.json>', 'detections in COCO results format to score (no model is run)')
+    .option('--labels-csv <file>', 'classifier: top-1/top-5 over the photos a CSV lists (file, class index; photos beside it or in --images)')
+    .option('--index-column <name>', 'the CSV column with the class index (default tf1001_index for 1001 classes, else class_index)')
+    .option('--limit <n>', 'classifier: only the first n photos')
     .option('--labels <file>', 'label file; classes map to COCO categories by name')
     .option('--score-threshold <s>', 'keep detections scoring at least this', '0')
     .option('--resize <mode>', `how photos fit the input: ${RESIZE_MODES.join(', ')} (default squash)`)
