@@ -14,6 +14,7 @@ import { registerBench } from './bench.js';
 import { registerEdgetpu } from './edgetpu.js';
 import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
+import { registerServe } from './serve.js';
 
 function version(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -36,6 +37,7 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerPackage(program, io);
   registerQuantize(program, io);
   registerInfo(program, io);
+  registerServe(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   return program;
 }
