@@ -3,9 +3,7 @@
  * call into the layers below.
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../native.js';
+import { reefVersion } from '../paths.js';
 import { EXIT, reportError, stdio, type CliIO } from './io.js';
 import { registerRun } from './run.js';
 import { registerInfo } from './info.js';
@@ -17,7 +15,7 @@ import { registerQuantize } from './quantize.js';
 import { registerServe } from './serve.js';
 
 function version(): string {
-  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  return reefVersion();
 }
 
 /** Builds the command tree; pure, so tests can parse without running. */

@@ -7,6 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { ReefError } from '../../errors.js';
+import { readUserFileSync } from '../../files.js';
 import { inferOnnxShapes } from './shapes.js';
 import { ONNX_DTYPE, ONNX_DTYPE_NAME, type OnnxAttribute, type OnnxExternalData, type OnnxFunction, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './ir.js';
 import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT, WireError, WireReader } from './wire.js';
@@ -61,13 +62,7 @@ export function readOnnx(bytes: Uint8Array): OnnxModel {
  * corrupt bytes or external data that is missing, outside the folder, or too short.
  */
 export function readOnnxFile(path: string): OnnxModel {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new ReefError('REEF_MODEL_NOT_FOUND', `Cannot read ONNX model ${path}: ${(e as Error).message}`);
-  }
-  const model = readOnnx(bytes);
+  const model = readOnnx(readUserFileSync(path, 'ONNX model'));
   resolveExternalData(model, dirname(path));
   return model;
 }
