@@ -93,7 +93,7 @@ export class ServeMetrics {
         for (const m of repo.served()) {
           this.set({
             model: m.name, version: String(m.version), variant: m.session.variant?.variant ?? 'tflite',
-            delegate: m.session.xnnpack ? 'xnnpack' : 'builtin', interpreters: String(m.session.poolSize),
+            delegate: m.session.delegate.name, interpreters: String(m.session.poolSize),
           }, 1);
         }
       },

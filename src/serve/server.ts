@@ -17,7 +17,7 @@ import { parseModelConfig } from './config.js';
 import { readFile, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../native.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import { statusPage } from './status.js';
 
 export interface ServeOptions {
