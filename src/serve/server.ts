@@ -169,8 +169,14 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     }
   });
 
+  const counts = { received: 0, inProgress: 0 };
   app.addHook('onRequest', async (req) => {
     (req as unknown as { reefStart: number }).reefStart = performance.now();
+    if (/^\/v[12]\//i.test(req.url)) {
+      counts.received++;
+      counts.inProgress++;
+      (req as unknown as { reefCounted: boolean }).reefCounted = true;
+    }
     if (!opts.token) return;
     const path = req.url.split('?')[0].toLowerCase();
     if (path.startsWith('/v2/health/')) return;
@@ -180,6 +186,7 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   });
 
   app.addHook('onResponse', async (req, reply) => {
+    if ((req as unknown as { reefCounted?: boolean }).reefCounted) counts.inProgress--;
     const tags = (req as unknown as { reefTags?: RequestTags }).reefTags;
     if (!tags?.protocol) return;
     const model = tags.model ?? '';
@@ -187,6 +194,12 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     const start = (req as unknown as { reefStart: number }).reefStart;
     metrics?.requestSeconds.observe({ model, protocol: tags.protocol }, (performance.now() - start) / 1000);
     req.log.debug({ model, version: tags.version, protocol: tags.protocol, status: reply.statusCode, ms: performance.now() - start }, 'request');
+  });
+
+  let stopping = false;
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (stopping) reply.header('connection', 'close');
+    return payload;
   });
 
   app.setErrorHandler((err: FastifyError | ReefError | Error, req: FastifyRequest, reply) => {
@@ -219,7 +232,7 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   app.get('/metrics', metricsRoute);
   app.get('/monitoring/prometheus/metrics', metricsRoute);
   app.get('/', async (_req, reply) => reply.header('content-type', 'text/html; charset=utf-8').send(statusPage()));
-  app.get('/status.json', async () => statusJson(repo, metrics!));
+  app.get('/status.json', async () => ({ ...(await statusJson(repo, metrics!)), requests: { ...counts } }));
 
   registerTfServing(app, plane);
   registerKServe(app, plane);
@@ -252,7 +265,15 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
       closing ??= (async () => {
         if (timer) clearTimeout(timer);
         timer = null;
-        await app.close();
+        stopping = true;
+        // Answers from now on carry "Connection: close", and connections that fall idle are closed,
+        // so keep-alive clients cannot hold the server open; requests in flight finish first.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+        try {
+          await app.close();
+        } finally {
+          clearInterval(sweep);
+        }
         await repo.close();
       })();
       return closing;
@@ -261,7 +282,7 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
 }
 
 /** What the status page shows: models, versions, states, request counts and latency. */
-export async function statusJson(repo: Repository, metrics: ServeMetrics): Promise<unknown> {
+export async function statusJson(repo: Repository, metrics: ServeMetrics): Promise<Record<string, unknown>> {
   const req = await metrics.requests.get();
   const lat = await metrics.requestSeconds.get();
   const models = [...repo.models.values()].map((e) => ({

@@ -88,7 +88,7 @@ describe('model formats', () => {
 
 it('SIGTERM: stops accepting, answers every request in flight, exits 0', async () => {
   const model = sharedPath(MODELS.mobilenet);
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/reef.js'), 'serve', model, '--rest_api_port', '0', '--json'], {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/reef.js'), 'serve', model, '--rest_api_port', '0', '--json', '--no-xnnpack'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -106,19 +106,18 @@ it('SIGTERM: stops accepting, answers every request in flight, exits 0', async (
       });
     });
     const input = seeded(128 * 128 * 3, 3);
-    const session = await load(model);
+    const session = await load(model, { xnnpack: false });
     const want = Array.from((await session.run([new Float32Array(input)]))[session.outputs[0].name].data as Float32Array);
     await session.dispose();
     const body = JSON.stringify({ inputs: [[...Array(128)].map((_, y) => [...Array(128)].map((__, x) => input.slice((y * 128 + x) * 3, (y * 128 + x) * 3 + 3)))] });
     const N = 6;
     const answers = Array.from({ length: N }, () => post(`${url}/v1/models/mobilenet_v1_0.25_128_float:predict`, body));
-    // Wait until the server holds some of them (queued or running), then stop it.
-    for (let i = 0; i < 200; i++) {
-      const st = (await http(`${url}/status.json`)).json as { models: Array<{ versions: Array<{ queued: number; inFlight: number }> }> };
-      const v = st.models[0].versions[0];
-      if (v.queued + v.inFlight > 0) break;
-      await new Promise((r) => setTimeout(r, 5));
+    // Wait until the server has received all of them, then stop it while they are in flight.
+    let seen = { received: 0, inProgress: 0 };
+    for (let i = 0; i < 2000 && seen.received < N; i++) {
+      seen = ((await http(`${url}/status.json`)).json as { requests: typeof seen }).requests;
     }
+    expect(seen.received).toBe(N);
     child.kill('SIGTERM');
     const got = await Promise.all(answers);
     for (const a of got) {
