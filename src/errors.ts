@@ -203,6 +203,36 @@ export const ERROR_CODES = {
     fix: 'Fix the file at the line and column the message names (TF Serving\'s text-format model_config_list).',
     http: 400,
   },
+  REEF_CONVERT_UNSUPPORTED_OP: {
+    meaning: 'The ONNX model uses an operator (or an attribute value of one) that `reef convert` cannot express in TFLite; the message names the op type, the node name and its index.',
+    fix: 'Re-export the model without that op (e.g. a newer/older opset, or simplify it with onnxsim), or run the .onnx as it is with load(): onnxruntime runs every op.',
+    http: 422,
+  },
+  REEF_CONVERT_DYNAMIC_SHAPE: {
+    meaning: 'An ONNX input has dimensions that are not fixed numbers (batch, height, width...), and TFLite needs static shapes.',
+    fix: 'Fix them with --input-shape NAME=1,3,240,320 (one per dynamic input; the message names them).',
+    http: 422,
+  },
+  REEF_CONVERT_QUANTIZED_ONNX: {
+    meaning: 'The ONNX model is already quantized (QuantizeLinear/DequantizeLinear or QLinear* ops); reef converts float models only.',
+    fix: 'Convert the float ONNX model, then let reef quantize it: `reef convert model.onnx -o m.tflite` and `reef quantize m.tflite --calib DIR`.',
+    http: 422,
+  },
+  REEF_CONVERT_MISMATCH: {
+    meaning: 'The converted TFLite model does not reproduce onnxruntime\'s outputs within onnx2tf\'s bounds (max |diff| <= max(5e-2, 2e-3 * max |ref|), cosine >= 0.999); the message names the output and the first ONNX node whose output diverges.',
+    fix: 'Report the model and the message; `--no-check` writes the model anyway (at your own risk).',
+    http: 422,
+  },
+  REEF_MODEL_DEFECT: {
+    meaning: 'The model has a known converter defect that TensorFlow Lite 2.9 refuses (e.g. a quantized_dimension outside a 1-D bias tensor\'s shape); the message names each tensor.',
+    fix: 'Run `reef repair MODEL -o FIXED.tflite` and use the repaired model; when the message says a defect has no unambiguous fix, convert the model again with a current TFLite converter.',
+    http: 422,
+  },
+  REEF_NOTHING_TO_REPAIR: {
+    meaning: '`reef repair` was given a model without any defect it knows: there is nothing to change.',
+    fix: 'Use the model as it is; if it still fails to load, the error you got names the reason (`reef inspect` shows the model).',
+    http: 400,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ReefErrorCode = keyof typeof ERROR_CODES;

@@ -13,6 +13,8 @@ import { registerEdgetpu } from './edgetpu.js';
 import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
 import { registerServe } from './serve.js';
+import { registerConvert } from './convert.js';
+import { registerRepair } from './repair.js';
 
 function version(): string {
   return reefVersion();
@@ -34,8 +36,10 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerEdgetpu(program, io);
   registerPackage(program, io);
   registerQuantize(program, io);
+  registerConvert(program, io);
   registerInfo(program, io);
   registerServe(program, io);
+  registerRepair(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   return program;
 }
