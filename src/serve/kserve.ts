@@ -119,12 +119,17 @@ function decodeInputs(model: ServedModel, doc: InferRequest): Map<string, WireTe
     const spec = model.inputs[0];
     const bytes = binary as Buffer;
     const want = elementCount(spec.shape) * bytesPerElement(spec.dtype);
-    if (bytes.length !== want) {
-      throw bad(`input "${spec.name}" expects ${want} bytes of raw binary data (${spec.dtype}${shapeText(spec.shape)}) but received ${bytes.length}`);
+    // A model whose batch dimension is 1 takes any whole number of rows.
+    const perRow = spec.shape[0] === 1 ? want : 0;
+    const rows = bytes.length === want ? 1 : perRow > 0 && bytes.length > 0 && bytes.length % perRow === 0 ? bytes.length / perRow : 0;
+    if (rows === 0) {
+      const alt = perRow > 0 ? ` (or a multiple of it, one per row)` : '';
+      throw bad(`input '${spec.name}' expects ${want} bytes of raw binary data (${V2_DTYPE[spec.dtype] ?? spec.dtype} ${shapeText(spec.shape)})${alt} but received ${bytes.length}`);
     }
-    const data = allocate(spec.dtype, elementCount(spec.shape));
+    const shape = rows === 1 ? spec.shape.slice() : [rows, ...spec.shape.slice(1)];
+    const data = allocate(spec.dtype, elementCount(shape));
     new Uint8Array(data.buffer).set(bytes);
-    out.set(spec.name, { name: spec.name, dtype: spec.dtype, shape: spec.shape.slice(), data });
+    out.set(spec.name, { name: spec.name, dtype: spec.dtype, shape, data });
     return out;
   }
   let offset = 0;
@@ -254,7 +259,8 @@ export function registerKServe(app: FastifyInstance, plane: DataPlane): void {
       if (typeof timeoutUs !== 'number' || !(timeoutUs > 0)) throw bad('parameter "timeout" must be a positive number of microseconds');
       deadlineMs = timeoutUs / 1000;
     }
-    const allBinary = paramBool(doc.parameters, 'binary_data_output') ?? false;
+    // A raw binary request (Triton) is answered in binary too.
+    const allBinary = paramBool(doc.parameters, 'binary_data_output') ?? (RAW in doc);
     const requested = doc.outputs?.map((o) => ({
       name: o.name,
       binary: paramBool(o.parameters, 'binary_data') ?? allBinary,
