@@ -27,8 +27,6 @@ export interface CalibrationOptions {
 export interface CalibrationResult {
   /** Statistics of each activation tensor (graph inputs and every float op output), by tensor index. */
   stats: Map<number, TensorHistogram>;
-  /** Mean of each activation along its last axis (channels), for bias correction. */
-  channelMeans: Map<number, Float64Array>;
   samples: number;
   ms: number;
 }
@@ -104,32 +102,17 @@ export async function calibrate(model: TfliteModel, samples: AsyncIterable<Sampl
   const { bytes, outputTensors } = exposeTensors(model, acts);
   const runner = await ExposedRunner.open(bytes, outputTensors, opts.threads);
   const stats = new Map<number, TensorHistogram>();
-  const sums = new Map<number, Float64Array>();
-  for (const i of acts) {
-    stats.set(i, new TensorHistogram(opts.bins));
-    const shape = sg.tensors[i]!.shape;
-    sums.set(i, new Float64Array(shape.length > 0 ? shape[shape.length - 1]! : 1));
-  }
-  const addSums = (ti: number, data: ArrayLike<number>): void => {
-    const s = sums.get(ti);
-    if (!s) return;
-    const c = s.length;
-    for (let k = 0; k < data.length; k++) s[k % c] += data[k]!;
-  };
+  for (const i of acts) stats.set(i, new TensorHistogram(opts.bins));
   let n = 0;
   try {
     for await (const sample of samples) {
       const out = await runner.run(sample);
-      sg.inputs.forEach((ti, k) => {
-        stats.get(ti)?.add(sample[k] as ArrayLike<number>);
-        addSums(ti, sample[k] as ArrayLike<number>);
-      });
+      sg.inputs.forEach((ti, k) => stats.get(ti)?.add(sample[k] as ArrayLike<number>));
       for (const [ti, data] of out) {
         const h = stats.get(ti);
         if (!h) continue;
         try {
           h.add(data as ArrayLike<number>);
-          addSums(ti, data as ArrayLike<number>);
         } catch (e) {
           throw new ReefError('REEF_INVALID_ARGUMENT',
             `calibration sample ${n + 1}: tensor ${ti} ('${sg.tensors[ti]!.name}') got a ${(e as Error).message}; check the calibration data and its normalisation`);
@@ -142,10 +125,5 @@ export async function calibrate(model: TfliteModel, samples: AsyncIterable<Sampl
     await runner.dispose();
   }
   if (n === 0) throw new ReefError('REEF_CALIBRATION_INVALID', 'no calibration samples were given');
-  const channelMeans = new Map<number, Float64Array>();
-  for (const [ti, s] of sums) {
-    const perSample = s.length === 0 ? 1 : (stats.get(ti)!.count / s.length);
-    channelMeans.set(ti, s.map((v) => v / Math.max(1, perSample)));
-  }
-  return { stats, channelMeans, samples: n, ms: performance.now() - t0 };
+  return { stats, samples: n, ms: performance.now() - t0 };
 }

@@ -68,7 +68,6 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   let legacyChanges: string[] | null = null;
   let calibrateMs = 0;
   let folded = 0;
-  let channelMeans: Map<number, Float64Array> | undefined;
   if (kind === 'uint8-legacy') {
     const legacy = legacyToFloat(raw);
     floatModel = legacy.model;
@@ -85,18 +84,11 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
     const total = data.calibration.length;
     const cal = await calibrate(floatModel, data.calibration, { threads: opts.threads, onProgress: (n) => opts.onProgress?.('calibrate', n, total) });
     calibrateMs = cal.ms;
-    channelMeans = cal.channelMeans;
     ranges = new Map([...cal.stats].map(([t, h]) => [t, chooseRange(h, { method, percentile: opts.percentile })]));
   }
   const t1 = performance.now();
   const io = opts.io ?? (kind === 'uint8-legacy' ? 'uint8' : 'int8');
-  const graph = quantizeGraph(floatModel, {
-    ranges, io, allowFloat: opts.allowFloat, fixedParams, source,
-    // The analytic correction (channelMeans) is left off: the empirical one below measures the
-    // same shift and more, and the two together measured worse on MobileNet v1 (docs/quantize.md).
-    weightScaleSearch: true,
-  });
-  void channelMeans;
+  const graph = quantizeGraph(floatModel, { ranges, io, allowFloat: opts.allowFloat, fixedParams, source });
   const quantizeMs = performance.now() - t1;
   let correctMs = 0;
   let corrected = 0;
