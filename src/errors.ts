@@ -158,6 +158,11 @@ export const ERROR_CODES = {
     fix: 'Use JPEG, PNG, WebP, GIF, AVIF or TIFF (BMP is not supported); check that the file is not truncated.',
     http: 400,
   },
+  REEF_QUANTIZE_LOW_SQNR: {
+    meaning: 'The int8 model reef quantize made is too far from the float model: an output has an SQNR below 10 dB on held samples, so it was not written.',
+    fix: 'Follow the message: keep the layers it names in float (--keep-float), try another --method, give calibration data like the real inputs, or pass --accept-low-sqnr to write it anyway.',
+    http: 422,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ReefErrorCode = keyof typeof ERROR_CODES;

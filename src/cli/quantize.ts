@@ -33,6 +33,8 @@ export interface QuantizeCliOptions {
   labels?: string;
   labelColumn?: string;
   allowFloat?: boolean;
+  keepFloat?: string[];
+  acceptLowSqnr?: boolean;
   biasCorrection: boolean;
   threads?: string;
   json?: boolean;
@@ -146,6 +148,8 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
     }),
   }, {
     method: opts.method as RangeMethod, percentile, io: opts.io as IoType | undefined, allowFloat: opts.allowFloat,
+    keepFloat: (opts.keepFloat ?? []).flatMap((l) => l.split(',')).map((l) => l.trim()).filter((l) => l !== ''),
+    acceptLowSqnr: opts.acceptLowSqnr,
     biasCorrection: opts.biasCorrection, threads, source: model,
     onProgress: (stage, done, total) => tick(stage === 'correct' ? 'bias correction' : stage, done, total),
   });
@@ -153,6 +157,8 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
   if (opts.report) outputs.push([opts.report, reportJson(result.report)]);
   if (opts.plot) outputs.push([opts.plot, sqnrPlotSvg(result.report)]);
   await writeAtomic(outputs);
+  const check = result.report.sqnrCheck;
+  if (check?.message && !opts.json) io.err(`reef: warning: ${check.message}\n`);
   if (opts.json) {
     io.out(JSON.stringify({ output: opts.output, report: result.report }) + '\n');
   } else {
@@ -180,6 +186,8 @@ export function registerQuantize(program: Command, io: CliIO): void {
     .option('--labels <csv>', 'CSV with a header, a "file" column and a class column, for accuracy in the report')
     .option('--label-column <name>', 'the class column of --labels (default "label", else the second column)')
     .option('--allow-float', 'keep ops without int8 kernels in float between DEQUANTIZE/QUANTIZE (not Edge TPU friendly)')
+    .option('--keep-float <layers...>', 'operators to keep in float: indices or output tensor names (comma or space separated; the report lists both)')
+    .option('--accept-low-sqnr', 'write the model even when an output\'s SQNR against float is below 10 dB')
     .option('--no-bias-correction', 'skip the empirical bias correction after the rewrite')
     .option('--threads <n>', 'CPU threads for calibration runs')
     .option('--json', 'print JSON')

@@ -16,6 +16,7 @@ import { chooseRange, type Range, type RangeMethod } from './ranges.js';
 import { paramsToRange } from './params.js';
 import { quantizeGraph, type IoType, type QuantizedGraph } from './quantize.js';
 import { buildReport, type QuantizeReport } from './report.js';
+import { checkOutputSqnr } from './guard.js';
 
 export interface QuantizeOptions {
   /** Range method (default 'minmax'). */
@@ -26,6 +27,10 @@ export interface QuantizeOptions {
   io?: IoType;
   /** Keep ops without int8 kernels in float (default false: fail listing them). */
   allowFloat?: boolean;
+  /** Operators to keep in float: operator indices, or names of the tensors they write (as the report lists them). */
+  keepFloat?: Array<number | string>;
+  /** Return a model whose output SQNR is below 10 dB instead of failing with REEF_QUANTIZE_LOW_SQNR. */
+  acceptLowSqnr?: boolean;
   /** Empirical bias correction after the rewrite (default true when there are calibration samples). */
   biasCorrection?: boolean;
   threads?: number;
@@ -88,7 +93,8 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   }
   const t1 = performance.now();
   const io = opts.io ?? (kind === 'uint8-legacy' ? 'uint8' : 'int8');
-  const graph = quantizeGraph(floatModel, { ranges, io, allowFloat: opts.allowFloat, fixedParams, source });
+  const keepFloat = resolveOps(floatModel, opts.keepFloat ?? [], source);
+  const graph = quantizeGraph(floatModel, { ranges, io, allowFloat: opts.allowFloat, fixedParams, source, keepFloat });
   const quantizeMs = performance.now() - t1;
   let correctMs = 0;
   let corrected = 0;
@@ -101,18 +107,45 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   }
   const bytes = writeTflite(graph.model);
   let evaluation: EvaluationResult | null = null;
-  const evalSamples = data.evaluation ?? [];
+  const given = data.evaluation ?? [];
+  // The SQNR check needs samples: held ones when given, else the last calibration samples.
+  const held = given.length > 0;
+  const evalSamples = held ? given : data.calibration.slice(-GUARD_SAMPLES).map((inputs) => ({ inputs }));
   if (evalSamples.length > 0) {
     checkSamples(floatModel, evalSamples.map((s) => s.inputs), source);
     evaluation = await evaluate(floatModel, graph.model, graph.int8Of, evalSamples, { threads: opts.threads });
   }
   const report = buildReport({
     source, kind, method, percentile: opts.percentile, io, floatModel, graph, evaluation, legacyChanges, folded, corrected,
-    samples: { calibration: kind === 'uint8-legacy' ? 0 : data.calibration.length, evaluation: evalSamples.length },
+    samples: { calibration: kind === 'uint8-legacy' ? 0 : data.calibration.length, evaluation: given.length },
     timings: { calibrateMs, quantizeMs, correctMs, evaluateMs: evaluation?.ms ?? 0, totalMs: performance.now() - t0 },
     bytes: bytes.length,
   });
+  if (evaluation) {
+    report.sqnrCheck = checkOutputSqnr({
+      source, floatModel, outputs: report.outputs, layers: report.layers, method, samples: evaluation.samples, held,
+      acceptLow: opts.acceptLowSqnr ?? false,
+    });
+  }
   return { bytes, model: graph.model, graph, report, evaluation };
+}
+
+/** Calibration samples the SQNR check runs on when no held samples are given. */
+const GUARD_SAMPLES = 20;
+
+/** Operator indices for --keep-float: an index, or the name of a tensor the operator writes. */
+function resolveOps(model: TfliteModel, ids: Array<number | string>, source: string): Set<number> {
+  const sg = model.subgraphs[0]!;
+  const out = new Set<number>();
+  for (const id of ids) {
+    const n = typeof id === 'number' ? id : /^\d+$/.test(id) ? Number(id) : sg.operators.findIndex((op) => op.outputs.some((o) => o >= 0 && sg.tensors[o]!.name === id));
+    if (!Number.isInteger(n) || n < 0 || n >= sg.operators.length) {
+      throw new ReefError('REEF_INVALID_ARGUMENT',
+        `Expected an operator index (0-${sg.operators.length - 1}) or the name of a tensor an operator writes for --keep-float but received "${id}" (${source}; the quantize report lists both)`);
+    }
+    out.add(n);
+  }
+  return out;
 }
 
 /** Checks every sample against the model's inputs (count, dtype, element count). */

@@ -32,6 +32,8 @@ export interface QuantizeGraphOptions {
   io?: IoType;
   /** Keep ops without an int8 kernel in float between DEQUANTIZE/QUANTIZE instead of failing. */
   allowFloat?: boolean;
+  /** Operators (indices into the float model's operators) to keep in float although they have an int8 form. */
+  keepFloat?: ReadonlySet<number>;
   /** Activation parameters to use as given instead of deriving them from a range (legacy uint8 models). */
   fixedParams?: Map<number, QParams>;
   /** Name of the model in error messages. */
@@ -58,7 +60,7 @@ export interface QuantizedGraph {
   params: Map<number, QParams>;
   /** The range each activation was quantized to (after same-scale merging and fixed outputs). */
   ranges: Map<number, Range>;
-  /** Operators kept in float (with --allow-float), as indices into the float model's operators. */
+  /** Operators kept in float (--allow-float, --keep-float), as indices into the float model's operators. */
   floatOps: Array<{ index: number; opcode: string; reason: string }>;
   weights: QuantizedWeights[];
 }
@@ -132,7 +134,7 @@ interface Representations {
  */
 export function quantizeGraph(floatModel: TfliteModel, opts: QuantizeGraphOptions): QuantizedGraph {
   const g = graphOf(floatModel, opts.source ?? 'the model');
-  const plan = planOps(g, opts.allowFloat ?? false);
+  const plan = planOps(g, opts.allowFloat ?? false, opts.keepFloat ?? new Set());
   const p = chooseParams(g, plan, opts.ranges, opts.fixedParams);
   const reps = placeRepresentations(g, plan, p, opts.io ?? 'int8');
   const weights = quantizeConstants(g, plan, p.params, opts.weightScaleSearch ?? true);
@@ -174,11 +176,12 @@ function constRange(g: Graph, i: number): Range {
   return v.length ? [lo, hi] : [0, 0];
 }
 
-/** Phase 1: which ops become int8, and why the others cannot (an error unless `allowFloat`). */
-function planOps(g: Graph, allowFloat: boolean): OpPlan {
+/** Phase 1: which ops become int8, and why the others cannot (an error unless `allowFloat`); `keep` stay float as asked. */
+function planOps(g: Graph, allowFloat: boolean, keep: ReadonlySet<number>): OpPlan {
   const { sg, isAct, isFloatConst } = g;
   const rules: Array<OpRule | null> = [];
   const unsupported: OpPlan['unsupported'] = [];
+  const kept = new Set<number>();
   sg.operators.forEach((op, oi) => {
     const touchesFloat = [...op.inputs, ...op.outputs].some((i) => isAct(i)) || op.inputs.some(isFloatConst);
     if (!touchesFloat) { rules.push(null); return; }
@@ -188,24 +191,29 @@ function planOps(g: Graph, allowFloat: boolean): OpPlan {
     if (rule?.kind === 'weighted' && !isFloatConst(op.inputs[rule.weights!] ?? -1)) reason = 'its weights are not a float32 constant';
     if (rule?.kind === 'weighted' && !isAct(op.inputs[rule.activation!] ?? -1)) reason = 'its data input is not a float32 activation';
     if (op.outputs.some((i) => i >= 0 && !isAct(i) && sg.tensors[i]!.dtype !== 'float32')) reason = `it writes ${op.outputs.map((i) => sg.tensors[i]!.dtype).join(', ')}`;
-    if (reason) {
+    if (keep.has(oi)) {
+      kept.add(oi);
+      unsupported.push({ index: oi, opcode: op.customCode ?? op.opcode, reason: 'kept in float as asked (--keep-float)' });
+      rules.push(null);
+    } else if (reason) {
       unsupported.push({ index: oi, opcode: op.customCode ?? op.opcode, reason });
       rules.push(null);
     } else {
       rules.push(rule!);
     }
   });
-  if (unsupported.length > 0 && !allowFloat) {
-    const list = unsupported.map((u) => `  operator ${u.index} (${u.opcode}): ${u.reason}`).join('\n');
+  const cannot = unsupported.filter((u) => !kept.has(u.index));
+  if (cannot.length > 0 && !allowFloat) {
+    const list = cannot.map((u) => `  operator ${u.index} (${u.opcode}): ${u.reason}`).join('\n');
     throw new ReefError('REEF_QUANTIZE_UNSUPPORTED_OP',
-      `${g.source}: ${unsupported.length} operator${unsupported.length === 1 ? '' : 's'} cannot be quantized to int8:\n${list}\n` +
+      `${g.source}: ${cannot.length} operator${cannot.length === 1 ? '' : 's'} cannot be quantized to int8:\n${list}\n` +
       'Use --allow-float to keep them in float between DEQUANTIZE/QUANTIZE (such a model will not map fully to the Edge TPU).');
   }
-  const kept = new Set(unsupported.map((u) => u.index));
+  const float = new Set(unsupported.map((u) => u.index));
   return {
     rules, unsupported,
     int8Op: (oi) => rules[oi] !== null && rules[oi] !== undefined,
-    floatOp: (oi) => rules[oi] === null && kept.has(oi),
+    floatOp: (oi) => rules[oi] === null && float.has(oi),
   };
 }
 

@@ -8,6 +8,7 @@ import type { EvaluationResult } from './evaluate.js';
 import type { ModelKind } from './prepare.js';
 import type { QuantizedGraph, IoType } from './quantize.js';
 import type { RangeMethod } from './ranges.js';
+import type { SqnrCheck } from './guard.js';
 
 export interface LayerReport {
   /** Operator index in the float model. */
@@ -21,7 +22,7 @@ export interface LayerReport {
   zeroPoint: number;
   /** SQNR of the int8 activation against the float one on the held samples (dB), null without samples. */
   sqnrDb: number | null;
-  /** SQNR lost in this layer: best input SQNR minus this one (dB). */
+  /** SQNR lost in this layer: best input SQNR (at most 60 dB) minus this one (dB). */
   dropDb: number | null;
 }
 
@@ -47,6 +48,8 @@ export interface QuantizeReport {
   operators: { before: number; after: number };
   bytes: number;
   timings: { calibrateMs: number; quantizeMs: number; correctMs: number; evaluateMs: number; totalMs: number };
+  /** Every output's SQNR checked against 20 dB (warning) and 10 dB (failure); null without samples. */
+  sqnrCheck: SqnrCheck | null;
 }
 
 export interface ReportInput {
@@ -66,6 +69,7 @@ export interface ReportInput {
   bytes: number;
 }
 
+const EXACT_INPUT_DB = 60;
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : x > 0 ? 999 : null);
 
 /** Assembles the report from the pieces the pipeline produced. */
@@ -84,7 +88,8 @@ export function buildReport(r: ReportInput): QuantizeReport {
       const p = r.graph.params.get(t);
       if (!p || !r.graph.int8Of.has(t)) continue;
       const s = sqnrOf(t);
-      const ins = op.inputs.map(sqnrOf).filter((x): x is number => x !== null);
+      // An exact input (999) counts as 60 dB, about the best an int8 tensor can be, so the drop stays a real figure.
+      const ins = op.inputs.map(sqnrOf).filter((x): x is number => x !== null).map((x) => Math.min(x, EXACT_INPUT_DB));
       const best = ins.length ? Math.max(...ins) : null;
       layers.push({
         op: oi, opcode: op.opcode, tensor: t, name: sg.tensors[t]!.name,
@@ -111,6 +116,7 @@ export function buildReport(r: ReportInput): QuantizeReport {
     operators: { before: sg.operators.length, after: r.graph.model.subgraphs[0]!.operators.length },
     bytes: r.bytes,
     timings: r.timings,
+    sqnrCheck: null,
   };
 }
 
@@ -140,6 +146,7 @@ export function formatReport(r: QuantizeReport): string {
   if (r.worstLayer && r.worstLayer.dropDb !== null) {
     lines.push(`most error enters at operator ${r.worstLayer.op} (${r.worstLayer.opcode}, ${r.worstLayer.name}): -${r.worstLayer.dropDb.toFixed(1)} dB`);
   }
+  if (r.sqnrCheck?.message) lines.push(`warning: ${r.sqnrCheck.message}`);
   if (r.top1Agreement !== null) lines.push(`top-1 agreement with the float model: ${pct(r.top1Agreement)}`);
   if (r.accuracy) lines.push(`top-1 accuracy on ${r.accuracy.labelled} labelled samples: float ${pct(r.accuracy.float)}, int8 ${pct(r.accuracy.int8)}`);
   const t = r.timings;
