@@ -151,7 +151,7 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
     keepFloat: (opts.keepFloat ?? []).flatMap((l) => l.split(',')).map((l) => l.trim()).filter((l) => l !== ''),
     acceptLowSqnr: opts.acceptLowSqnr,
     biasCorrection: opts.biasCorrection, threads, source: model,
-    onProgress: (stage, done, total) => tick(stage === 'correct' ? 'bias correction' : stage, done, total),
+    onProgress: (stage, done, total) => tick(stage, done, total),
   });
   const outputs: Array<[string, Uint8Array | string]> = [[opts.output, result.bytes]];
   if (opts.report) outputs.push([opts.report, reportJson(result.report)]);
@@ -174,7 +174,7 @@ export function registerQuantize(program: Command, io: CliIO): void {
     .argument('<model>', 'a float32 .tflite model (or a legacy uint8 one to re-quantize)')
     .option('--calib <dir|glob>', 'calibration data: a folder or glob of images, .npy or .bin (float32) tensors')
     .option('-o, --output <file>', 'where to write the int8 .tflite')
-    .option('--method <m>', `activation range method: ${RANGE_METHODS.join(', ')}`, 'minmax')
+    .option('--method <m>', `activation range method: ${RANGE_METHODS.join(', ')} (auto: per tensor the least-error range, checked against each single method)`, 'auto')
     .option('--percentile <p>', 'percentile kept on each side for --method percentile (default 99.99)')
     .option('--io <type>', `input/output type: ${IO_TYPES.join(', ')} (default int8; uint8 for legacy uint8 models)`)
     .option('--report <file.json>', 'write the report as JSON')

@@ -72,10 +72,11 @@ export function checkOutputSqnr(r: SqnrCheckInput): SqnrCheck {
     .sort((a, b) => b.dropDb! - a.dropDb!)
     .slice(0, 3)
     .map((l) => ({ op: l.op, opcode: l.opcode, name: l.name, dropDb: l.dropDb! }));
+  // auto has already tried every single method; then the data is the other lever.
   const others = RANGE_METHODS.filter((m) => m !== (r.method as RangeMethod));
   const suggestion = [
     ...(layers.length ? [`--keep-float ${layers.map((l) => l.op).join(',')}`] : []),
-    `--method ${others.join('|')}`,
+    r.method === 'auto' ? 'calibration data closer to the real inputs' : `--method ${others.join('|')}`,
   ].join(' or ');
   const dB = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(1)} dB` : 'no signal left');
   const where = layers.length

@@ -24,6 +24,8 @@ export interface LayerReport {
   sqnrDb: number | null;
   /** SQNR lost in this layer: best input SQNR (at most 60 dB) minus this one (dB). */
   dropDb: number | null;
+  /** The range method this tensor's range came from (with --method auto, chosen per tensor). */
+  method: string;
 }
 
 export interface QuantizeReport {
@@ -47,7 +49,9 @@ export interface QuantizeReport {
   legacyChanges: string[] | null;
   operators: { before: number; after: number };
   bytes: number;
-  timings: { calibrateMs: number; quantizeMs: number; correctMs: number; evaluateMs: number; totalMs: number };
+  timings: { calibrateMs: number; chooseMs: number; quantizeMs: number; correctMs: number; evaluateMs: number; totalMs: number };
+  /** With --method auto: each candidate's worst output SQNR on the scoring samples (best first) and the one kept. */
+  methodChoice: { chosen: string; candidates: Array<{ method: string; sqnrDb: number }> } | null;
   /** Every output's SQNR checked against 20 dB (warning) and 10 dB (failure); null without samples. */
   sqnrCheck: SqnrCheck | null;
 }
@@ -64,6 +68,9 @@ export interface ReportInput {
   legacyChanges: string[] | null;
   folded: number;
   corrected: number;
+  /** Per float tensor, the method its range came from (auto), else every tensor has `method`. */
+  methods?: Map<number, string>;
+  methodChoice?: QuantizeReport['methodChoice'];
   samples: { calibration: number; evaluation: number };
   timings: QuantizeReport['timings'];
   bytes: number;
@@ -95,6 +102,7 @@ export function buildReport(r: ReportInput): QuantizeReport {
         op: oi, opcode: op.opcode, tensor: t, name: sg.tensors[t]!.name,
         range: r.graph.ranges.get(t)!, scale: p.scale, zeroPoint: p.zeroPoint,
         sqnrDb: s, dropDb: s !== null && best !== null ? best - s : null,
+        method: r.kind === 'uint8-legacy' ? 'legacy' : r.methods?.get(t) ?? (r.method === 'percentile' ? `percentile ${r.percentile ?? 99.99}` : r.method),
       });
     }
   });
@@ -116,6 +124,7 @@ export function buildReport(r: ReportInput): QuantizeReport {
     operators: { before: sg.operators.length, after: r.graph.model.subgraphs[0]!.operators.length },
     bytes: r.bytes,
     timings: r.timings,
+    methodChoice: r.methodChoice ?? null,
     sqnrCheck: null,
   };
 }
@@ -137,9 +146,12 @@ export function formatReport(r: QuantizeReport): string {
     for (const f of r.floatOps) lines.push(`  operator ${f.index} (${f.opcode}): ${f.reason}`);
   }
   lines.push('');
-  lines.push('  op  type                     range                    scale      zp    SQNR    drop  tensor');
+  lines.push('  op  type                     range                    scale      zp    SQNR    drop  method           tensor');
   for (const l of r.layers) {
-    lines.push(`${String(l.op).padStart(4)}  ${l.opcode.padEnd(22)} [${l.range[0].toFixed(3).padStart(9)}, ${l.range[1].toFixed(3).padStart(9)}]  ${l.scale.toExponential(3)} ${String(l.zeroPoint).padStart(5)}  ${db(l.sqnrDb)} ${l.dropDb === null ? '      ' : `${l.dropDb.toFixed(1).padStart(5)}`}  ${l.name}`);
+    lines.push(`${String(l.op).padStart(4)}  ${l.opcode.padEnd(22)} [${l.range[0].toFixed(3).padStart(9)}, ${l.range[1].toFixed(3).padStart(9)}]  ${l.scale.toExponential(3)} ${String(l.zeroPoint).padStart(5)}  ${db(l.sqnrDb)} ${l.dropDb === null ? '      ' : `${l.dropDb.toFixed(1).padStart(5)}`}  ${l.method.padEnd(15)}  ${l.name}`);
+  }
+  if (r.methodChoice) {
+    lines.push(`method auto: kept ${r.methodChoice.chosen} (worst output SQNR on calibration samples: ${r.methodChoice.candidates.map((c) => `${c.method} ${c.sqnrDb.toFixed(1)} dB`).join(', ')})`);
   }
   lines.push('');
   for (const o of r.outputs) lines.push(`output ${o.name}: SQNR ${db(o.sqnrDb)}`);
@@ -150,7 +162,7 @@ export function formatReport(r: QuantizeReport): string {
   if (r.top1Agreement !== null) lines.push(`top-1 agreement with the float model: ${pct(r.top1Agreement)}`);
   if (r.accuracy) lines.push(`top-1 accuracy on ${r.accuracy.labelled} labelled samples: float ${pct(r.accuracy.float)}, int8 ${pct(r.accuracy.int8)}`);
   const t = r.timings;
-  lines.push(`time: calibrate ${(t.calibrateMs / 1000).toFixed(1)} s, rewrite ${(t.quantizeMs / 1000).toFixed(2)} s, bias correction ${(t.correctMs / 1000).toFixed(1)} s, evaluate ${(t.evaluateMs / 1000).toFixed(1)} s, total ${(t.totalMs / 1000).toFixed(1)} s`);
+  lines.push(`time: calibrate ${(t.calibrateMs / 1000).toFixed(1)} s, choose ranges ${(t.chooseMs / 1000).toFixed(1)} s, rewrite ${(t.quantizeMs / 1000).toFixed(2)} s, bias correction ${(t.correctMs / 1000).toFixed(1)} s, evaluate ${(t.evaluateMs / 1000).toFixed(1)} s, total ${(t.totalMs / 1000).toFixed(1)} s`);
   return lines.join('\n') + '\n';
 }
 

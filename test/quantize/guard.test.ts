@@ -42,7 +42,7 @@ describe('output SQNR check', () => {
       expect(l.dropDb).toBeGreaterThan(0);
     }
     expect(c.layers[0]!.dropDb).toBeGreaterThanOrEqual(c.layers[2]!.dropDb);
-    expect(c.suggestion).toBe(`--keep-float ${c.layers.map((l) => l.op).join(',')} or --method percentile|mse`);
+    expect(c.suggestion).toBe(`--keep-float ${c.layers.map((l) => l.op).join(',')} or --method auto|percentile|mse`);
     expect(c.message).toContain('blazeface: int8 output');
     expect(c.message).toContain('against the float model on 20 held samples, below 20 dB; most error enters at operator');
   }, 60_000);
@@ -85,7 +85,7 @@ describe('output SQNR check', () => {
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/(^|\n)reef: REEF_QUANTIZE_LOW_SQNR: .*hello_world_float\.tflite: int8 output "StatefulPartitionedCall:0" -?\d+\.\d dB against the float model on 20 held samples, below 10 dB/);
     expect(bad.err).toContain('Try --keep-float ');
-    expect(bad.err).toContain(' or --method minmax|mse; or pass --accept-low-sqnr to write this model anyway. Nothing was written.');
+    expect(bad.err).toContain(' or --method auto|minmax|mse; or pass --accept-low-sqnr to write this model anyway. Nothing was written.');
     expect(existsSync(out)).toBe(false);
     const ok = await cli(...args, '--accept-low-sqnr');
     expect(ok.code).toBe(0);
