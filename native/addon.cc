@@ -102,6 +102,15 @@ Napi::Value WakeLatency(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, lat[lat.size() / 2]);
 }
 
+// takeTfliteLog(): string[] — the lines TFLite logged (INFO: ...) while reef
+// created interpreters, instead of printing them; cleared by each call.
+Napi::Value TakeLog(const Napi::CallbackInfo& info) {
+  std::vector<std::string> lines = TakeTfLiteLog();
+  auto arr = Napi::Array::New(info.Env(), lines.size());
+  for (uint32_t i = 0; i < lines.size(); ++i) arr.Set(i, lines[i]);
+  return arr;
+}
+
 // setErrorClass(cls: new (code: string, message: string) => Error)
 Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -125,6 +134,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadLibrary", Napi::Function::New(env, LoadLibrary, "loadLibrary"));
   exports.Set("libraryInfo", Napi::Function::New(env, GetLibraryInfo, "libraryInfo"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  exports.Set("takeTfliteLog", Napi::Function::New(env, TakeLog, "takeTfliteLog"));
   exports.Set("wakeLatency", Napi::Function::New(env, WakeLatency, "wakeLatency"));
   return exports;
 }

@@ -7,6 +7,8 @@
 #include <cstring>
 
 #include "addon_data.h"
+// TfLiteTensor.allocation_type: a stable field at the start of the struct since TFLite 1.x.
+#include "tensorflow/lite/c/common.h"
 
 namespace reef {
 namespace {
@@ -47,6 +49,37 @@ double NowNs() {
 
 AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
+// A ReefError built with raw N-API calls only (see CopyOutputs); nullptr when the environment
+// is shutting down.
+napi_value RawError(napi_env env, const char* code, const std::string& message) {
+  AddonData* data = nullptr;
+  if (napi_get_instance_data(env, reinterpret_cast<void**>(&data)) != napi_ok) return nullptr;
+  napi_value args[2];
+  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &args[0]) != napi_ok) return nullptr;
+  if (napi_create_string_utf8(env, message.c_str(), message.size(), &args[1]) != napi_ok) return nullptr;
+  napi_value err;
+  if (data != nullptr && !data->error_class.IsEmpty()) {
+    napi_value cls;
+    if (napi_get_reference_value(env, data->error_class, &cls) != napi_ok) return nullptr;
+    if (napi_new_instance(env, cls, 2, args, &err) != napi_ok) return nullptr;
+    return err;
+  }
+  if (napi_create_error(env, args[0], args[1], &err) != napi_ok) return nullptr;
+  return err;
+}
+
+// False while the environment is shutting down (process exit, worker.terminate()): then any
+// call that settles a promise fails, and node-addon-api would turn that failure into a fatal
+// error. Settling a throw-away promise is the cheapest call that asks the same question.
+bool CanCallJs(napi_env env) {
+  napi_deferred deferred;
+  napi_value promise;
+  napi_value undefined;
+  if (napi_create_promise(env, &deferred, &promise) != napi_ok) return false;
+  if (napi_get_undefined(env, &undefined) != napi_ok) return false;
+  return napi_resolve_deferred(env, deferred, undefined) == napi_ok;
+}
+
 // Creates the TFLite interpreter on a libuv worker; settles init()'s promise.
 class InitJob : public Napi::AsyncWorker {
  public:
@@ -61,11 +94,11 @@ class InitJob : public Napi::AsyncWorker {
   }
   void OnOK() override {
     interp_->InitDone(Env(), true);
-    deferred_.Resolve(Env().Undefined());
+    if (CanCallJs(Env())) deferred_.Resolve(Env().Undefined());
   }
   void OnError(const Napi::Error& e) override {
     interp_->InitDone(Env(), false);
-    deferred_.Reject(MakeError(Env(), "REEF_INTERPRETER_FAILED", e.Message()).Value());
+    if (CanCallJs(Env())) deferred_.Reject(MakeError(Env(), "REEF_INTERPRETER_FAILED", e.Message()).Value());
   }
 
  private:
@@ -82,23 +115,56 @@ inline void CpuRelax() {
 #endif
 }
 
-bool ViewBytes(const Napi::Value& v, uint8_t** data, size_t* length) {
-  if (v.IsTypedArray()) {
-    auto ta = v.As<Napi::TypedArray>();
-    auto ab = ta.ArrayBuffer();
-    if (ab.IsDetached()) return false;
-    *data = static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset();
-    *length = ta.ByteLength();
-    return true;
+size_t ElementSize(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array:
+    case napi_uint8_array:
+    case napi_uint8_clamped_array:
+      return 1;
+    case napi_int16_array:
+    case napi_uint16_array:
+      return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array:
+      return 4;
+    default:
+      return 8;  // float64, bigint64, biguint64
   }
-  if (v.IsDataView()) {
-    auto dv = v.As<Napi::DataView>();
-    if (dv.ArrayBuffer().IsDetached()) return false;
-    *data = static_cast<uint8_t*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
-    *length = dv.ByteLength();
-    return true;
+}
+
+// The bytes of a TypedArray or DataView, whether its memory is an ArrayBuffer
+// or a SharedArrayBuffer (napi_get_arraybuffer_info refuses the latter, so
+// the pointer comes from the view itself). A detached view has length 0.
+bool ViewBytes(const Napi::Value& v, uint8_t** data, size_t* length) {
+  napi_env env = v.Env();
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t count = 0;
+    void* p = nullptr;
+    if (napi_get_typedarray_info(env, v, &type, &count, &p, nullptr, nullptr) != napi_ok) return false;
+    *length = count * ElementSize(type);
+    *data = static_cast<uint8_t*>(p);
+    return p != nullptr || *length == 0;
+  }
+  if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    size_t n = 0;
+    void* p = nullptr;
+    if (napi_get_dataview_info(env, v, &n, &p, nullptr, nullptr) != napi_ok) return false;
+    *length = n;
+    *data = static_cast<uint8_t*>(p);
+    return p != nullptr || n == 0;
   }
   return false;
+}
+
+bool IsNullish(const Napi::Value& v) { return v.IsNull() || v.IsUndefined(); }
+
+std::vector<int32_t> DimsOf(const TfLiteApi* api, const TfLiteTensor* t) {
+  std::vector<int32_t> dims(std::max(0, api->TensorNumDims(t)));
+  for (size_t d = 0; d < dims.size(); ++d) dims[d] = api->TensorDim(t, static_cast<int32_t>(d));
+  return dims;
 }
 
 }  // namespace
@@ -174,7 +240,8 @@ Napi::Function Interpreter::Define(Napi::Env env) {
        InstanceMethod("run", &Interpreter::Run),
        InstanceMethod("invokeLoop", &Interpreter::InvokeLoop),
        InstanceMethod("dispose", &Interpreter::Dispose),
-       InstanceAccessor("inFlight", &Interpreter::InFlightAccessor, nullptr)});
+       InstanceAccessor("inFlight", &Interpreter::InFlightAccessor, nullptr),
+       InstanceAccessor("delegate", &Interpreter::DelegateAccessor, nullptr)});
 }
 
 // new Interpreter(model: Model, threads: number, xnnpack: boolean, spinMicros?: number)
@@ -206,6 +273,7 @@ Interpreter::~Interpreter() { FreeNative(); }
 
 void Interpreter::ReportError(void* self, const char* format, va_list args) {
   auto* interp = static_cast<Interpreter*>(self);
+  if (interp->errors_.size() > 16384) return;  // A kernel that reports in a loop cannot grow this.
   char buf[1024];
   int n = std::vsnprintf(buf, sizeof(buf), format, args);
   if (n <= 0) return;
@@ -213,21 +281,23 @@ void Interpreter::ReportError(void* self, const char* format, va_list args) {
   interp->errors_.append(buf, std::min<size_t>(n, sizeof(buf) - 1));
 }
 
-bool Interpreter::CreateOnWorker(std::string* error) {
+bool Interpreter::TryCreate(bool xnnpack, std::string* error) {
   errors_.clear();
   options_ = api_->OptionsCreate();
   api_->OptionsSetNumThreads(options_, threads_);
   api_->OptionsSetErrorReporter(options_, &Interpreter::ReportError, this);
-  if (use_xnnpack_ && api_->has_xnnpack) {
+  if (xnnpack) {
     XnnpackOptions xo = api_->XnnpackOptionsDefault();
     xo.num_threads = threads_;
     xo.flags = kXnnpackFlagQs8;
     xnnpack_ = api_->XnnpackDelegateCreate(&xo);
-    if (xnnpack_ != nullptr) {
-      api_->OptionsAddDelegate(options_, xnnpack_);
-      if (api_->OptionsSetEnableDelegateFallback != nullptr) {
-        api_->OptionsSetEnableDelegateFallback(options_, true);
-      }
+    if (xnnpack_ == nullptr) {
+      *error = "the XNNPACK delegate could not be created";
+      return false;
+    }
+    api_->OptionsAddDelegate(options_, xnnpack_);
+    if (api_->OptionsSetEnableDelegateFallback != nullptr) {
+      api_->OptionsSetEnableDelegateFallback(options_, true);
     }
   }
   interpreter_ = api_->InterpreterCreate(model_->model, options_);
@@ -237,22 +307,70 @@ bool Interpreter::CreateOnWorker(std::string* error) {
     return false;
   }
   if (api_->AllocateTensors(interpreter_) != kTfLiteOk) {
-    *error = "tensor allocation failed: " + errors_;
+    *error = "tensor allocation failed: " +
+             (errors_.empty() ? std::string("no detail from TensorFlow Lite") : errors_);
     return false;
   }
+  return true;
+}
+
+void Interpreter::FreeTflite() {
+  // Reverse order of creation: interpreter, delegate, options (the model is shared).
+  if (interpreter_ != nullptr) api_->InterpreterDelete(interpreter_);
+  interpreter_ = nullptr;
+  if (xnnpack_ != nullptr) api_->XnnpackDelegateDelete(xnnpack_);
+  xnnpack_ = nullptr;
+  if (options_ != nullptr) api_->OptionsDelete(options_);
+  options_ = nullptr;
+}
+
+bool Interpreter::CreateOnWorker(std::string* error) {
+  LogCapture capture;  // TFLite's INFO lines are kept for `reef -v`, not printed.
+  const bool want_xnnpack = use_xnnpack_ && api_->has_xnnpack;
+  if (!want_xnnpack) {
+    delegate_ = "none";
+    delegate_reason_ = use_xnnpack_ ? "this TensorFlow Lite library has no XNNPACK delegate"
+                                    : "XNNPACK was turned off (xnnpack: false)";
+    if (!TryCreate(false, error)) return false;
+  } else {
+    std::string refused;
+    if (TryCreate(true, &refused)) {
+      delegate_ = "xnnpack";
+      delegate_reason_ = "default";
+      // With delegate fallback on, TFLite may undo a failed delegation itself and keep going.
+      if (errors_.find("Restored original execution plan") != std::string::npos) {
+        delegate_ = "none";
+        delegate_reason_ = "XNNPACK refused this model (" + errors_ +
+                           "); TensorFlow Lite's built-in kernels run it";
+      }
+    } else if (refused.find("unresolved custom op") != std::string::npos) {
+      *error = refused;  // No kernel for an op: without XNNPACK it would fail the same way.
+      return false;
+    } else {
+      FreeTflite();
+      if (!TryCreate(false, error)) return false;
+      delegate_ = "none";
+      delegate_reason_ = "XNNPACK refused this model (" + refused +
+                         "); TensorFlow Lite's built-in kernels run it";
+    }
+  }
+  errors_.clear();
   int32_t n_in = api_->GetInputTensorCount(interpreter_);
   int32_t n_out = api_->GetOutputTensorCount(interpreter_);
   for (int32_t i = 0; i < n_in; ++i) {
     TfLiteTensor* t = api_->GetInputTensor(interpreter_, i);
-    inputs_.push_back({t, api_->TensorData(t), api_->TensorByteSize(t)});
+    inputs_.push_back({t, api_->TensorData(t), api_->TensorByteSize(t), DimsOf(api_, t),
+                       t->allocation_type == kTfLiteDynamic});
   }
   for (int32_t i = 0; i < n_out; ++i) {
     auto* t = const_cast<TfLiteTensor*>(api_->GetOutputTensor(interpreter_, i));
-    outputs_.push_back({t, api_->TensorData(t), api_->TensorByteSize(t)});
+    outputs_.push_back({t, api_->TensorData(t), api_->TensorByteSize(t), DimsOf(api_, t),
+                        t->allocation_type == kTfLiteDynamic});
   }
   for (JobSlot& slot : slots_) {
     slot.in.resize(n_in);
     slot.out.resize(n_out);
+    slot.out_dims.resize(n_out);
     for (int32_t i = 0; i < n_in; ++i) slot.in[i].resize(inputs_[i].bytes);
     for (int32_t i = 0; i < n_out; ++i) slot.out[i].resize(outputs_[i].bytes);
   }
@@ -341,9 +459,23 @@ bool Interpreter::DoRun(JobSlot& slot) {
                  (errors_.empty() ? std::string("no detail from TensorFlow Lite") : errors_);
     return false;
   }
+  // Shapes and sizes are read after every invoke: a dynamic output's are known only now, and a
+  // kernel may have reallocated its data.
+  slot.shapes_changed = false;
   for (size_t i = 0; i < outputs_.size(); ++i) {
-    // Re-read the data pointer in case a kernel reallocated a dynamic output.
-    std::memcpy(slot.out[i].data(), api_->TensorData(outputs_[i].tensor), outputs_[i].bytes);
+    const TfLiteTensor* t = outputs_[i].tensor;
+    const size_t bytes = api_->TensorByteSize(t);
+    const void* src = api_->TensorData(t);
+    if (src == nullptr && bytes > 0) {
+      slot.error = "invoke left output " + std::to_string(i) + " without data";
+      return false;
+    }
+    std::vector<int32_t>& dims = slot.out_dims[i];
+    dims.resize(std::max(0, api_->TensorNumDims(t)));
+    for (size_t d = 0; d < dims.size(); ++d) dims[d] = api_->TensorDim(t, static_cast<int32_t>(d));
+    if (dims != outputs_[i].dims) slot.shapes_changed = true;
+    if (slot.out[i].size() != bytes) slot.out[i].resize(bytes);
+    if (bytes > 0) std::memcpy(slot.out[i].data(), src, bytes);
   }
   return true;
 }
@@ -369,8 +501,8 @@ void CallJsOnJobDone(Napi::Env env, Napi::Function, Interpreter* self, void*) {
 }
 
 Napi::Value Interpreter::Submit(Napi::Env env, JobSlot& slot, Napi::Object self) {
-  slot.deferred.emplace(env);
-  Napi::Promise promise = slot.deferred->Promise();
+  napi_value promise;
+  if (napi_create_promise(env, &slot.deferred, &promise) != napi_ok) return env.Undefined();
   slot.submitted_ns = NowNs();
   if (InFlight() == 0) {
     self_ref_ = Napi::Persistent(self);  // Keeps this object alive while jobs run.
@@ -381,50 +513,131 @@ Napi::Value Interpreter::Submit(Napi::Env env, JobSlot& slot, Napi::Object self)
     std::lock_guard<std::mutex> lock(mutex_);
     wake_.notify_one();
   }
-  return promise;
+  return Napi::Value(env, promise);
 }
 
-bool Interpreter::CopyOutputs(Napi::Value outs, JobSlot& slot, std::string* error) {
-  auto arr = outs.As<Napi::Array>();
+// Copies a finished run's outputs into the caller's arrays; where the caller
+// gave none (null), into new ArrayBuffers of the size the invoke produced.
+// The run resolves with { ns, shapes, buffers } (shapes null when every
+// output kept its allocated shape; buffers null when none were created).
+napi_status Interpreter::CopyOutputs(napi_env env, napi_value outs, JobSlot& slot,
+                                     napi_value* result, std::string* error) {
+#define REEF_TRY(call)                  \
+  do {                                  \
+    napi_status st_ = (call);           \
+    if (st_ != napi_ok) return st_;     \
+  } while (0)
+  *result = nullptr;
+  napi_value null_value;
+  REEF_TRY(napi_get_null(env, &null_value));
+  napi_value buffers = null_value;
   for (uint32_t i = 0; i < slot.out.size(); ++i) {
+    napi_value given;
+    REEF_TRY(napi_get_element(env, outs, i, &given));
+    napi_valuetype type;
+    REEF_TRY(napi_typeof(env, given, &type));
+    const size_t bytes = slot.out[i].size();
+    if (type == napi_null || type == napi_undefined) {
+      if (buffers == null_value) REEF_TRY(napi_create_array_with_length(env, slot.out.size(), &buffers));
+      void* data = nullptr;
+      napi_value ab;
+      REEF_TRY(napi_create_arraybuffer(env, bytes, &data, &ab));
+      if (bytes > 0) std::memcpy(data, slot.out[i].data(), bytes);
+      REEF_TRY(napi_set_element(env, buffers, i, ab));
+      continue;
+    }
     uint8_t* p;
     size_t n;
-    // The caller may have detached (transferred) or swapped an array meanwhile.
-    if (!ViewBytes(arr.Get(i), &p, &n) || n != slot.out[i].size()) {
+    // The caller may have detached (transferred) or swapped an array meanwhile, or a dynamic
+    // output may have come out another size than the array given for it.
+    if (!ViewBytes(Napi::Value(env, given), &p, &n) || (n == 0 && bytes > 0)) {
       *error = "output " + std::to_string(i) + " was detached or replaced while the run was in flight";
-      return false;
+      return napi_ok;
     }
-    std::memcpy(p, slot.out[i].data(), n);
+    if (n != bytes) {
+      *error = "output " + std::to_string(i) + " holds " + std::to_string(bytes) +
+               " bytes after the invoke (its shape is known only then) but the array given for it holds " +
+               std::to_string(n) + "; pass no output arrays for it";
+      return napi_ok;
+    }
+    if (bytes > 0) std::memcpy(p, slot.out[i].data(), n);
   }
-  return true;
+  napi_value obj, ns, shapes = null_value;
+  REEF_TRY(napi_create_object(env, &obj));
+  REEF_TRY(napi_create_double(env, slot.invoke_ns, &ns));
+  if (slot.shapes_changed) {
+    REEF_TRY(napi_create_array_with_length(env, slot.out_dims.size(), &shapes));
+    for (uint32_t i = 0; i < slot.out_dims.size(); ++i) {
+      napi_value shape;
+      REEF_TRY(napi_create_array_with_length(env, slot.out_dims[i].size(), &shape));
+      for (uint32_t d = 0; d < slot.out_dims[i].size(); ++d) {
+        napi_value dim;
+        REEF_TRY(napi_create_int32(env, slot.out_dims[i][d], &dim));
+        REEF_TRY(napi_set_element(env, shape, d, dim));
+      }
+      REEF_TRY(napi_set_element(env, shapes, i, shape));
+    }
+  }
+  REEF_TRY(napi_set_named_property(env, obj, "ns", ns));
+  REEF_TRY(napi_set_named_property(env, obj, "shapes", shapes));
+  REEF_TRY(napi_set_named_property(env, obj, "buffers", buffers));
+#undef REEF_TRY
+  *result = obj;
+  return napi_ok;
 }
 
 void Interpreter::OnJobDone(Napi::Env env) {
   Napi::HandleScope scope(env);
   const uint32_t finished = finished_.load();
+  bool closing = !CanCallJs(env);
   while (completed_ != finished) {
     JobSlot& slot = slots_[completed_ % kSlots];
-    Napi::Promise::Deferred deferred = *slot.deferred;
-    slot.deferred.reset();
-    Napi::Value outs = slot.kind == kRun ? slot.outputs.Value() : env.Undefined();
-    slot.outputs.Reset();
+    napi_deferred deferred = slot.deferred;
+    slot.deferred = nullptr;
+    napi_value outs = nullptr;
+    if (!closing && slot.kind == kRun) closing = napi_get_reference_value(env, slot.outputs, &outs) != napi_ok;
     ++completed_;
-    if (!slot.ok) {
-      deferred.Reject(MakeError(env, "REEF_INVOKE_FAILED", slot.error).Value());
-    } else if (slot.kind == kRun) {
-      std::string error;
-      if (CopyOutputs(outs, slot, &error)) {
-        deferred.Resolve(Napi::Number::New(env, slot.invoke_ns));
+    // Everything below may fail once the environment starts shutting down: then nobody is left
+    // to settle for, the jobs are dropped and the env cleanup hook frees the interpreter.
+    napi_value settle = nullptr;
+    bool resolve = false;
+    if (!closing) {
+      if (!slot.ok) {
+        settle = RawError(env, "REEF_INVOKE_FAILED", slot.error);
+      } else if (slot.kind == kRun) {
+        std::string error;
+        napi_value result;
+        if (CopyOutputs(env, outs, slot, &result, &error) != napi_ok) {
+          settle = nullptr;
+        } else if (result != nullptr) {
+          settle = result;
+          resolve = true;
+        } else {
+          settle = RawError(env, "REEF_OUTPUT_MISMATCH", error);
+        }
       } else {
-        deferred.Reject(MakeError(env, "REEF_OUTPUT_MISMATCH", error).Value());
+        napi_value ab;
+        void* data = nullptr;
+        const size_t bytes = sizeof(double) * slot.loop_times.size();
+        if (napi_create_arraybuffer(env, bytes, &data, &ab) == napi_ok &&
+            napi_create_typedarray(env, napi_float64_array, slot.loop_times.size(), ab, 0, &settle) == napi_ok) {
+          std::memcpy(data, slot.loop_times.data(), bytes);
+          resolve = true;
+        } else {
+          settle = nullptr;
+        }
       }
-    } else {
-      auto arr = Napi::Float64Array::New(env, slot.loop_times.size());
-      std::memcpy(arr.Data(), slot.loop_times.data(), sizeof(double) * slot.loop_times.size());
-      deferred.Resolve(arr);
+      if (settle == nullptr) closing = true;
+    }
+    slot.outputs.Reset();
+    if (!closing && deferred != nullptr) {
+      napi_status st = resolve ? napi_resolve_deferred(env, deferred, settle)
+                               : napi_reject_deferred(env, deferred, settle);
+      if (st != napi_ok) closing = true;
     }
   }
   if (InFlight() == 0 && !self_ref_.IsEmpty()) {
+    if (closing) return;  // Teardown: the cleanup hook frees everything, JS cannot be touched.
     done_.Unref(env);
     if (disposed_) FreeNative();
     self_ref_.Reset();  // Last: may let this object be collected.
@@ -446,13 +659,7 @@ void Interpreter::FreeNative() {
     runner_started_ = false;
     done_.Release();
   }
-  // Reverse order of creation: interpreter, delegate, options, then model.
-  if (interpreter_ != nullptr) api_->InterpreterDelete(interpreter_);
-  interpreter_ = nullptr;
-  if (xnnpack_ != nullptr) api_->XnnpackDelegateDelete(xnnpack_);
-  xnnpack_ = nullptr;
-  if (options_ != nullptr) api_->OptionsDelete(options_);
-  options_ = nullptr;
+  FreeTflite();  // Interpreter, delegate, options; then the model below.
   inputs_.clear();
   outputs_.clear();
   model_.reset();
@@ -518,6 +725,7 @@ Napi::Value Interpreter::TensorInfos(Napi::Env env, bool inputs) {
     o.Set("scale", Napi::Number::New(env, q.scale));
     o.Set("zeroPoint", Napi::Number::New(env, q.zero_point));
     o.Set("byteLength", Napi::Number::New(env, static_cast<double>(list[i].bytes)));
+    o.Set("dynamic", Napi::Boolean::New(env, list[i].dynamic));
     arr.Set(i, o);
   }
   return arr;
@@ -568,9 +776,11 @@ Napi::Value Interpreter::Run(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < outputs_.size(); ++i) {
     uint8_t* p;
     size_t n;
-    if (!ViewBytes(outs.Get(i), &p, &n) || n != outputs_[i].bytes) {
+    Napi::Value given = outs.Get(i);
+    if (IsNullish(given)) continue;  // The addon allocates it at the size the invoke produces.
+    if (!ViewBytes(given, &p, &n) || (n != outputs_[i].bytes && !outputs_[i].dynamic)) {
       MakeError(env, "REEF_INVALID_ARGUMENT",
-                "output " + std::to_string(i) + " must be a typed array of " +
+                "output " + std::to_string(i) + " must be null or a typed array of " +
                     std::to_string(outputs_[i].bytes) + " bytes")
           .ThrowAsJavaScriptException();
       return env.Undefined();
@@ -605,6 +815,14 @@ Napi::Value Interpreter::Dispose(const Napi::CallbackInfo& info) {
     if (InFlight() == 0 && !initializing_) FreeNative();  // Otherwise freed when the last job ends.
   }
   return info.Env().Undefined();
+}
+
+// delegate: { name: "xnnpack" | "none", reason: string } once initialised.
+Napi::Value Interpreter::DelegateAccessor(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  o.Set("name", delegate_);
+  o.Set("reason", delegate_reason_);
+  return o;
 }
 
 Napi::Value Interpreter::InFlightAccessor(const Napi::CallbackInfo& info) {

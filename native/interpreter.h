@@ -71,9 +71,11 @@ class Model : public Napi::ObjectWrap<Model> {
 };
 
 struct TensorBinding {
-  TfLiteTensor* tensor;  // input tensor (writable) or output (read-only).
-  void* data;            // TfLiteTensorData after AllocateTensors.
-  size_t bytes;
+  TfLiteTensor* tensor;        // input tensor (writable) or output (read-only).
+  void* data;                  // TfLiteTensorData after AllocateTensors.
+  size_t bytes;                // Size after AllocateTensors.
+  std::vector<int32_t> dims;   // Shape after AllocateTensors.
+  bool dynamic;                // kTfLiteDynamic: shape and size known only after invoke.
 };
 
 class Interpreter;
@@ -86,7 +88,9 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   explicit Interpreter(const Napi::CallbackInfo& info);
   ~Interpreter() override;
 
-  // Worker side (no JS).
+  // Worker side (no JS). Tries XNNPACK first when asked for; if TFLite
+  // refuses the model with it, frees everything and creates the interpreter
+  // again with the built-in kernels, recording why (delegate()).
   bool CreateOnWorker(std::string* error);
 
   // JS-thread side.
@@ -109,9 +113,11 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   struct JobSlot {
     Job kind = kNone;
     std::vector<std::vector<uint8_t>> in;   // One buffer per input tensor.
-    std::vector<std::vector<uint8_t>> out;  // One buffer per output tensor.
-    Napi::ObjectReference outputs;          // The caller's output arrays.
-    std::optional<Napi::Promise::Deferred> deferred;
+    std::vector<std::vector<uint8_t>> out;  // One buffer per output tensor (resized to what invoke made).
+    std::vector<std::vector<int32_t>> out_dims;  // Output shapes after the invoke.
+    bool shapes_changed = false;            // Some output's shape differs from dims.
+    Napi::ObjectReference outputs;          // The caller's output arrays (null entries: allocate).
+    napi_deferred deferred = nullptr;       // Settled exactly once, on the JS thread.
     double invoke_ns = 0;
     double submitted_ns = 0;  // When the JS thread handed it over (for the spin budget).
     std::vector<double> loop_times;
@@ -126,6 +132,9 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   Napi::Value InvokeLoop(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value InFlightAccessor(const Napi::CallbackInfo& info);
+  Napi::Value DelegateAccessor(const Napi::CallbackInfo& info);
+  bool TryCreate(bool xnnpack, std::string* error);
+  void FreeTflite();
   Napi::Value TensorInfos(Napi::Env env, bool inputs);
   // Throws (and returns false) unless the interpreter can start a job.
   bool CheckReady(Napi::Env env, bool need_created);
@@ -137,8 +146,13 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   bool WaitForJob(uint32_t next, int64_t spin_us);
   bool DoRun(JobSlot& slot);
   bool DoLoop(JobSlot& slot);
-  // JS thread: copies a finished run's outputs into the caller's arrays.
-  bool CopyOutputs(Napi::Value outs, JobSlot& slot, std::string* error);
+  // JS thread: copies a finished run's outputs into the caller's arrays and builds the run's
+  // result. Raw N-API with every status checked: the environment may start shutting down
+  // (worker.terminate()) at any moment, and then each call fails; node-addon-api would turn
+  // such a failure into a fatal error. Returns napi_ok, or the failing status with *error
+  // empty (shutting down: settle nothing), or napi_ok with *result null and *error set.
+  napi_status CopyOutputs(napi_env env, napi_value outs, JobSlot& slot, napi_value* result,
+                          std::string* error);
   // Fills the next free slot's promise, publishes it and wakes the runner.
   Napi::Value Submit(Napi::Env env, JobSlot& slot, Napi::Object self);
   JobSlot& NextSlot() { return slots_[submitted_.load() % kSlots]; }
@@ -155,6 +169,8 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   std::vector<TensorBinding> inputs_;
   std::vector<TensorBinding> outputs_;
   std::string errors_;  // Filled by the TFLite error reporter.
+  std::string delegate_ = "none";  // Which delegate runs the model: "xnnpack" or "none".
+  std::string delegate_reason_;    // Why (the words TFLite refused XNNPACK with, ...).
 
   // Runner thread and the hand-off to it.
   std::thread runner_;

@@ -2,6 +2,9 @@
 
 #include <dlfcn.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 namespace reef {
@@ -22,7 +25,66 @@ bool Resolve(void* handle, const char* name, Fn* out, bool required,
   return sym != nullptr;
 }
 
+std::mutex g_log_mutex;
+int g_log_depth = 0;
+FILE* g_saved_stderr = nullptr;
+FILE* g_log_stream = nullptr;
+char* g_log_buffer = nullptr;
+size_t g_log_size = 0;
+std::vector<std::string> g_log_lines;
+
+bool IsTfLiteLine(const std::string& line) {
+  for (const char* p : {"INFO: ", "WARNING: ", "ERROR: ", "VERBOSE: "}) {
+    if (line.rfind(p, 0) == 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+LogCapture::LogCapture() {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  if (g_log_depth++ > 0) return;
+  FILE* stream = open_memstream(&g_log_buffer, &g_log_size);
+  if (stream == nullptr) return;  // Nothing captured: TFLite prints as it always did.
+  std::fflush(stderr);
+  g_saved_stderr = stderr;
+  g_log_stream = stream;
+  stderr = stream;  // glibc's stderr is an assignable variable.
+}
+
+LogCapture::~LogCapture() {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  if (--g_log_depth > 0 || g_log_stream == nullptr) return;
+  stderr = g_saved_stderr;
+  std::fclose(g_log_stream);  // Flushes into g_log_buffer.
+  g_log_stream = nullptr;
+  std::string text(g_log_buffer != nullptr ? g_log_buffer : "", g_log_size);
+  std::free(g_log_buffer);
+  g_log_buffer = nullptr;
+  g_log_size = 0;
+  std::string other;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (IsTfLiteLine(line)) {
+      if (g_log_lines.size() < 1000) g_log_lines.push_back(line);
+    } else if (!line.empty()) {
+      other += line + "\n";
+    }
+    start = end + 1;
+  }
+  if (!other.empty()) std::fputs(other.c_str(), stderr);  // Not TFLite's: not ours to keep.
+}
+
+std::vector<std::string> TakeTfLiteLog() {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  std::vector<std::string> out;
+  out.swap(g_log_lines);
+  return out;
+}
 
 const TfLiteApi* GetTfLiteApi() {
   std::lock_guard<std::mutex> lock(g_mutex);

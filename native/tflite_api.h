@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tensorflow/lite/c/c_api.h"
 
@@ -70,6 +71,24 @@ const TfLiteApi* LoadTfLiteApi(const std::string& path, std::string* error);
 
 // The loaded table, or nullptr before a successful LoadTfLiteApi.
 const TfLiteApi* GetTfLiteApi();
+
+// TensorFlow Lite 2.9 logs through fprintf(stderr) ("INFO: Created TensorFlow
+// Lite XNNPACK delegate for CPU.") and has no C API to silence it. While a
+// LogCapture is alive, the C library's `stderr` stream points at a memory
+// stream, so those lines are kept (TakeTfLiteLog) instead of printed. Node
+// writes its own stderr through libuv on fd 2, not through this stream, so it
+// is not affected. Captures nest across threads (reference counted); text from
+// other writers of `stderr` meanwhile is printed at the end, not lost.
+class LogCapture {
+ public:
+  LogCapture();
+  ~LogCapture();
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+};
+
+// Returns and clears the lines TFLite logged under LogCapture so far.
+std::vector<std::string> TakeTfLiteLog();
 
 }  // namespace reef
 

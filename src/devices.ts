@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReefError } from './errors.js';
-import { PACKAGE_ROOT } from './native.js';
+import { PACKAGE_ROOT } from './paths.js';
 
 export interface Accelerator {
   type: 'edgetpu';

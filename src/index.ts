@@ -32,6 +32,6 @@ export { compileEdgetpu, findCompiler } from './edgetpu/compiler.js';
 export { parseCompilerLog } from './edgetpu/compiler_log.js';
 // .reef bundles.
 export { buildBundle } from './package/writer.js';
-export { readBundle, openBundle } from './package/reader.js';
-export { chooseVariant } from './package/choose.js';
-export type { Manifest, Variant, Preprocess, Task } from './package/manifest.js';
+export { readBundle, openBundle } from './runtime/bundle.js';
+export { chooseVariant } from './runtime/variant.js';
+export type { Manifest, Variant, Preprocess, Task } from './bundle/manifest.js';

@@ -4,9 +4,9 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ReefError } from './errors.js';
+import { PACKAGE_ROOT } from './paths.js';
 import type { DType } from './types.js';
 
 export interface NativeTensorInfo {
@@ -16,6 +16,24 @@ export interface NativeTensorInfo {
   scale: number;
   zeroPoint: number;
   byteLength: number;
+  /** TFLite allocates this tensor during invoke: its shape and size are known only after each run. */
+  dynamic: boolean;
+}
+
+/** What a finished run hands back besides the outputs written into the caller's arrays. */
+export interface NativeRunResult {
+  /** Time of TfLiteInterpreterInvoke alone, in nanoseconds. */
+  ns: number;
+  /** Every output's shape after the invoke, when any differs from outputs()' (else null). */
+  shapes: number[][] | null;
+  /** For each output passed as null: a new buffer holding what the invoke produced (else null). */
+  buffers: Array<ArrayBuffer | undefined> | null;
+}
+
+/** Which delegate runs an interpreter's model, and why. */
+export interface NativeDelegate {
+  name: 'xnnpack' | 'none';
+  reason: string;
 }
 
 export interface LibraryInfo {
@@ -41,8 +59,13 @@ export interface NativeInterpreter {
   init(): Promise<void>;
   inputs(): NativeTensorInfo[];
   outputs(): NativeTensorInfo[];
-  /** Copies inputs in, invokes, copies outputs out, on the runner thread. Resolves with invoke ns. */
-  run(inputs: ArrayBufferView[], outputs: ArrayBufferView[]): Promise<number>;
+  /** Which delegate runs the model (after init). */
+  readonly delegate: NativeDelegate;
+  /**
+   * Copies inputs in, invokes, copies outputs out, on the runner thread. An output given as null is
+   * returned in a new buffer of the size the invoke produced (dynamic outputs need that).
+   */
+  run(inputs: ArrayBufferView[], outputs: Array<ArrayBufferView | null>): Promise<NativeRunResult>;
   /** A plain native loop of TfLiteInterpreterInvoke; resolves with per-invoke ns. */
   invokeLoop(iterations: number): Promise<Float64Array>;
   dispose(): void;
@@ -54,13 +77,12 @@ interface Addon {
   loadLibrary(path: string): LibraryInfo;
   libraryInfo(): LibraryInfo | null;
   setErrorClass(cls: new (code: string, message: string) => Error): void;
+  /** The lines TFLite logged (INFO: ...) while interpreters were created, instead of printing them; clears them. */
+  takeTfliteLog(): string[];
   /** Median microseconds for a thread that slept sleepMicros to wake when notified (a machine floor for hand-offs). */
   wakeLatency(sleepMicros: number, rounds: number): number;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** Repository root: src/ or dist/ sits directly below it. */
-export const PACKAGE_ROOT = join(here, '..');
 
 let addon: Addon | undefined;
 

@@ -20,8 +20,13 @@ export interface TensorInfo {
   dtype: DType;
   shape: number[];
   quantization: Quantization;
-  /** Size of the tensor's data in bytes. */
+  /** Size of the tensor's data in bytes (for a dynamic output: before the first run). */
   byteLength: number;
+  /**
+   * Set on outputs whose shape TFLite knows only after invoke (shapes computed inside the graph):
+   * `shape` and `byteLength` are what allocation gave; each run() returns the real shape.
+   */
+  dynamic?: boolean;
 }
 
 /** A tensor handed back by run(): its data and shape. */
@@ -31,7 +36,13 @@ export interface Tensor<T extends TypedArray = TypedArray> {
   dtype: DType;
 }
 
-type TypedArrayCtor = { new (length: number): TypedArray; readonly BYTES_PER_ELEMENT: number; readonly name: string };
+type TypedArrayCtor = {
+  new (length: number): TypedArray;
+  new (buffer: ArrayBuffer): TypedArray;
+  readonly BYTES_PER_ELEMENT: number;
+  readonly name: string;
+};
+export type TypedArrayClass = TypedArrayCtor;
 
 /** The typed array class for each dtype reef can hand to JS (float16 travels as Uint16Array). */
 export const TYPED_ARRAY_FOR: Partial<Record<DType, TypedArrayCtor>> = {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { PACKAGE_ROOT } from '../native.js';
+import { reefVersion } from '../paths.js';
 import type { HostEnv } from './env.js';
 import type { BenchMeasurement } from './run.js';
 import { median, summarize, type Summary } from './stats.js';
@@ -85,14 +85,6 @@ export interface BenchResult {
   created: string;
 }
 
-/** reef's version from package.json. */
-export function reefVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 const round = (x: number, digits = 4): number => Number(x.toFixed(digits));
 

@@ -3,24 +3,18 @@
  * only; the work is in src/edgetpu.
  */
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { ReefError } from '../errors.js';
 import { checkEdgetpu, checkReportJson, formatCheckReport, type EdgetpuCheckReport } from '../edgetpu/check.js';
 import { compareWithLog } from '../edgetpu/compiler_log.js';
 import { compileEdgetpu, COMPILER_INSTALL, COMPILER_NAME, findCompiler, type CompileResult } from '../edgetpu/compiler.js';
 import { DEFAULT_COMPILER_VERSION } from '../edgetpu/rules.js';
 import { parsePositiveInt, type CliIO } from './io.js';
+import { readUserFile } from '../files.js';
 
 interface CheckCliOptions { json?: boolean; compilerVersion?: string }
 interface CompileCliOptions { json?: boolean; outDir?: string; minRuntime?: string; numSegments?: string; timeout?: string; compiler?: string }
 
-async function readModel(path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch {
-    throw new ReefError('REEF_MODEL_NOT_FOUND', `Model not found: ${path}`);
-  }
-}
+const readModel = (path: string): Promise<Uint8Array> => readUserFile(path, 'model');
 
 /** `reef edgetpu check`. */
 export async function edgetpuCheckCommand(model: string, opts: CheckCliOptions, io: CliIO): Promise<EdgetpuCheckReport> {

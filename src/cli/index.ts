@@ -3,9 +3,7 @@
  * call into the layers below.
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../native.js';
+import { reefVersion } from '../paths.js';
 import { EXIT, reportError, stdio, type CliIO } from './io.js';
 import { registerRun } from './run.js';
 import { registerInfo } from './info.js';
@@ -14,9 +12,10 @@ import { registerBench } from './bench.js';
 import { registerEdgetpu } from './edgetpu.js';
 import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
+import { registerConvert } from './convert.js';
 
 function version(): string {
-  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  return reefVersion();
 }
 
 /** Builds the command tree; pure, so tests can parse without running. */
@@ -35,6 +34,7 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerEdgetpu(program, io);
   registerPackage(program, io);
   registerQuantize(program, io);
+  registerConvert(program, io);
   registerInfo(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   return program;

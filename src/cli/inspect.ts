@@ -1,10 +1,9 @@
 /** `reef inspect <model>`: I/O, operators, MACs, parameters and metadata of a .tflite or .onnx model. */
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { ReefError } from '../errors.js';
 import { formatInspect, inspectModel, type InspectReport } from '../model/inspect.js';
 import { stdio, type CliIO } from './io.js';
+import { readUserFile } from '../files.js';
 
 export interface InspectCliOptions {
   json?: boolean;
@@ -12,13 +11,7 @@ export interface InspectCliOptions {
 
 /** Read the model at `path` and build its report. */
 export async function inspectFile(path: string): Promise<InspectReport> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new ReefError('REEF_MODEL_NOT_FOUND', `Cannot read model ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return inspectModel(bytes, basename(path));
+  return inspectModel(await readUserFile(path, 'model'), basename(path));
 }
 
 /** The command's work, separate from commander so tests can call it. */

@@ -4,12 +4,11 @@
  */
 import type { Command } from 'commander';
 import { basename, join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { ReefError } from '../errors.js';
-import { PACKAGE_ROOT } from '../native.js';
+import { reefVersion } from '../paths.js';
 import { buildBundle, readInputFile, type VariantInput } from '../package/writer.js';
-import { sha256 } from '../package/reader.js';
-import type { ColorOrder, Preprocess, ResizeMode, Task } from '../package/manifest.js';
+import { sha256 } from '../runtime/bundle.js';
+import type { ColorOrder, Preprocess, ResizeMode, Task } from '../bundle/manifest.js';
 import { checkWritable, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
 
 export interface PackageCliOptions {
@@ -45,7 +44,7 @@ function parseThreshold(text: string): number {
 
 function producer(): string {
   try {
-    return `reef ${(JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version}`;
+    return `reef ${reefVersion()}`;
   } catch {
     return 'reef';
   }

@@ -17,6 +17,7 @@ import { formatReport, reportJson } from '../quantize/report.js';
 import { RANGE_METHODS, type RangeMethod } from '../quantize/ranges.js';
 import { IO_TYPES, type IoType } from '../quantize/quantize.js';
 import { checkWritable, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
+import { readUserFile } from '../files.js';
 
 export interface QuantizeCliOptions {
   calib?: string;
@@ -103,12 +104,7 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
   if (opts.report) await checkWritable('--report', opts.report);
   if (opts.plot) await checkWritable('--plot', opts.plot);
 
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(model);
-  } catch {
-    throw new ReefError('REEF_MODEL_NOT_FOUND', `cannot read model ${model}: no such file`);
-  }
+  const bytes = await readUserFile(model, 'model');
   const ir = readTflite(bytes);
   const sg = ir.subgraphs[0]!;
   const md = readTfliteMetadata(ir);

@@ -4,7 +4,6 @@
  * was compiled from the bundle's cpu-int8 model), run the Edge TPU check, hash every file, and
  * write one ustar archive with manifest.json first.
  */
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ReefError } from '../errors.js';
 import { checkEdgetpu, checkReportJson } from '../edgetpu/check.js';
@@ -16,9 +15,10 @@ import { readOnnx } from '../model/onnx/reader.js';
 import {
   BUNDLE_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, VARIANT_NAMES, type FileEntry, type Manifest, type Preprocess, type Task,
   type TensorSpec, type Variant, type VariantName,
-} from './manifest.js';
-import { sha256 } from './reader.js';
-import { writeTar } from './tar.js';
+} from '../bundle/manifest.js';
+import { sha256 } from '../runtime/bundle.js';
+import { writeTar } from '../bundle/tar.js';
+import { readUserFile } from '../files.js';
 
 export interface VariantInput {
   name: VariantName;
@@ -184,9 +184,5 @@ export function buildBundle(input: BundleInput): { bytes: Uint8Array; manifest: 
 
 /** Read a file for packaging, with reef's error for a missing one. */
 export async function readInputFile(path: string, what: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch {
-    throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read ${what} ${path}: no such file`);
-  }
+  return readUserFile(path, what, 'REEF_FILE_NOT_FOUND');
 }

@@ -3,19 +3,22 @@
  * and a pool of interpreters; runs are queued and handed to whichever
  * interpreter is free, each invoke on a worker thread.
  */
-import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { ReefError, invalidArgument } from '../errors.js';
-import { native, INTERPRETER_SLOTS, type NativeInterpreter, type NativeModel, type LibraryInfo } from '../native.js';
+import {
+  native, INTERPRETER_SLOTS,
+  type NativeInterpreter, type NativeModel, type LibraryInfo, type NativeRunResult,
+} from '../native.js';
 import { hostProfile, type DeviceProfile } from '../devices.js';
 import { ensureLibrary } from './library.js';
 import { checkTfliteBytes } from './validate.js';
 import { validateTflite } from '../model/tflite/reader.js';
-import { isBundle, openBundleBytes } from '../package/reader.js';
-import type { Manifest } from '../package/manifest.js';
-import type { VariantChoice } from '../package/choose.js';
+import { isBundle, openBundleBytes } from './bundle.js';
+import type { Manifest } from '../bundle/manifest.js';
+import type { VariantChoice } from './variant.js';
+import { readUserFile } from '../files.js';
 import {
-  TYPED_ARRAY_FOR, elementCount,
+  TYPED_ARRAY_FOR, elementCount, type TypedArrayClass,
   type Tensor, type TensorInfo, type TypedArray,
 } from '../types.js';
 
@@ -82,10 +85,16 @@ export interface LoadTimings {
   interpretersMs: number;
 }
 
+/** Which delegate runs the model, and why (e.g. XNNPACK refused the model and TFLite's own kernels run it). */
+export interface SessionDelegate {
+  name: 'xnnpack' | 'none';
+  reason: string;
+}
+
 interface Job {
   inputs: ArrayBufferView[];
-  outputs: TypedArray[];
-  resolve: (ns: number) => void;
+  outputs: Array<TypedArray | null>;
+  resolve: (r: NativeRunResult) => void;
   reject: (e: unknown) => void;
 }
 
@@ -129,6 +138,11 @@ export class Session {
   readonly variant: SessionVariant | null;
   /** For a .reef bundle: its manifest (pre-processing, task) and labels; null for a plain model. */
   readonly bundle: SessionBundle | null;
+  /**
+   * Which delegate runs the model and why: `{ name: 'xnnpack', reason: 'default' }`, or
+   * `{ name: 'none', reason: 'XNNPACK refused this model (...); ...' }` when TFLite's built-in kernels run it.
+   */
+  readonly delegate: SessionDelegate;
 
   readonly #model: NativeModel;
   readonly #interpreters: NativeInterpreter[];
@@ -156,7 +170,10 @@ export class Session {
     const toInfo = (t: ReturnType<NativeInterpreter['inputs']>[number]): TensorInfo => ({
       name: t.name, dtype: t.dtype, shape: t.shape,
       quantization: { scale: t.scale, zeroPoint: t.zeroPoint }, byteLength: t.byteLength,
+      ...(t.dynamic ? { dynamic: true } : {}),
     });
+    const d = init.interpreters[0].delegate;
+    this.delegate = Object.freeze({ name: d.name, reason: d.reason });
     this.inputs = Object.freeze(init.interpreters[0].inputs().map(toInfo));
     this.outputs = Object.freeze(init.interpreters[0].outputs().map(toInfo));
     this.inputs.forEach((t, i) => this.#inputIndex.set(t.name, i));
@@ -169,12 +186,7 @@ export class Session {
     let source: string;
     if (typeof model === 'string') {
       source = model;
-      try {
-        bytes = await readFile(model);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new ReefError('REEF_MODEL_NOT_FOUND', `cannot read model ${model}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-      }
+      bytes = await readUserFile(model, 'model');
     } else if (model instanceof Uint8Array) {
       source = '<buffer>';
       bytes = model;
@@ -279,24 +291,27 @@ export class Session {
   runTimed(feeds: Feeds, options?: RunOptions): Promise<TimedOutputs> {
     if (this.#disposed) return Promise.reject(this.#disposedError());
     let inputs: ArrayBufferView[];
-    let outputs: TypedArray[];
+    let outputs: Array<TypedArray | null>;
     try {
       inputs = this.#checkFeeds(feeds);
       outputs = this.#outputArrays(options?.outputs);
     } catch (e) {
       return Promise.reject(e);
     }
-    return new Promise<number>((resolve, reject) => {
+    return new Promise<NativeRunResult>((resolve, reject) => {
       const job: Job = { inputs, outputs, resolve, reject };
       const interp = this.#freest();
       if (interp) this.#dispatch(interp, job);
       else this.#queue.push(job);
-    }).then((ns) => {
+    }).then((r) => {
       const result: Outputs = {};
       this.outputs.forEach((t, i) => {
-        result[t.name] = { data: outputs[i], shape: t.shape.slice(), dtype: t.dtype };
+        const given = outputs[i];
+        // TYPED_ARRAY_FOR has a class for every output dtype: #outputArrays refused the others.
+        const data = given ?? new (TYPED_ARRAY_FOR[t.dtype] as TypedArrayClass)(r.buffers?.[i] as ArrayBuffer);
+        result[t.name] = { data, shape: r.shapes ? r.shapes[i] : t.shape.slice(), dtype: t.dtype };
       });
-      return { outputs: result, invokeMs: ns / 1e6 };
+      return { outputs: result, invokeMs: r.ns / 1e6 };
     });
   }
 
@@ -347,7 +362,7 @@ export class Session {
   }
 
   #dispatch(interp: NativeInterpreter, job: Job): void {
-    let running: Promise<number>;
+    let running: Promise<NativeRunResult>;
     try {
       // Throws at once when an input was detached or resized since run() checked it.
       running = interp.run(job.inputs, job.outputs);
@@ -359,7 +374,7 @@ export class Session {
     }
     this.#inFlight++;
     running.then(
-      (ns) => { job.resolve(ns); this.#release(interp); },
+      (r) => { job.resolve(r); this.#release(interp); },
       (e: unknown) => { job.reject(e); this.#release(interp); },
     );
   }
@@ -447,14 +462,12 @@ export class Session {
     return out;
   }
 
-  #outputArrays(given: RunOptions['outputs']): TypedArray[] {
-    if (given === undefined) {
-      return this.outputs.map((t) => {
-        const ctor = TYPED_ARRAY_FOR[t.dtype];
-        if (!ctor) throw new ReefError('REEF_OUTPUT_MISMATCH', `output "${t.name}" has dtype ${t.dtype}, which reef cannot return`);
-        return new ctor(t.byteLength / ctor.BYTES_PER_ELEMENT);
-      });
+  /** The caller's arrays, or null where the addon allocates the output at the size the invoke produces. */
+  #outputArrays(given: RunOptions['outputs']): Array<TypedArray | null> {
+    for (const t of this.outputs) {
+      if (!TYPED_ARRAY_FOR[t.dtype]) throw new ReefError('REEF_OUTPUT_MISMATCH', `output "${t.name}" has dtype ${t.dtype}, which reef cannot return`);
     }
+    if (given === undefined) return this.outputs.map(() => null);
     const list = Array.isArray(given) ? given : this.outputs.map((t) => (given as Record<string, TypedArray>)[t.name]);
     if (list.length !== this.outputs.length) {
       throw new ReefError('REEF_OUTPUT_MISMATCH', `expected ${this.outputs.length} output arrays but received ${list.length}`);
@@ -462,7 +475,7 @@ export class Session {
     return list.map((arr, i) => {
       const t = this.outputs[i];
       const ctor = TYPED_ARRAY_FOR[t.dtype];
-      if (!ctor || !(arr instanceof ctor) || arr.byteLength !== t.byteLength) {
+      if (!ctor || !(arr instanceof ctor) || (arr.byteLength !== t.byteLength && !t.dynamic)) {
         throw new ReefError('REEF_OUTPUT_MISMATCH',
           `output "${t.name}" needs a ${ctor?.name ?? t.dtype} of ${t.byteLength / (ctor?.BYTES_PER_ELEMENT ?? 1)} elements but received ${arr === undefined ? 'nothing' : `${arr.constructor.name}(${arr.length})`}`);
       }

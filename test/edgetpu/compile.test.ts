@@ -86,7 +86,7 @@ describe('reef edgetpu check', () => {
   });
   it('BAD INPUT - a missing model', async () => {
     const r = await runCli(registerEdgetpu, 'edgetpu', 'check', '/nonexistent/m.tflite');
-    expect([r.code, r.err.split('\n')[0]]).toEqual([1, 'reef: REEF_MODEL_NOT_FOUND: Model not found: /nonexistent/m.tflite']);
+    expect([r.code, r.err.split('\n')[0]]).toEqual([1, 'reef: REEF_MODEL_NOT_FOUND: cannot read model /nonexistent/m.tflite: no such file']);
   });
 });
 

@@ -95,7 +95,7 @@ describe('inspect: report shape', () => {
   it('EXPECTED FAILURE - a missing file is REEF_MODEL_NOT_FOUND naming it', async () => {
     await expect(inspectCommand('/nonexistent/x.tflite', {}, { out: () => {}, err: () => {} })).rejects.toMatchObject({
       code: 'REEF_MODEL_NOT_FOUND',
-      message: 'Cannot read model /nonexistent/x.tflite: ENOENT',
+      message: 'cannot read model /nonexistent/x.tflite: no such file',
     });
   });
 });

@@ -18,7 +18,7 @@ import { allTfliteModels } from './helpers.js';
 describe('readTflite on the shared models', () => {
   it('reads every shared .tflite model', () => {
     const models = allTfliteModels();
-    expect(models.length).toBe(79); // 12 in tflite/, 55 in tflite/ops/, 12 in edgetpu/
+    expect(models.length).toBe(80); // 13 in tflite/, 55 in tflite/ops/, 12 in edgetpu/
     for (const rel of models) expect(() => readTflite(sharedBytes(rel)), rel).not.toThrow();
   });
 

@@ -4,11 +4,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBundle, type BundleInput } from '../../src/package/writer.js';
-import { openBundle, readBundle } from '../../src/package/reader.js';
-import { readTar, writeTar } from '../../src/package/tar.js';
-import { chooseVariant } from '../../src/package/choose.js';
-import { edgetpuPresence, probeEdgetpuFacts } from '../../src/package/host.js';
-import type { Manifest } from '../../src/package/manifest.js';
+import { openBundle, readBundle } from '../../src/runtime/bundle.js';
+import { readTar, writeTar } from '../../src/bundle/tar.js';
+import { chooseVariant } from '../../src/runtime/variant.js';
+import { edgetpuPresence, probeEdgetpuFacts } from '../../src/runtime/edgetpu-host.js';
+import type { Manifest } from '../../src/bundle/manifest.js';
 import { isReefError, type ReefError } from '../../src/errors.js';
 import { sharedBytes } from '../shared.js';
 
@@ -218,6 +218,6 @@ describe('openBundle', () => {
     expect(hex(forced.model)).toBe(hex(sharedBytes(F)));
   });
   it('BAD INPUT - no such bundle', async () => {
-    await expect(openBundle(join(dir, 'nope.reef'))).rejects.toMatchObject({ code: 'REEF_MODEL_NOT_FOUND', message: `Bundle not found: ${join(dir, 'nope.reef')}` });
+    await expect(openBundle(join(dir, 'nope.reef'))).rejects.toMatchObject({ code: 'REEF_MODEL_NOT_FOUND', message: `cannot read bundle ${join(dir, 'nope.reef')}: no such file` });
   });
 });

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/index.js';
 import { registerPackage } from '../../src/cli/package.js';
-import { probeHost } from '../../src/package/reader.js';
-import { readTar } from '../../src/package/tar.js';
+import { probeHost } from '../../src/runtime/bundle.js';
+import { readTar } from '../../src/bundle/tar.js';
 import { sharedPath } from '../shared.js';
 import { runCli } from '../edgetpu/cli.js';
 

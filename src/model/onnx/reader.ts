@@ -7,6 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { ReefError } from '../../errors.js';
+import { readUserFileSync } from '../../files.js';
 import { inferOnnxShapes } from './shapes.js';
 import { ONNX_DTYPE, ONNX_DTYPE_NAME, type OnnxAttribute, type OnnxExternalData, type OnnxFunction, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './ir.js';
 import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT, WireError, WireReader } from './wire.js';
@@ -55,19 +56,26 @@ export function readOnnx(bytes: Uint8Array): OnnxModel {
 }
 
 /**
+ * Read a serialized TensorProto (the .pb files of ONNX's test data sets).
+ * @throws ReefError REEF_MODEL_INVALID naming the field that is wrong.
+ */
+export function readOnnxTensor(bytes: Uint8Array): OnnxTensor {
+  try {
+    return readTensor(new WireReader(bytes, 0, bytes.length, 'TensorProto'));
+  } catch (e) {
+    if (e instanceof WireError) throw invalid(e.where, e.what);
+    throw e;
+  }
+}
+
+/**
  * Read an ONNX model from a file, loading initializers kept in external data files
  * (resolved relative to the model's folder, never outside it).
  * @throws ReefError REEF_MODEL_NOT_FOUND if the model is missing; REEF_MODEL_INVALID for
  * corrupt bytes or external data that is missing, outside the folder, or too short.
  */
 export function readOnnxFile(path: string): OnnxModel {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new ReefError('REEF_MODEL_NOT_FOUND', `Cannot read ONNX model ${path}: ${(e as Error).message}`);
-  }
-  const model = readOnnx(bytes);
+  const model = readOnnx(readUserFileSync(path, 'ONNX model'));
   resolveExternalData(model, dirname(path));
   return model;
 }

@@ -7,8 +7,8 @@
  * cpu-float, then onnx. `force` picks one by name.
  */
 import { ReefError } from '../errors.js';
-import { EDGETPU_LIBRARY_PATHS, EDGETPU_USB_IDS, type EdgetpuPresence } from './host.js';
-import { VARIANT_NAMES, type Manifest, type VariantName } from './manifest.js';
+import { EDGETPU_LIBRARY_PATHS, EDGETPU_USB_IDS, type EdgetpuPresence } from './edgetpu-host.js';
+import { VARIANT_NAMES, type Manifest, type VariantName } from '../bundle/manifest.js';
 
 export interface HostCapabilities {
   edgetpu: EdgetpuPresence;

@@ -9,10 +9,11 @@ import { readFile } from 'node:fs/promises';
 import { ReefError } from '../errors.js';
 import { parseLabels } from '../labels.js';
 import { validateTflite } from '../model/tflite/reader.js';
-import { chooseVariant, type HostCapabilities, type VariantChoice } from './choose.js';
-import { edgetpuPresence, probeEdgetpuFacts } from './host.js';
-import { MANIFEST_NAME, parseManifest, type Manifest, type Variant } from './manifest.js';
-import { readTar, TarError } from './tar.js';
+import { chooseVariant, type HostCapabilities, type VariantChoice } from './variant.js';
+import { edgetpuPresence, probeEdgetpuFacts } from './edgetpu-host.js';
+import { MANIFEST_NAME, parseManifest, type Manifest, type Variant } from '../bundle/manifest.js';
+import { readTar, TarError } from '../bundle/tar.js';
+import { readUserFile } from '../files.js';
 
 export interface Bundle {
   manifest: Manifest;
@@ -107,13 +108,7 @@ export interface OpenedBundle {
  * REEF_CUSTOM_OP_UNRESOLVED (--variant edgetpu without the Edge TPU runtime or device).
  */
 export async function openBundle(path: string, opts: OpenBundleOptions = {}): Promise<OpenedBundle> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch {
-    throw new ReefError('REEF_MODEL_NOT_FOUND', `Bundle not found: ${path}`);
-  }
-  return openBundleBytes(bytes, path, opts);
+  return openBundleBytes(await readUserFile(path, 'bundle'), path, opts);
 }
 
 /** {@link openBundle} over bundle bytes already in memory; `path` only names it in the result. */
