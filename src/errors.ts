@@ -183,6 +183,16 @@ export const ERROR_CODES = {
     fix: 'Follow the message: keep the layers it names in float (--keep-float), try another --method, give calibration data like the real inputs, or pass --accept-low-sqnr to write it anyway.',
     http: 422,
   },
+  REEF_MODEL_DEFECT: {
+    meaning: 'The model has a known converter defect that TensorFlow Lite 2.9 refuses (e.g. a quantized_dimension outside a 1-D bias tensor\'s shape); the message names each tensor.',
+    fix: 'Run `reef repair MODEL -o FIXED.tflite` and use the repaired model; when the message says a defect has no unambiguous fix, convert the model again with a current TFLite converter.',
+    http: 422,
+  },
+  REEF_NOTHING_TO_REPAIR: {
+    meaning: '`reef repair` was given a model without any defect it knows: there is nothing to change.',
+    fix: 'Use the model as it is; if it still fails to load, the error you got names the reason (`reef inspect` shows the model).',
+    http: 400,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ReefErrorCode = keyof typeof ERROR_CODES;

@@ -13,6 +13,7 @@ import { registerEdgetpu } from './edgetpu.js';
 import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
 import { registerConvert } from './convert.js';
+import { registerRepair } from './repair.js';
 
 function version(): string {
   return reefVersion();
@@ -36,6 +37,7 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerQuantize(program, io);
   registerConvert(program, io);
   registerInfo(program, io);
+  registerRepair(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   return program;
 }

@@ -13,6 +13,7 @@ import { hostProfile, type DeviceProfile } from '../devices.js';
 import { ensureLibrary } from './library.js';
 import { checkTfliteBytes } from './validate.js';
 import { validateTflite } from '../model/tflite/reader.js';
+import { defectError, detectDefects } from '../model/tflite/defects.js';
 import { isBundle, openBundleBytes } from './bundle.js';
 import type { Manifest } from '../bundle/manifest.js';
 import type { VariantChoice } from './variant.js';
@@ -211,12 +212,15 @@ export class Session {
         throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a .reef bundle for the variant option (--variant) but received ${source}`);
       }
       checkTfliteBytes(bytes, source);
+      let ir;
       try {
-        validateTflite(bytes);
+        ir = validateTflite(bytes);
       } catch (e) {
         if (e instanceof ReefError && e.code === 'REEF_MODEL_INVALID') throw new ReefError('REEF_MODEL_INVALID', `${source}: ${e.message}`);
         throw e;
       }
+      const defects = detectDefects(ir);
+      if (defects.length > 0) throw defectError(source, defects);
     }
     const validateMs = performance.now() - tv;
 
