@@ -178,6 +178,11 @@ export const ERROR_CODES = {
     fix: 'Report the model and the message; `--no-check` writes the model anyway (at your own risk).',
     http: 422,
   },
+  REEF_QUANTIZE_LOW_SQNR: {
+    meaning: 'The int8 model reef quantize made is too far from the float model: an output has an SQNR below 10 dB on held samples, so it was not written.',
+    fix: 'Follow the message: keep the layers it names in float (--keep-float), try another --method, give calibration data like the real inputs, or pass --accept-low-sqnr to write it anyway.',
+    http: 422,
+  },
   REEF_MODEL_DEFECT: {
     meaning: 'The model has a known converter defect that TensorFlow Lite 2.9 refuses (e.g. a quantized_dimension outside a 1-D bias tensor\'s shape); the message names each tensor.',
     fix: 'Run `reef repair MODEL -o FIXED.tflite` and use the repaired model; when the message says a defect has no unambiguous fix, convert the model again with a current TFLite converter.',
