@@ -12,6 +12,7 @@ import { registerBench } from './bench.js';
 import { registerEdgetpu } from './edgetpu.js';
 import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
+import { registerServe } from './serve.js';
 import { registerConvert } from './convert.js';
 import { registerRepair } from './repair.js';
 
@@ -37,6 +38,7 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerQuantize(program, io);
   registerConvert(program, io);
   registerInfo(program, io);
+  registerServe(program, io);
   registerRepair(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   return program;
