@@ -15,7 +15,7 @@
  * Usage: npm run bench:serve [-- --json] [-- --seconds 4]
  */
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { load } from '../src/index.js';
@@ -96,8 +96,9 @@ async function main(): Promise<void> {
   const session = await load(MODEL, { threads: 1 });
   const invoke = median(Array.from(await session.invokeLoop(Math.max(20, Math.round(1000 / 8)))));
   await session.dispose();
-  log(`model ${MODEL.split('/').pop()}: invoke median ${invoke.toFixed(3)} ms (plain native loop, 1 thread)`);
-  const result: Record<string, unknown> = { model: MODEL.split('/').pop(), invokeMs: invoke, seconds: SECONDS };
+  const load1 = loadavg()[0];
+  log(`model ${MODEL.split('/').pop()}: invoke median ${invoke.toFixed(3)} ms (plain native loop, 1 thread); load average ${load1.toFixed(1)} on ${cpus().length} cores${load1 > cpus().length ? ' (busy machine: ratios below are pessimistic)' : ''}`);
+  const result: Record<string, unknown> = { model: MODEL.split('/').pop(), invokeMs: invoke, seconds: SECONDS, loadAverage: load1, cores: cpus().length };
 
   const sat: Array<{ interpreters: number; rps: number; ideal: number; ratio: number; errors: number }> = [];
   for (const pool of [1, 2]) {
