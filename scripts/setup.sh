@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   cmake g++ make python3   # the native addon
+  chromium                 # headless browser for the page tests (reef serve status page)
   valgrind                 # the leak check in `npm test`
   ffmpeg                   # reef camera: camera, stream and video sources as raw frames
   libonnx-testdata         # ONNX operator models the model-IR tests parse
