@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { optimizeTflite, recommend, type Variant } from '../../src/optimize/optimize.js';
 import { cli } from '../cli.js';
 import { sharedPath } from '../shared.js';
-import { modelBytes, sineInputs } from '../quantize/helpers.js';
+import { modelBytes, npyBytes, sineInputs } from '../quantize/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reef-optimize-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,13 +55,7 @@ describe('reef optimize (CLI)', () => {
     const calib = join(dir, 'sine');
     mkdirSync(calib);
     const xs = Float32Array.from({ length: 60 }, (_, i) => (i / 60) * 2 * Math.PI);
-    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (60, 1, 1), }`.padEnd(117, ' ') + '\n';
-    const npy = new Uint8Array(10 + header.length + xs.byteLength);
-    npy.set([0x93, ...Buffer.from('NUMPY'), 1, 0]);
-    new DataView(npy.buffer).setUint16(8, header.length, true);
-    npy.set(Buffer.from(header, 'latin1'), 10);
-    npy.set(new Uint8Array(xs.buffer), 10 + header.length);
-    writeFileSync(join(calib, 'x.npy'), npy);
+    writeFileSync(join(calib, 'x.npy'), npyBytes([60, 1, 1], xs));
     const model = sharedPath('models/tflite/hello_world_float.tflite');
     const plot = join(dir, 'o.svg');
     const r = await cli('optimize', model, '--calib', calib, '--samples', '40', '--eval', '20', '--sparsities', '0.5', '--runs', '5', '--plot', plot);
