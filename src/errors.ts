@@ -158,6 +158,51 @@ export const ERROR_CODES = {
     fix: 'Use JPEG, PNG, WebP, GIF, AVIF or TIFF (BMP is not supported); check that the file is not truncated.',
     http: 400,
   },
+  REEF_SERVE_BAD_REQUEST: {
+    meaning: 'reef serve received a request it cannot read: malformed JSON, a missing key, or a tensor of the wrong shape, dtype or size for the model.',
+    fix: 'Read the message: it names the expected and the received value; GET the model\'s metadata for its inputs.',
+    http: 400,
+  },
+  REEF_SERVE_NOT_FOUND: {
+    meaning: 'reef serve has no model, version or label by that name.',
+    fix: 'List what is served with GET /v1/models/NAME or POST /v2/repository/index; check --model_name and the version folders.',
+    http: 404,
+  },
+  REEF_SERVE_UNAVAILABLE: {
+    meaning: 'The model version exists but is not ready (loading, unloading, or it failed to load).',
+    fix: 'Wait until GET /v2/models/NAME/ready answers 200; the model status carries the load error.',
+    http: 503,
+  },
+  REEF_SERVE_OVERLOADED: {
+    meaning: 'The model\'s request queue is full (--max-queue); the request was refused before any work.',
+    fix: 'Retry after the Retry-After seconds, add interpreters (--interpreters) or raise --max-queue.',
+    http: 503,
+  },
+  REEF_SERVE_DEADLINE: {
+    meaning: 'The request\'s deadline passed while it waited in the queue; its work was dropped, not run.',
+    fix: 'Give a longer deadline (--deadline-ms, the Request-Timeout-Ms header or the timeout parameter) or send fewer requests at once.',
+    http: 504,
+  },
+  REEF_SERVE_BODY_TOO_LARGE: {
+    meaning: 'The request body is larger than the server accepts (--max-body-mb).',
+    fix: 'Send a smaller batch, use the binary tensor extension, or raise --max-body-mb.',
+    http: 413,
+  },
+  REEF_SERVE_UNAUTHORIZED: {
+    meaning: 'The server requires a bearer token (--token or REEF_SERVE_TOKEN) and the request had none or another.',
+    fix: 'Send the header "Authorization: Bearer TOKEN".',
+    http: 401,
+  },
+  REEF_SERVE_MODEL_FORMAT: {
+    meaning: 'reef serve was given a model file it cannot serve yet (.onnx before the ONNX backend exists) or none at all in a version folder.',
+    fix: 'Serve a .tflite or .reef file; convert ONNX models to TFLite first.',
+    http: 501,
+  },
+  REEF_SERVE_CONFIG_INVALID: {
+    meaning: 'A --model_config_file or model repository is malformed: a syntax error, an unknown field, or a name that escapes the repository.',
+    fix: 'Fix the file at the line and column the message names (TF Serving\'s text-format model_config_list).',
+    http: 400,
+  },
   REEF_CONVERT_UNSUPPORTED_OP: {
     meaning: 'The ONNX model uses an operator (or an attribute value of one) that `reef convert` cannot express in TFLite; the message names the op type, the node name and its index.',
     fix: 'Re-export the model without that op (e.g. a newer/older opset, or simplify it with onnxsim), or run the .onnx as it is with load(): onnxruntime runs every op.',

@@ -14,6 +14,7 @@ import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
 import { registerPrune } from './prune.js';
 import { registerOptimize } from './optimize.js';
+import { registerServe } from './serve.js';
 import { registerConvert } from './convert.js';
 import { registerRepair } from './repair.js';
 
@@ -41,6 +42,7 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerOptimize(program, io);
   registerConvert(program, io);
   registerInfo(program, io);
+  registerServe(program, io);
   registerRepair(program, io);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   return program;
