@@ -1,10 +1,10 @@
 /**
  * `--method auto`: per activation tensor the candidate range with the least expected int8 error
  * (ranges.ts autoRange), then a check of the whole model against every single method: each
- * candidate set of ranges, from the statistics of the first half of the calibration samples, is
- * rewritten, bias-corrected on a head of them and scored (the worst output's SQNR against float)
- * on the second half; the best kind is rebuilt from all the samples. So auto is never worse than
- * the best single method on samples the candidates' ranges never saw, and says which range each
+ * candidate set of ranges is rewritten, bias-corrected on a head of the calibration samples and
+ * scored (the worst output's SQNR against float) on all of them (a whole-model run is cheap; the
+ * more samples, the less the choice is noise); the best is kept. So auto is
+ * never worse than the best single method on the scoring samples, and says which range each
  * tensor got.
  */
 import type { TfliteModel } from '../model/tflite/ir.js';
@@ -16,12 +16,8 @@ import type { TensorHistogram } from './histogram.js';
 import type { QuantizedGraph } from './quantize.js';
 import { autoRange, chooseRange, SINGLE_METHODS, type Range } from './ranges.js';
 
-/** Calibration samples used to bias-correct each candidate (at most); the samples after the split (up to SCORE_SAMPLES) score it. */
+/** Calibration samples used to bias-correct each candidate; every calibration sample (up to SCORE_SAMPLES) scores it. */
 export const HEAD_SAMPLES = 32;
-/** Where the calibration samples split into candidate statistics and scoring (none below 16 samples). */
-export function splitPoint(n: number): number {
-  return n >= 16 ? Math.min(Math.floor(n / 2), 100) : 0;
-}
 export const SCORE_SAMPLES = 200;
 
 export interface MethodChoice {
@@ -84,35 +80,30 @@ function worstSqnr(ref: Float32Array[][], got: Float32Array[][]): number {
  * Chooses the ranges for `--method auto`. `build` rewrites the float model with a set of ranges;
  * `headMeans` are the float means of the correction targets over the first HEAD_SAMPLES samples.
  */
-export async function chooseAuto(floatModel: TfliteModel, stats: Map<number, TensorHistogram>, split: { at: number; stats: Map<number, TensorHistogram> },
-  samples: Sample[], headMeans: Map<number, Float64Array>, build: (ranges: Map<number, Range>) => QuantizedGraph, opts: AutoOptions): Promise<MethodChoice> {
+export async function chooseAuto(floatModel: TfliteModel, stats: Map<number, TensorHistogram>, samples: Sample[],
+  headMeans: Map<number, Float64Array>, build: (ranges: Map<number, Range>) => QuantizedGraph, opts: AutoOptions): Promise<MethodChoice> {
   const t0 = performance.now();
-  const candidatesFrom = (st: Map<number, TensorHistogram>): Array<{ method: string; ranges: Map<number, Range>; methods: Map<number, string> }> => {
+  const candidates: Array<{ method: string; ranges: Map<number, Range>; methods: Map<number, string> }> = [];
+  {
     const ranges = new Map<number, Range>();
     const methods = new Map<number, string>();
-    for (const [t, h] of st) {
+    for (const [t, h] of stats) {
       const a = autoRange(h, opts.percentile);
       ranges.set(t, a.range);
       methods.set(t, a.method);
     }
-    const out = [{ method: 'auto', ranges, methods }];
-    for (const m of SINGLE_METHODS) {
-      const label = m === 'percentile' ? `percentile ${opts.percentile ?? 99.99}` : m;
-      out.push({
-        method: label,
-        ranges: new Map([...st].map(([t, h]) => [t, chooseRange(h, { method: m, percentile: opts.percentile })])),
-        methods: new Map([...st.keys()].map((t) => [t, label])),
-      });
-    }
-    return out;
-  };
-  // Candidates are built from the first `split.at` samples and scored on the others, so the choice
-  // is measured on samples its ranges never saw (scoring on the same samples favours ranges that fit
-  // them exactly: resnet8, 60 samples, 2 dB lost on held photos). The winner is then rebuilt from all.
-  const splitting = split.at > 0 && split.at < samples.length;
-  const candidates = candidatesFrom(splitting ? split.stats : stats);
-  const head = samples.slice(0, Math.min(HEAD_SAMPLES, splitting ? split.at : samples.length));
-  const score = (splitting ? samples.slice(split.at) : samples).slice(-SCORE_SAMPLES);
+    candidates.push({ method: 'auto', ranges, methods });
+  }
+  for (const m of SINGLE_METHODS) {
+    const label = m === 'percentile' ? `percentile ${opts.percentile ?? 99.99}` : m;
+    candidates.push({
+      method: label,
+      ranges: new Map([...stats].map(([t, h]) => [t, chooseRange(h, { method: m, percentile: opts.percentile })])),
+      methods: new Map([...stats.keys()].map((t) => [t, label])),
+    });
+  }
+  const head = samples.slice(0, HEAD_SAMPLES);
+  const score = samples.slice(-SCORE_SAMPLES);
   const ref = await outputsOn(floatModel, exposeTensors(floatModel, []).bytes, score, opts.threads);
   // Bias correction changes the ranking (MobileNet v1: mse 10 dB before, 18 dB after), so every
   // candidate is corrected on the head before it is scored.
@@ -124,7 +115,7 @@ export async function chooseAuto(floatModel: TfliteModel, stats: Map<number, Ten
     opts.onProgress?.(scored.length, candidates.length);
   }
   const best = scored.reduce((a, b) => (b.sqnrDb > a.sqnrDb + 1e-9 ? b : a));
-  const win = splitting ? candidatesFrom(stats).find((c) => c.method === best.c.method)! : best.c;
+  const win = best.c;
   return {
     ranges: win.ranges, methods: win.methods, chosen: win.method,
     candidates: scored.map((x) => ({ method: x.c.method, sqnrDb: x.sqnrDb })).sort((a, b) => b.sqnrDb - a.sqnrDb),

@@ -26,8 +26,6 @@ export interface CalibrationOptions {
   meansOf?: number[];
   /** Also return those means over the first `headSamples` samples only (`headMeans`). */
   headSamples?: number;
-  /** Also return statistics over the first `splitAt` samples only (`headStats`). */
-  splitAt?: number;
 }
 
 export interface CalibrationResult {
@@ -37,8 +35,6 @@ export interface CalibrationResult {
   means: Map<number, Float64Array>;
   /** The same over the first `headSamples` samples (empty when not asked). */
   headMeans: Map<number, Float64Array>;
-  /** Statistics over the first `splitAt` samples (empty when not asked). */
-  headStats: Map<number, TensorHistogram>;
   samples: number;
   ms: number;
 }
@@ -115,12 +111,6 @@ export async function calibrate(model: TfliteModel, samples: AsyncIterable<Sampl
   const runner = await ExposedRunner.open(bytes, outputTensors, opts.threads);
   const stats = new Map<number, TensorHistogram>();
   for (const i of acts) stats.set(i, new TensorHistogram(opts.bins));
-  const headStats = new Map<number, TensorHistogram>();
-  if (opts.splitAt) for (const i of acts) headStats.set(i, new TensorHistogram(opts.bins));
-  const add = (ti: number, data: ArrayLike<number>): void => {
-    stats.get(ti)!.add(data);
-    if (n < (opts.splitAt ?? 0)) headStats.get(ti)!.add(data);
-  };
   const sums = new Map<number, { acc: Float64Array; count: number }>();
   for (const i of opts.meansOf ?? []) {
     const shape = sg.tensors[i]!.shape;
@@ -131,12 +121,12 @@ export async function calibrate(model: TfliteModel, samples: AsyncIterable<Sampl
   try {
     for await (const sample of samples) {
       const out = await runner.run(sample);
-      sg.inputs.forEach((ti, k) => { if (stats.has(ti)) add(ti, sample[k] as ArrayLike<number>); });
+      sg.inputs.forEach((ti, k) => stats.get(ti)?.add(sample[k] as ArrayLike<number>));
       for (const [ti, data] of out) {
         const h = stats.get(ti);
         if (!h) continue;
         try {
-          add(ti, data as ArrayLike<number>);
+          h.add(data as ArrayLike<number>);
           const m = sums.get(ti);
           if (m) {
             const c = m.acc.length;
@@ -156,7 +146,7 @@ export async function calibrate(model: TfliteModel, samples: AsyncIterable<Sampl
     await runner.dispose();
   }
   if (n === 0) throw new ReefError('REEF_CALIBRATION_INVALID', 'no calibration samples were given');
-  return { stats, means: meansOf(sums), headMeans, headStats, samples: n, ms: performance.now() - t0 };
+  return { stats, means: meansOf(sums), headMeans, samples: n, ms: performance.now() - t0 };
 }
 
 function meansOf(sums: Map<number, { acc: Float64Array; count: number }>): Map<number, Float64Array> {

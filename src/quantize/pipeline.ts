@@ -13,7 +13,7 @@ import { evaluate, type EvalSample, type EvaluationResult } from './evaluate.js'
 import { checkFloatModel, foldConstantDequantize, modelKind } from './prepare.js';
 import { legacyToFloat } from './requantize-uint8.js';
 import { chooseRange, type Range, type RangeMethod } from './ranges.js';
-import { chooseAuto, HEAD_SAMPLES, splitPoint, type MethodChoice } from './auto.js';
+import { chooseAuto, HEAD_SAMPLES, type MethodChoice } from './auto.js';
 import type { TensorHistogram } from './histogram.js';
 import { paramsToRange } from './params.js';
 import { quantizeGraph, type IoType, type QuantizedGraph } from './quantize.js';
@@ -81,7 +81,6 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   let floatMeans = new Map<number, Float64Array>();
   let headMeans = new Map<number, Float64Array>();
   let stats = new Map<number, TensorHistogram>();
-  let headStats = new Map<number, TensorHistogram>();
   let folded = 0;
   if (kind === 'uint8-legacy') {
     const legacy = legacyToFloat(raw);
@@ -99,13 +98,11 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
     const total = data.calibration.length;
     const cal = await calibrate(floatModel, data.calibration, {
       threads: opts.threads, onProgress: (n) => opts.onProgress?.('calibrate', n, total), meansOf: correctionTargets(floatModel),
-      headSamples: Math.min(HEAD_SAMPLES, splitPoint(total) || total),
-      ...(method === 'auto' ? { splitAt: splitPoint(total) } : {}),
+      headSamples: Math.min(HEAD_SAMPLES, total),
     });
     floatMeans = cal.means;
     headMeans = cal.headMeans;
     stats = cal.stats;
-    headStats = cal.headStats;
     calibrateMs = cal.ms;
     if (method !== 'auto') ranges = new Map([...cal.stats].map(([t, h]) => [t, chooseRange(h, { method, percentile: opts.percentile })]));
   }
@@ -115,7 +112,7 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
     quantizeGraph(floatModel, { ranges: r, io, allowFloat: opts.allowFloat, fixedParams, source, keepFloat });
   let choice: MethodChoice | null = null;
   if (method === 'auto' && kind !== 'uint8-legacy') {
-    choice = await chooseAuto(floatModel, stats, { at: splitPoint(data.calibration.length), stats: headStats }, data.calibration, headMeans, build, {
+    choice = await chooseAuto(floatModel, stats, data.calibration, headMeans, build, {
       percentile: opts.percentile, biasCorrection, threads: opts.threads, onProgress: (n, total) => opts.onProgress?.('choose ranges', n, total),
     });
     ranges = choice.ranges;

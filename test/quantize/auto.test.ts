@@ -1,7 +1,9 @@
 /**
- * --method auto is never worse than the best single method: on the calibration samples it scores
- * by construction (each candidate bias-corrected and scored; a single method that wins gives the very
- * same model), and on held photos within the noise of 30 samples (0.5 dB) on the TF pairs.
+ * --method auto against every single method, on the TF pairs: by construction on the calibration
+ * samples it scores (each candidate bias-corrected and scored; a single method that wins gives the
+ * very same model), and on 50 held photos within 0.5 dB of the best single method. (With 60
+ * calibration samples the choice is noise: resnet8 lost 2.1 dB on 30 held photos. Splitting the
+ * samples into halves to build and to score, first/second or even/odd, measured worse at 200.)
  */
 import { describe, expect, it } from 'vitest';
 import { quantizeTflite, type QuantizeResult } from '../../src/quantize/pipeline.js';
@@ -12,14 +14,14 @@ const worst = (r: QuantizeResult): number => Math.min(...r.report.outputs.map((o
 
 describe('--method auto against every single method', () => {
   const cases = [
-    { name: 'hello_world_float', data: async () => ({ cal: sineInputs(60, 0), held: sineInputs(30, 0.5) }) },
+    { name: 'hello_world_float', data: async () => ({ cal: sineInputs(200, 0), held: sineInputs(50, 0.5) }) },
     { name: 'resnet8_cifar10_float', data: async () => {
-      const p = await imagenetSamples([1, 32, 32, 3], 0, 1, 0, 90);
-      return { cal: p.slice(0, 60).map((x) => x.sample), held: p.slice(60).map((x) => x.sample) };
+      const p = await imagenetSamples([1, 32, 32, 3], 0, 1, 0, 250);
+      return { cal: p.slice(0, 200).map((x) => x.sample), held: p.slice(200).map((x) => x.sample) };
     } },
     { name: 'vww_96_float', data: async () => {
-      const p = await imagenetSamples([1, 96, 96, 3], 0, 255, 0, 90);
-      return { cal: p.slice(0, 60).map((x) => x.sample), held: p.slice(60).map((x) => x.sample) };
+      const p = await imagenetSamples([1, 96, 96, 3], 0, 255, 0, 250);
+      return { cal: p.slice(0, 200).map((x) => x.sample), held: p.slice(200).map((x) => x.sample) };
     } },
   ];
   it.each(cases)('$name', async ({ name, data }) => {
@@ -40,5 +42,5 @@ describe('--method auto against every single method', () => {
     const best = Math.max(...Object.values(singles).map(worst));
     console.log(`${name}: auto kept ${choice.chosen}; held worst-output SQNR auto ${worst(auto).toFixed(2)} dB, best single ${best.toFixed(2)} dB`);
     expect(worst(auto)).toBeGreaterThanOrEqual(best - 0.5);
-  }, 120_000);
+  }, 180_000);
 });
