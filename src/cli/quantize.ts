@@ -19,6 +19,7 @@ import { RANGE_METHODS, type RangeMethod } from '../quantize/ranges.js';
 import { IO_TYPES, type IoType } from '../quantize/quantize.js';
 import { checkWritable, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
 import { readUserFile } from '../files.js';
+import { convertOnnxFile } from '../convert/index.js';
 
 export interface QuantizeCliOptions {
   calib?: string;
@@ -128,7 +129,13 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
   if (opts.report) await checkWritable('--report', opts.report);
   if (opts.plot) await checkWritable('--plot', opts.plot);
 
-  const bytes = await readUserFile(model, 'model');
+  let bytes = await readUserFile(model, 'model');
+  if (model.toLowerCase().endsWith('.onnx')) {
+    // An ONNX model is converted (and checked against onnxruntime) first, then quantized.
+    const converted = await convertOnnxFile(model);
+    if (!opts.json) io.err(`converted ${model} to TFLite (${converted.report.transposes.total} TRANSPOSE ops; check vs onnxruntime: ${converted.check!.outputs.map((o) => `${o.name} max|diff| ${o.maxAbs.toExponential(1)}`).join(', ')})\n`);
+    bytes = converted.bytes;
+  }
   const ir = readTflite(bytes);
   const sg = ir.subgraphs[0]!;
   const legacy = sg.inputs.some((i) => sg.tensors[i]!.dtype === 'uint8');
@@ -179,7 +186,7 @@ export function registerQuantize(program: Command, io: CliIO): void {
   program
     .command('quantize')
     .description('post-training full-integer int8 quantization with calibration (float32, float16-weight or legacy uint8 TFLite in)')
-    .argument('<model>', 'a float32 .tflite model (or a legacy uint8 one to re-quantize)')
+    .argument('<model>', 'a float32 .tflite model (or a legacy uint8 one to re-quantize), or a float .onnx model (converted first)')
     .option('--calib <dir|glob>', 'calibration data: a folder or glob of images, .npy or .bin (float32) tensors')
     .option('-o, --output <file>', 'where to write the int8 .tflite')
     .option('--method <m>', `activation range method: ${RANGE_METHODS.join(', ')} (auto: per tensor the least-error range, checked against each single method)`, 'auto')

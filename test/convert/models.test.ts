@@ -60,13 +60,15 @@ describe('reef convert: the shared models', () => {
     }
   });
 
-  it('fastestdet_352: channel shuffles become strided slices (no 5-D tensor, no TRANSPOSE), NHWC grid output matches onnxruntime', async () => {
+  it('fastestdet_352: channel shuffles become channel-selecting 1x1 convolutions (no 5-D tensor, no TRANSPOSE), NHWC grid output matches onnxruntime', async () => {
     const r = await convertOnnxFile(sharedPath('models/onnx/fastestdet_352.onnx'), { samples: 2 });
     const m = readTflite(r.bytes);
     const ops = m.subgraphs[0]!.operators.map((o) => o.opcode);
     expect(ops).not.toContain('TRANSPOSE');
     expect(ops).not.toContain('GATHER');
-    expect(ops.filter((o) => o === 'STRIDED_SLICE')).toHaveLength(26);
+    expect(ops).not.toContain('STRIDED_SLICE');
+    expect(ops).not.toContain('PADV2'); // MaxPool after ReLU pads with 0, not -FLT_MAX (quantizable)
+    expect(ops.filter((o) => o === 'CONV_2D')).toHaveLength(42 + 26);
     expect(Math.max(...m.subgraphs[0]!.tensors.map((t) => t.shape.length))).toBe(4);
     expect(r.report.outputs).toEqual([{ name: '758', onnxShape: [1, 85, 22, 22], tfliteShape: [1, 22, 22, 85], perm: [0, 2, 3, 1] }]);
     expect(r.check!.outputs[0]!.ok).toBe(true);
@@ -80,6 +82,46 @@ describe('reef convert: the shared models', () => {
     expect(r.report.transposes.total).toBe(2);
     expect(r.report.transposes.edge).toBe(2);
     expect(r.check!.ok).toBe(true);
+  });
+});
+
+describe('reef quantize model.onnx: converted, checked, then quantized in one step', () => {
+  it('mnist: an int8 TFLite model whose top-1 matches mnist_reference.json', async () => {
+    const out = join(tmp, 'mnist_int8.tflite');
+    const r = await cli('quantize', sharedPath('models/onnx/mnist_opset8.onnx'), '--calib', sharedPath('images/mnist'), '--mean', '0', '--std', '255', '--eval', '0', '-o', out);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^converted .*mnist_opset8\.onnx to TFLite \(0 TRANSPOSE ops; check vs onnxruntime: Plus214_Output_0 max\|diff\| /m);
+    const s = await load(out);
+    try {
+      expect(s.inputs[0]).toMatchObject({ dtype: 'int8', shape: [1, 28, 28, 1] });
+      const ref = JSON.parse(readFileSync(sharedPath('models/onnx/mnist_reference.json'), 'utf8')) as Record<string, { inputs: { data: number[] }; outputs: { data: number[] } }>;
+      const { quantize, dequantize } = await import('../../src/quant.js');
+      for (const c of Object.values(ref)) {
+        const q = s.inputs[0]!.quantization, oq = s.outputs[0]!.quantization;
+        const o = await s.run([quantize(Float32Array.from(c.inputs.data), q, 'int8')]);
+        const got = Array.from(dequantize(o[s.outputs[0]!.name]!.data as Int8Array, oq));
+        expect(got.indexOf(Math.max(...got))).toBe(c.outputs.data.indexOf(Math.max(...c.outputs.data)));
+      }
+    } finally {
+      await s.dispose();
+    }
+  });
+});
+
+describe('reef bench on an .onnx model, both ways', () => {
+  it('--backend onnx (the default) runs onnxruntime; --backend tflite runs reef\'s converted model; wrong pairings are refused', async () => {
+    const onnx = sharedPath('models/onnx/mnist_opset8.onnx');
+    const a = await cli('bench', onnx, '--runs', '5', '--warmup', '1', '--json');
+    expect(a.code).toBe(0);
+    expect(JSON.parse(a.out)).toMatchObject({ model: onnx, backend: 'onnxruntime', delegate: 'none', runs: 5 });
+    const b = await cli('bench', onnx, '--backend', 'tflite', '--runs', '5', '--warmup', '1', '--json');
+    expect(b.code).toBe(0);
+    expect(JSON.parse(b.out)).toMatchObject({ model: expect.stringMatching(/mnist_opset8\.tflite$/), backend: 'tflite-native', delegate: 'xnnpack', runs: 5 });
+    const c = await cli('bench', sharedPath('models/tflite/mobilenet_v1_0.25_128_float.tflite'), '--backend', 'onnx', '--json');
+    expect(c.code).toBe(2);
+    expect(JSON.parse(c.out).error.code).toBe('REEF_INVALID_ARGUMENT');
+    const d = await cli('bench', onnx, '--backend', 'gpu', '--json');
+    expect(JSON.parse(d.out).error).toMatchObject({ code: 'REEF_INVALID_ARGUMENT', message: 'Expected tflite or onnx for --backend but received "gpu"' });
   });
 });
 
