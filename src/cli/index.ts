@@ -14,6 +14,8 @@ import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
 import { registerEval } from './eval.js';
 import { registerCamera } from './camera.js';
+import { registerPrune } from './prune.js';
+import { registerOptimize } from './optimize.js';
 import { registerServe } from './serve.js';
 import { registerConvert } from './convert.js';
 import { registerRepair } from './repair.js';
@@ -38,6 +40,8 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerEdgetpu(program, io);
   registerPackage(program, io);
   registerQuantize(program, io);
+  registerPrune(program, io);
+  registerOptimize(program, io);
   registerConvert(program, io);
   registerInfo(program, io);
   registerEval(program, io);
