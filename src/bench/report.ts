@@ -47,7 +47,7 @@ export interface ResultEnv {
 export interface BenchResult {
   schema: string;
   model: string;
-  backend: 'tflite-native';
+  backend: 'tflite-native' | 'onnxruntime';
   delegate: 'xnnpack' | 'none';
   threads: number;
   xnnpack: boolean;
@@ -105,7 +105,8 @@ export function toResult(m: BenchMeasurement, host: HostEnv, version = reefVersi
   const lat = summarize(m.latencyMs);
   const inv = summarize(m.invokeMs);
   const paired = m.latencyMs.map((x, i) => x - m.invokeMs[i]);
-  const delegate = m.point.xnnpack ? 'xnnpack' : 'none';
+  const onnx = m.model.toLowerCase().endsWith('.onnx');
+  const delegate = m.point.xnnpack && !onnx ? 'xnnpack' : 'none';
   const single = {
     mode: 'single-stream' as const, workers: 1, in_flight: 1, runs: m.latencyMs.length,
     ips: round(m.latencyMs.length / (m.wallMs / 1000), 2), latency_ms: roundStats(lat), invoke_ms: roundStats(inv),
@@ -118,7 +119,7 @@ export function toResult(m: BenchMeasurement, host: HostEnv, version = reefVersi
   return {
     schema: RESULT_SCHEMA,
     model: m.model,
-    backend: 'tflite-native',
+    backend: onnx ? 'onnxruntime' : 'tflite-native',
     delegate,
     threads: m.point.threads,
     xnnpack: m.point.xnnpack,

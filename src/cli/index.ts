@@ -12,6 +12,8 @@ import { registerBench } from './bench.js';
 import { registerEdgetpu } from './edgetpu.js';
 import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
+import { registerPrune } from './prune.js';
+import { registerOptimize } from './optimize.js';
 import { registerServe } from './serve.js';
 import { registerConvert } from './convert.js';
 import { registerRepair } from './repair.js';
@@ -36,6 +38,8 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerEdgetpu(program, io);
   registerPackage(program, io);
   registerQuantize(program, io);
+  registerPrune(program, io);
+  registerOptimize(program, io);
   registerConvert(program, io);
   registerInfo(program, io);
   registerServe(program, io);
