@@ -158,6 +158,16 @@ export const ERROR_CODES = {
     fix: 'Use JPEG, PNG, WebP, GIF, AVIF or TIFF (BMP is not supported); check that the file is not truncated.',
     http: 400,
   },
+  REEF_INTERNAL_ERROR: {
+    meaning: 'A defect in reef itself: something failed that reef did not expect to fail.',
+    fix: 'Report it with the command you ran and the output of `REEF_DEBUG=1 reef ...` (which adds the stack trace).',
+    http: 500,
+  },
+  REEF_TASK_UNSUPPORTED: {
+    meaning: 'The model\'s outputs are not of a task this command can interpret (e.g. `reef run` on images classifies; a detector or segmenter has other outputs).',
+    fix: 'Run it with --raw to print every output tensor (or --save DIR for .npy files), or use a task the model has.',
+    http: 400,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ReefErrorCode = keyof typeof ERROR_CODES;

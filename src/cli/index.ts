@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { reefVersion } from '../paths.js';
-import { EXIT, reportError, stdio, type CliIO } from './io.js';
+import { EXIT, reportError, reportUsageError, stdio, type CliIO } from './io.js';
 import { registerRun } from './run.js';
 import { registerInfo } from './info.js';
 import { registerInspect } from './inspect.js';
@@ -18,15 +18,17 @@ function version(): string {
 }
 
 /** Builds the command tree; pure, so tests can parse without running. */
-export function buildProgram(io: CliIO = stdio): Command {
+export function buildProgram(io: CliIO = stdio, options: { json?: boolean } = {}): Command {
+  // Under --json, commander's own usage messages are not printed: main() prints them as JSON.
+  const writeErr = options.json ? () => undefined : (s: string) => io.err(s);
   const program = new Command();
   program
     .name('reef')
     .description('Take a trained model to a Raspberry Pi or a Coral board and run it there, fast.')
     .version(version())
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
-    .showHelpAfterError('(run with --help for usage)');
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr })
+    .showHelpAfterError(options.json ? false : '(run with --help for usage)');
   registerRun(program, io);
   registerInspect(program, io);
   registerBench(program, io);
@@ -34,20 +36,26 @@ export function buildProgram(io: CliIO = stdio): Command {
   registerPackage(program, io);
   registerQuantize(program, io);
   registerInfo(program, io);
-  for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  const configure = (c: Command): void => {
+    c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr });
+    if (options.json) c.showHelpAfterError(false);
+    c.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
   return program;
 }
 
 /** Runs the CLI; resolves with the exit code. One catch prints every error. */
 export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
-  const program = buildProgram(io);
   const json = argv.includes('--json');
+  const program = buildProgram(io, { json });
   try {
     await program.parseAsync(argv);
     return EXIT.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
-      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      if (e.exitCode === 0) return EXIT.ok;
+      return json ? reportUsageError(e.message, io, true) : EXIT.usage;
     }
     return reportError(e, io, json);
   }

@@ -16,6 +16,14 @@ export const stdio: CliIO = {
 /** Exit codes: 0 done, 1 a ReefError (bad input, model, runtime), 2 bad usage, 70 internal bug. */
 export const EXIT = { ok: 0, error: 1, usage: 2, internal: 70 } as const;
 
+/** A usage error commander found (unknown option, missing argument), printed like every error. */
+export function reportUsageError(message: string, io: CliIO, json: boolean): number {
+  const text = message.replace(/^error: /, '').trim();
+  if (json) io.out(JSON.stringify({ error: { code: 'REEF_INVALID_ARGUMENT', message: text, fix: ERROR_CODES.REEF_INVALID_ARGUMENT.fix } }) + '\n');
+  else io.err(`reef: REEF_INVALID_ARGUMENT: ${text}\n  fix: ${ERROR_CODES.REEF_INVALID_ARGUMENT.fix}\n`);
+  return EXIT.usage;
+}
+
 /** Prints an error the way every command does, and returns the exit code. */
 export function reportError(e: unknown, io: CliIO, json: boolean): number {
   if (e instanceof ReefError) {
@@ -26,8 +34,16 @@ export function reportError(e: unknown, io: CliIO, json: boolean): number {
     }
     return e.code === 'REEF_INVALID_ARGUMENT' ? EXIT.usage : EXIT.error;
   }
+  // Not a ReefError: a defect in reef. Say so in one line; the stack only when asked for.
   const err = e as Error;
-  io.err(`reef: internal error: ${err?.stack ?? String(e)}\n`);
+  const message = err?.message ?? String(e);
+  const debug = process.env.REEF_DEBUG === '1';
+  if (json) {
+    io.out(JSON.stringify({ error: { code: 'REEF_INTERNAL_ERROR', message, fix: ERROR_CODES.REEF_INTERNAL_ERROR.fix } }) + '\n');
+  } else {
+    io.err(`reef: REEF_INTERNAL_ERROR: ${message}\n  fix: ${ERROR_CODES.REEF_INTERNAL_ERROR.fix}\n`);
+  }
+  if (debug && err?.stack) io.err(`${err.stack}\n`);
   return EXIT.internal;
 }
 
