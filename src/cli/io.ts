@@ -1,4 +1,4 @@
-import { open, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, open, realpath, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ReefError, ERROR_CODES } from '../errors.js';
 
@@ -67,12 +67,33 @@ export function parsePositiveInt(name: string, text: string): number {
 }
 
 /**
+ * The file an output path really names: a symlink is followed to its target (the link is kept and
+ * its target replaced), and anything that exists but is not a regular file (a device such as
+ * /dev/full, a fifo, a socket) is refused rather than renamed over. A folder is left to the caller.
+ * @throws ReefError REEF_OUTPUT_UNWRITABLE naming the option, the path and what it is.
+ */
+export async function outputTarget(name: string, path: string): Promise<string> {
+  const full = resolve(path);
+  const link = await lstat(full).catch(() => null);
+  if (!link) return full;
+  let real = full;
+  if (link.isSymbolicLink()) {
+    real = await realpath(full).catch(() => '');
+    if (!real) throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a writable file path for ${name} but received "${path}" (a symbolic link to nothing)`);
+  }
+  const st = await stat(real);
+  if (st.isFile() || st.isDirectory()) return real;
+  const kind = st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'not a regular file';
+  throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a regular file path for ${name} but received "${path}" (${real === full ? 'it' : real} is ${kind}); reef replaces outputs whole and will not replace that`);
+}
+
+/**
  * Fails early, before any long work, when `path` cannot be written: its folder is missing or
  * read-only, or the path is a folder. Probes by creating a file, so it also holds for root
  * (for whom access(W_OK) is always true).
  */
 export async function checkWritable(name: string, path: string): Promise<void> {
-  const full = resolve(path);
+  const full = await outputTarget(name, path);
   const isDir = await stat(full).then((s) => s.isDirectory(), () => false);
   if (isDir) {
     throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a writable file path for ${name} but received "${path}" (it is a folder)`);
@@ -94,7 +115,9 @@ export async function checkWritable(name: string, path: string): Promise<void> {
  * one is written are they renamed into place. On failure the temporary files are removed and no
  * output is left half-written.
  */
-export async function writeAtomic(files: Array<[path: string, data: Uint8Array | string]>): Promise<void> {
+export async function writeAtomic(given: Array<[path: string, data: Uint8Array | string]>): Promise<void> {
+  const files: Array<[string, Uint8Array | string]> = [];
+  for (const [path, data] of given) files.push([await outputTarget(path, path), data]);
   const tmps = files.map(([path]) => join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`));
   let current = '';
   try {

@@ -72,7 +72,9 @@ export function reportSession(session: Session, io: CliIO, verbose = false): voi
     io.err(`variant ${v.variant} (${v.file}): ${v.reason}\n`);
     for (const s of v.skipped) io.err(`  skipped ${s.variant}: ${s.reason}\n`);
   }
-  io.err(`delegate: ${session.delegate.name} (${session.delegate.reason}); ${session.threads} thread(s); ` +
+  const shapes = (ts: Session['inputs']): string => ts.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(', ');
+  io.err(`model ${session.source}: ${shapes(session.inputs)} -> ${shapes(session.outputs)}; ` +
+    `${session.delegate.name === 'xnnpack' ? 'XNNPACK' : 'built-in kernels'}, ${session.threads} thread(s); ` +
     `TFLite ${session.library.version} from ${session.library.path}\n`);
   for (const line of log) io.err(`tflite: ${line}\n`);
 }

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { basename, join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { load, type Outputs, type Session } from '../runtime/session.js';
 import { DEFAULT_NORMALIZATION, type Layout, type Normalization } from '../image/preprocess.js';
 import { readLabels } from '../labels.js';
@@ -53,18 +53,19 @@ function parseNamedInputs(list: string[] | undefined): Array<[string, string]> |
   });
 }
 
-/** Pre-processing the user did not give, from the bundle manifest or the model's metadata. */
-async function normalization(session: Session, model: string, opts: RunCliOptions): Promise<{ norm: Normalization; labels: string[] | null }> {
+/** Pre-processing the user did not give, from the bundle manifest or the model's metadata; and where each came from. */
+async function normalization(session: Session, model: string, opts: RunCliOptions): Promise<{ norm: Normalization; labels: string[] | null; said: string }> {
   const user = parseNormalization(opts);
   const b = session.bundle;
-  const md = b
-    ? { mean: [b.manifest.preprocess.mean].flat(), std: [b.manifest.preprocess.std].flat(), labels: b.labels ?? undefined }
-    : session.source === '<buffer>' || (opts.labels && user.mean !== undefined && user.std !== undefined) || model.endsWith('.reef')
-      ? {} : readTfliteMetadata(await readUserFile(model, 'model'));
-  return {
-    norm: { mean: user.mean ?? md.mean ?? DEFAULT_NORMALIZATION.mean, std: user.std ?? md.std ?? DEFAULT_NORMALIZATION.std },
-    labels: opts.labels ? await readLabels(opts.labels) : md.labels ?? null,
-  };
+  const md: { mean?: number[]; std?: number[]; labels?: string[]; labelsFile?: string } = b
+    ? { mean: [b.manifest.preprocess.mean].flat(), std: [b.manifest.preprocess.std].flat(), labels: b.labels ?? undefined, labelsFile: b.manifest.labels }
+    : opts.labels && user.mean !== undefined && user.std !== undefined ? {} : readTfliteMetadata(await readUserFile(model, 'model'));
+  const where = b ? 'bundle manifest' : 'model metadata';
+  const from = (u: unknown, m: unknown): string => (u !== undefined ? 'option' : m !== undefined ? where : 'default');
+  const norm = { mean: user.mean ?? md.mean ?? DEFAULT_NORMALIZATION.mean, std: user.std ?? md.std ?? DEFAULT_NORMALIZATION.std };
+  const said = `normalisation: mean ${String(norm.mean)} (${from(user.mean, md.mean)}), std ${String(norm.std)} (${from(user.std, md.std)}); ` +
+    `labels: ${opts.labels ? opts.labels : md.labels ? `${md.labelsFile ?? where} (${where})` : 'none'}`;
+  return { norm, labels: opts.labels ? await readLabels(opts.labels) : md.labels ?? null, said };
 }
 
 function printRaw(io: CliIO, out: Outputs, session: Session, title?: string): void {
@@ -103,6 +104,9 @@ export async function runCommand(model: string, inputs: string[], opts: RunCliOp
   const sSave = opts.save;
   if (sSave !== undefined) {
     await mkdir(sSave, { recursive: true }).catch(() => undefined);
+    if (!(await stat(sSave).then((st) => st.isDirectory(), () => false))) {
+      throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a folder for --save but received "${sSave}" (it is not a folder and cannot be made one)`);
+    }
     await checkWritable('--save', join(sSave, 'probe.npy'));
   }
 
@@ -122,10 +126,8 @@ export async function runCommand(model: string, inputs: string[], opts: RunCliOp
       }
       return;
     }
-    const { norm, labels } = await normalization(session, model, opts);
-    if (opts.verbose && !opts.json) {
-      io.err(`normalisation: mean ${String(norm.mean)}, std ${String(norm.std)}; labels: ${opts.labels ?? (labels ? 'from the model' : 'none')}\n`);
-    }
+    const { norm, labels, said } = await normalization(session, model, opts);
+    if (opts.verbose && !opts.json) io.err(`${said}\n`);
     if (opts.raw || sSave !== undefined) {
       const results = [];
       for (const image of inputs) {

@@ -66,7 +66,7 @@ export function readBundle(bytes: Uint8Array): Bundle {
     files.set(name, data);
   }
   for (const name of byName.keys()) {
-    if (name !== MANIFEST_NAME && !(name in manifest.files)) throw invalid(`file "${name}" is not listed in the manifest (tampered?)`);
+    if (name !== MANIFEST_NAME && !Object.hasOwn(manifest.files, name)) throw invalid(`file "${name}" is not listed in the manifest (tampered?)`);
   }
   return { manifest, files };
 }

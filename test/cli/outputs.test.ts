@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../cli.js';
@@ -39,5 +40,37 @@ describe('outputs are written all or nothing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'reef-out-'));
     await writeAtomic([[join(dir, 'a.txt'), 'a'], [join(dir, 'b.bin'), new Uint8Array([1, 2])]]);
     expect(readdirSync(dir).sort()).toEqual(['a.txt', 'b.bin']);
+  });
+});
+
+describe('output paths that are not plain files', () => {
+  it('a symlink: its target is replaced, the link stays a link', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-out-'));
+    const target = join(dir, 'real.json');
+    writeFileSync(target, 'old');
+    symlinkSync(target, join(dir, 'link.json'));
+    await writeAtomic([[join(dir, 'link.json'), 'new']]);
+    expect(lstatSync(join(dir, 'link.json')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toBe('new');
+    expect(readdirSync(dir).sort()).toEqual(['link.json', 'real.json']);
+  });
+
+  it('EXPECTED FAILURE - a device (/dev/null, or a link to it) or a fifo is refused and left as it is', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-out-'));
+    symlinkSync('/dev/null', join(dir, 'null.json'));
+    execFileSync('mkfifo', [join(dir, 'fifo.json')]);
+    const cases: Array<[string, string]> = [
+      ['/dev/null', 'Expected a regular file path for /dev/null but received "/dev/null" (it is a device); reef replaces outputs whole and will not replace that'],
+      [join(dir, 'null.json'), `Expected a regular file path for ${join(dir, 'null.json')} but received "${join(dir, 'null.json')}" (/dev/null is a device); reef replaces outputs whole and will not replace that`],
+      [join(dir, 'fifo.json'), `Expected a regular file path for ${join(dir, 'fifo.json')} but received "${join(dir, 'fifo.json')}" (it is a pipe); reef replaces outputs whole and will not replace that`],
+    ];
+    for (const [path, message] of cases) {
+      const e = await writeAtomic([[path, 'x']]).catch((err: ReefError) => err);
+      expect([(e as ReefError).code, (e as ReefError).message]).toEqual(['REEF_OUTPUT_UNWRITABLE', message]);
+    }
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    const r = await cli('run', sharedPath('models/tflite/mobilenet_v1_0.25_128_float.tflite'), '--random', '--save', '/dev/null');
+    expect(r.code).toBe(1);
+    expect(r.err.split('\n')[0]).toBe('reef: REEF_OUTPUT_UNWRITABLE: Expected a folder for --save but received "/dev/null" (it is not a folder and cannot be made one)');
   });
 });

@@ -73,7 +73,8 @@ describe('reef run', () => {
   it('EXPECTED FAILURE - missing arguments is a usage error', async () => {
     const r = await cli('run', sharedPath(MODEL));
     expect(r.code).toBe(2);
-    expect(r.err).toContain("error: missing required argument 'images'");
+    expect(r.err).toBe('reef: REEF_INVALID_ARGUMENT: Expected images, .npy/.bin tensor files, --input NAME=FILE or --random but received none\n' +
+      '  fix: See the message: it names the argument, what was expected and what was received.\n');
   });
 });
 

@@ -121,6 +121,26 @@ describe('bundle writer + reader on the shared mobilenet models', () => {
     expect(errorOf(() => readBundle(extra)).message).toBe('Invalid .reef bundle: file "models/evil.tflite" is not listed in the manifest (tampered?)');
   });
 
+  it('BAD INPUT - a manifest naming inherited keys (__proto__, constructor) as files is refused', () => {
+    for (const key of ['constructor', '__proto__', 'toString']) {
+      const t = retar(bytes, (es) => es.map((e) => {
+        if (e.name !== 'manifest.json') return e;
+        const m = JSON.parse(new TextDecoder().decode(e.data)) as Manifest;
+        m.variants[0]!.file = key;
+        return { name: e.name, data: new TextEncoder().encode(JSON.stringify(m)) };
+      }));
+      const e = errorOf(() => readBundle(t));
+      expect([e.code, e.message]).toEqual(['REEF_BUNDLE_INVALID', `Invalid .reef bundle: manifest.json: variants[0].file "${key}" is not listed in files`]);
+      const labels = retar(bytes, (es) => es.map((e) => {
+        if (e.name !== 'manifest.json') return e;
+        const m = JSON.parse(new TextDecoder().decode(e.data)) as Manifest;
+        (m as { labels?: string }).labels = key;
+        return { name: e.name, data: new TextEncoder().encode(JSON.stringify(m)) };
+      }));
+      expect(errorOf(() => readBundle(labels)).message).toBe('Invalid .reef bundle: manifest.json: labels must name a file listed in files');
+    }
+  });
+
   it('BAD INPUT - not a bundle at all', () => {
     expect(errorOf(() => readBundle(sharedBytes(Q).subarray(0, 512 * 20))).message).toMatch(/^Invalid \.reef bundle: /);
   });
