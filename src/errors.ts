@@ -167,6 +167,25 @@ export const ERROR_CODES = {
     meaning: 'The model\'s outputs are not of a task this command can interpret (e.g. `reef run` on images classifies; a detector or segmenter has other outputs).',
     fix: 'Run it with --raw to print every output tensor (or --save DIR for .npy files), or use a task the model has.',
     http: 400,
+  REEF_CONVERT_UNSUPPORTED_OP: {
+    meaning: 'The ONNX model uses an operator (or an attribute value of one) that `reef convert` cannot express in TFLite; the message names the op type, the node name and its index.',
+    fix: 'Re-export the model without that op (e.g. a newer/older opset, or simplify it with onnxsim), or run the .onnx as it is with load(): onnxruntime runs every op.',
+    http: 422,
+  },
+  REEF_CONVERT_DYNAMIC_SHAPE: {
+    meaning: 'An ONNX input has dimensions that are not fixed numbers (batch, height, width...), and TFLite needs static shapes.',
+    fix: 'Fix them with --input-shape NAME=1,3,240,320 (one per dynamic input; the message names them).',
+    http: 422,
+  },
+  REEF_CONVERT_QUANTIZED_ONNX: {
+    meaning: 'The ONNX model is already quantized (QuantizeLinear/DequantizeLinear or QLinear* ops); reef converts float models only.',
+    fix: 'Convert the float ONNX model, then let reef quantize it: `reef convert model.onnx -o m.tflite` and `reef quantize m.tflite --calib DIR`.',
+    http: 422,
+  },
+  REEF_CONVERT_MISMATCH: {
+    meaning: 'The converted TFLite model does not reproduce onnxruntime\'s outputs within onnx2tf\'s bounds (max |diff| <= max(5e-2, 2e-3 * max |ref|), cosine >= 0.999); the message names the output and the first ONNX node whose output diverges.',
+    fix: 'Report the model and the message; `--no-check` writes the model anyway (at your own risk).',
+    http: 422,
   },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

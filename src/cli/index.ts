@@ -12,6 +12,7 @@ import { registerBench } from './bench.js';
 import { registerEdgetpu } from './edgetpu.js';
 import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
+import { registerConvert } from './convert.js';
 
 function version(): string {
   return reefVersion();
@@ -35,6 +36,7 @@ export function buildProgram(io: CliIO = stdio, options: { json?: boolean } = {}
   registerEdgetpu(program, io);
   registerPackage(program, io);
   registerQuantize(program, io);
+  registerConvert(program, io);
   registerInfo(program, io);
   const configure = (c: Command): void => {
     c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr });

@@ -56,6 +56,19 @@ export function readOnnx(bytes: Uint8Array): OnnxModel {
 }
 
 /**
+ * Read a serialized TensorProto (the .pb files of ONNX's test data sets).
+ * @throws ReefError REEF_MODEL_INVALID naming the field that is wrong.
+ */
+export function readOnnxTensor(bytes: Uint8Array): OnnxTensor {
+  try {
+    return readTensor(new WireReader(bytes, 0, bytes.length, 'TensorProto'));
+  } catch (e) {
+    if (e instanceof WireError) throw invalid(e.where, e.what);
+    throw e;
+  }
+}
+
+/**
  * Read an ONNX model from a file, loading initializers kept in external data files
  * (resolved relative to the model's folder, never outside it).
  * @throws ReefError REEF_MODEL_NOT_FOUND if the model is missing; REEF_MODEL_INVALID for

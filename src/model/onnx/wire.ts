@@ -41,14 +41,28 @@ export class WireReader {
       if (this.pos >= this.end) this.fail(`varint runs past the end of the message (byte ${this.pos})`, field);
       const b = this.bytes[this.pos++]!;
       if (i === 9 && b > 1) this.fail(`varint at byte ${this.pos - 10} is longer than 64 bits`, field);
+      if (i === 7) return this.#longVarint(result, b, field);
       result += (b & 0x7f) * mul;
-      if (b < 0x80) {
-        // A 10-byte varint (or >= 2^63) is a negative int64 in two's complement.
-        return result >= 2 ** 63 ? result - 2 ** 64 : result;
-      }
+      if (b < 0x80) return result;
       mul *= 128;
     }
     return this.fail('varint is longer than 10 bytes', field);
+  }
+
+  /** Bytes 8..10 of a varint, in BigInt: beyond 2^53 a float sum loses the low bits (-1 would read as 0). */
+  #longVarint(low: number, first: number, field?: string): number {
+    let big = BigInt(low);
+    let b = first;
+    for (let i = 7; ; i++) {
+      big += BigInt(b & 0x7f) << BigInt(7 * i);
+      if (b < 0x80) break;
+      if (i === 9) this.fail('varint is longer than 10 bytes', field);
+      if (this.pos >= this.end) this.fail(`varint runs past the end of the message (byte ${this.pos})`, field);
+      b = this.bytes[this.pos++]!;
+      if (i === 8 && b > 1) this.fail(`varint at byte ${this.pos - 10} is longer than 64 bits`, field);
+    }
+    // Two's complement: a 10-byte varint (or >= 2^63) is a negative int64.
+    return Number(BigInt.asIntN(64, big));
   }
 
   /** Read a field tag: [field number, wire type]. */
