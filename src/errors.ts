@@ -167,6 +167,7 @@ export const ERROR_CODES = {
     meaning: 'The model\'s outputs are not of a task this command can interpret (e.g. `reef run` on images classifies; a detector or segmenter has other outputs).',
     fix: 'Run it with --raw to print every output tensor (or --save DIR for .npy files), or use a task the model has.',
     http: 400,
+  },
   REEF_CONVERT_UNSUPPORTED_OP: {
     meaning: 'The ONNX model uses an operator (or an attribute value of one) that `reef convert` cannot express in TFLite; the message names the op type, the node name and its index.',
     fix: 'Re-export the model without that op (e.g. a newer/older opset, or simplify it with onnxsim), or run the .onnx as it is with load(): onnxruntime runs every op.',
