@@ -48,7 +48,10 @@ export interface BenchResult {
   schema: string;
   model: string;
   backend: 'tflite-native';
+  /** The delegate that ran: 'none' when XNNPACK was off, absent, or refused the model. */
   delegate: 'xnnpack' | 'none';
+  /** Why that delegate (e.g. "XNNPACK refused this model (...)"). */
+  delegate_reason: string;
   threads: number;
   xnnpack: boolean;
   variant: string | null;
@@ -105,7 +108,7 @@ export function toResult(m: BenchMeasurement, host: HostEnv, version = reefVersi
   const lat = summarize(m.latencyMs);
   const inv = summarize(m.invokeMs);
   const paired = m.latencyMs.map((x, i) => x - m.invokeMs[i]);
-  const delegate = m.point.xnnpack ? 'xnnpack' : 'none';
+  const delegate = m.delegate.name;
   const single = {
     mode: 'single-stream' as const, workers: 1, in_flight: 1, runs: m.latencyMs.length,
     ips: round(m.latencyMs.length / (m.wallMs / 1000), 2), latency_ms: roundStats(lat), invoke_ms: roundStats(inv),
@@ -120,6 +123,7 @@ export function toResult(m: BenchMeasurement, host: HostEnv, version = reefVersi
     model: m.model,
     backend: 'tflite-native',
     delegate,
+    delegate_reason: m.delegate.reason,
     threads: m.point.threads,
     xnnpack: m.point.xnnpack,
     variant: m.point.variant,
@@ -158,7 +162,7 @@ function pointWarnings(m: BenchMeasurement, host: HostEnv): string[] {
   if (host.cpu.cores > 0 && m.point.threads * workers > host.cpu.cores) {
     w.push(`${workers} worker(s) x ${m.point.threads} thread(s) is more than the ${host.cpu.cores} cores: threads compete for cores`);
   }
-  if (m.point.xnnpack && !m.library.xnnpack) w.push('XNNPACK was asked for but the TFLite library has no XNNPACK: built-in kernels ran');
+  if (m.point.xnnpack && m.delegate.name !== 'xnnpack') w.push(`XNNPACK was asked for but did not run: ${m.delegate.reason}`);
   if (m.latencyMs.length < 20) w.push(`only ${m.latencyMs.length} measured run(s): p90 and above are interpolated from few values`);
   return w;
 }
@@ -189,7 +193,7 @@ export function envLine(e: ResultEnv): string {
 }
 
 function pointLabel(r: BenchResult): string {
-  return `${r.xnnpack ? 'XNNPACK' : 'built-in kernels'}, ${r.threads} thread${r.threads === 1 ? '' : 's'}${r.variant ? `, variant ${r.variant}` : ''}`;
+  return `${r.delegate === 'xnnpack' ? 'XNNPACK' : 'built-in kernels'}, ${r.threads} thread${r.threads === 1 ? '' : 's'}${r.variant ? `, variant ${r.variant}` : ''}`;
 }
 
 /** The table for one result. */

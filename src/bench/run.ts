@@ -80,6 +80,8 @@ export interface BenchMeasurement {
   sha256: string;
   point: BenchPoint;
   library: LibraryInfo;
+  /** The delegate that really ran (XNNPACK may refuse a model: then TFLite's built-in kernels did), and why. */
+  delegate: { name: 'xnnpack' | 'none'; reason: string };
   device: string | null;
   inputs: string;
   load: { readMs: number; modelMs: number; interpretersMs: number; initMs: number };
@@ -267,6 +269,7 @@ export async function measure(
       sha256,
       point: { ...point },
       library: session.library,
+      delegate: { name: session.delegate.name, reason: session.delegate.reason },
       device: session.device?.id ?? null,
       inputs,
       load: { ...session.timings, initMs },

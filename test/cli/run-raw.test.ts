@@ -117,13 +117,13 @@ describe('NCHW image inputs', () => {
   const hwc = new Uint8Array([0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32]);
   const norm = { mean: 0, std: 1 };
   it('[1,3,H,W] is fed channel planes; [1,H,W,3] interleaved', () => {
-    expect(Array.from(pixelsToInput(hwc, info([1, 3, 2, 2]), norm))).toEqual([0, 10, 20, 30, 1, 11, 21, 31, 2, 12, 22, 32]);
-    expect(Array.from(pixelsToInput(hwc, info([1, 2, 2, 3]), norm))).toEqual(Array.from(hwc));
+    expect(Array.from(pixelsToInput(hwc, info([1, 3, 2, 2]), norm) as Float32Array)).toEqual([0, 10, 20, 30, 1, 11, 21, 31, 2, 12, 22, 32]);
+    expect(Array.from(pixelsToInput(hwc, info([1, 2, 2, 3]), norm) as Float32Array)).toEqual(Array.from(hwc));
   });
   it('EXPECTED FAILURE - an ambiguous shape needs --layout; a layout that does not fit is refused', () => {
     const amb = new Uint8Array(27);
     expect(() => pixelsToInput(amb, info([1, 3, 3, 3]), norm)).toThrow('Expected --layout nhwc or nchw for input "x" [1,3,3,3] but received none (both read: say which)');
-    expect(Array.from(pixelsToInput(amb.map((_, i) => i), info([1, 3, 3, 3]), norm, 'nchw')).slice(0, 4)).toEqual([0, 3, 6, 9]);
+    expect(Array.from(pixelsToInput(amb.map((_, i) => i), info([1, 3, 3, 3]), norm, 'nchw') as Float32Array).slice(0, 4)).toEqual([0, 3, 6, 9]);
     expect(() => pixelsToInput(hwc, info([1, 2, 2, 3]), norm, 'nchw')).toThrow('Expected a layout that fits input "x" [1,2,2,3] for --layout but received nchw');
   });
 });
