@@ -188,6 +188,26 @@ export const ERROR_CODES = {
     fix: 'Report the model and the message; `--no-check` writes the model anyway (at your own risk).',
     http: 422,
   },
+  REEF_EDGETPU_RUNTIME_MISSING: {
+    meaning: 'The model needs the Edge TPU runtime (libedgetpu.so.1), and none could be loaded.',
+    fix: 'Install libedgetpu1-std from Coral\'s apt repository (or set REEF_EDGETPU_LIBRARY), or run the CPU model; `reef doctor` checks the setup.',
+    http: 503,
+  },
+  REEF_EDGETPU_RUNTIME_TOO_OLD: {
+    meaning: 'The compiled model needs a newer Edge TPU runtime than the one installed (the message names both versions).',
+    fix: 'Upgrade libedgetpu, or recompile the model for the installed runtime with `edgetpu_compiler -m N` (`reef edgetpu compile --min-runtime N`).',
+    http: 503,
+  },
+  REEF_EDGETPU_NO_DEVICE: {
+    meaning: 'No Edge TPU device matches: none is attached, or the device spec (usb:N, pci:N, :N) names one that is not there.',
+    fix: 'Plug in the Coral device (USB 3 port) or check the PCIe driver; the message lists the devices that do exist. `--edgetpu off` runs on the CPU.',
+    http: 503,
+  },
+  REEF_EDGETPU_DEVICE_LOST: {
+    meaning: 'A run on the Edge TPU failed the way a device that went away (unplugged, reset, USB error) fails.',
+    fix: 'Check the device (`reef doctor`, the USB cable and port), then load the model again; run the CPU variant meanwhile.',
+    http: 503,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ReefErrorCode = keyof typeof ERROR_CODES;

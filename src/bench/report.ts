@@ -35,7 +35,7 @@ export interface ResultEnv {
   tflite_version: string;
   tflite_library: string;
   xnnpack_available: boolean;
-  delegate: 'xnnpack' | 'none';
+  delegate: 'xnnpack' | 'edgetpu' | 'none';
   threads: number;
   device_profile: string | null;
   reef_version: string;
@@ -49,7 +49,7 @@ export interface BenchResult {
   model: string;
   backend: 'tflite-native';
   /** The delegate that ran: 'none' when XNNPACK was off, absent, or refused the model. */
-  delegate: 'xnnpack' | 'none';
+  delegate: 'xnnpack' | 'edgetpu' | 'none';
   /** Why that delegate (e.g. "XNNPACK refused this model (...)"). */
   delegate_reason: string;
   threads: number;

@@ -81,7 +81,7 @@ export interface BenchMeasurement {
   point: BenchPoint;
   library: LibraryInfo;
   /** The delegate that really ran (XNNPACK may refuse a model: then TFLite's built-in kernels did), and why. */
-  delegate: { name: 'xnnpack' | 'none'; reason: string };
+  delegate: { name: 'xnnpack' | 'edgetpu' | 'none'; reason: string };
   device: string | null;
   inputs: string;
   load: { readMs: number; modelMs: number; interpretersMs: number; initMs: number };

@@ -15,6 +15,7 @@ export interface RuntimeCliOptions {
   library?: string;
   device?: string;
   variant?: string;
+  edgetpu?: string;
 }
 
 /** --threads N, --no-xnnpack, --library, --device, --variant. */
@@ -24,7 +25,8 @@ export function addRuntimeOptions(cmd: Command): Command {
     .option('--no-xnnpack', 'use TFLite\'s built-in kernels instead of XNNPACK')
     .option('--library <path>', 'libtensorflowlite_c to load')
     .option('--device <id>', 'device profile to use instead of the detected one')
-    .option('--variant <name>', 'for a .reef bundle: run this variant (edgetpu, cpu-int8, cpu-float)');
+    .option('--variant <name>', 'for a .reef bundle: run this variant (edgetpu, cpu-int8, cpu-float)')
+    .option('--edgetpu <spec>', 'Edge TPU for compiled models: usb, pci, :N, usb:N, pci:N, or off (default: any)');
 }
 
 /** --mean, --std. */
@@ -48,7 +50,10 @@ export function warnThreads(threads: number, io: CliIO, cores = availableParalle
 export function loadOptions(opts: RuntimeCliOptions, io: CliIO): LoadOptions {
   const threads = opts.threads === undefined ? undefined : parsePositiveInt('--threads', opts.threads);
   if (threads !== undefined) warnThreads(threads, io);
-  return { threads, xnnpack: opts.xnnpack, library: opts.library, device: opts.device, variant: opts.variant };
+  return {
+    threads, xnnpack: opts.xnnpack, library: opts.library, device: opts.device, variant: opts.variant,
+    ...(opts.edgetpu !== undefined ? { edgetpu: opts.edgetpu } : {}),
+  };
 }
 
 /** --mean/--std as given (undefined where not given). */
@@ -65,7 +70,7 @@ export function parseNormalization(opts: { mean?: string; std?: string }): Parti
  */
 export function reportSession(session: Session, io: CliIO, verbose = false): void {
   const log = takeTfliteLog();
-  if (session.xnnpack && session.delegate.name !== 'xnnpack') io.err(`reef: warning: ${session.delegate.reason}\n`);
+  if (session.xnnpack && session.delegate.name === 'none') io.err(`reef: warning: ${session.delegate.reason}\n`);
   if (!verbose) return;
   const v = session.variant;
   if (v) {
@@ -74,7 +79,7 @@ export function reportSession(session: Session, io: CliIO, verbose = false): voi
   }
   const shapes = (ts: Session['inputs']): string => ts.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(', ');
   io.err(`model ${session.source}: ${shapes(session.inputs)} -> ${shapes(session.outputs)}; ` +
-    `${session.delegate.name === 'xnnpack' ? 'XNNPACK' : 'built-in kernels'}, ${session.threads} thread(s); ` +
+    `${session.delegate.name === 'xnnpack' ? 'XNNPACK' : session.delegate.name === 'edgetpu' ? session.delegate.reason : 'built-in kernels'}, ${session.threads} thread(s); ` +
     `TFLite ${session.library.version} from ${session.library.path}\n`);
   for (const line of log) io.err(`tflite: ${line}\n`);
 }

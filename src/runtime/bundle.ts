@@ -11,6 +11,7 @@ import { parseLabels } from '../labels.js';
 import { validateTflite } from '../model/tflite/reader.js';
 import { chooseVariant, type HostCapabilities, type VariantChoice } from './variant.js';
 import { edgetpuPresence, probeEdgetpuFacts } from './edgetpu-host.js';
+import { listEdgetpuDevices, loadEdgetpuRuntime } from './edgetpu.js';
 import { MANIFEST_NAME, parseManifest, type Manifest, type Variant } from '../bundle/manifest.js';
 import { readTar, TarError } from '../bundle/tar.js';
 import { readUserFile } from '../files.js';
@@ -71,9 +72,21 @@ export function readBundle(bytes: Uint8Array): Bundle {
   return { manifest, files };
 }
 
-/** The host's capabilities as probed now (libedgetpu + Coral device), for {@link openBundle}. */
+/**
+ * The host's capabilities as probed now, for {@link openBundle}: on the real host ('/') the Edge TPU
+ * runtime is loaded and asked for its devices; under a fixture root (tests) files alone decide.
+ */
 export function probeHost(root = '/'): HostCapabilities {
-  return { edgetpu: edgetpuPresence(probeEdgetpuFacts(root)), edgetpuEnabled: false };
+  const files = edgetpuPresence(probeEdgetpuFacts(root));
+  if (root !== '/') return { edgetpu: files, edgetpuEnabled: true };
+  try {
+    const runtime = loadEdgetpuRuntime();
+    if (runtime) {
+      const d = listEdgetpuDevices()[0];
+      return { edgetpu: { runtime: runtime.path, device: d ? { interface: d.type === 'pci' ? 'pcie' : 'usb', id: d.path } : null }, edgetpuEnabled: true };
+    }
+  } catch { /* an explicit runtime that cannot load: the files below say what is there */ }
+  return { edgetpu: files, edgetpuEnabled: true };
 }
 
 export interface OpenBundleOptions {

@@ -12,8 +12,10 @@ import {
 import { hostProfile, type DeviceProfile } from '../devices.js';
 import { ensureLibrary } from './library.js';
 import { checkTfliteBytes } from './validate.js';
-import { validateTflite } from '../model/tflite/reader.js';
-import { isBundle, openBundleBytes } from './bundle.js';
+import { readTflite, validateTflite } from '../model/tflite/reader.js';
+import type { TfliteModel } from '../model/tflite/ir.js';
+import { isCompiledForEdgetpu, parseEdgetpuSpec, planEdgetpu } from './edgetpu.js';
+import { isBundle, openBundleBytes, probeHost } from './bundle.js';
 import type { Manifest } from '../bundle/manifest.js';
 import type { VariantChoice } from './variant.js';
 import { readUserFile } from '../files.js';
@@ -42,6 +44,16 @@ export interface LoadOptions {
   spinMicros?: number;
   /** For a .reef bundle: run this variant instead of the one chosen for this host. */
   variant?: string;
+  /**
+   * Which Edge TPU runs a model compiled for it (pycoral's grammar): '' any (the default), 'usb',
+   * 'pci', ':N', 'usb:N', 'pci:N'; 'off' never uses the Edge TPU. A pool spreads its interpreters
+   * over the matching devices.
+   */
+  edgetpu?: string;
+  /** Path of libedgetpu to use instead of $REEF_EDGETPU_LIBRARY, the device profile's or the system's. */
+  edgetpuLibrary?: string;
+  /** Edge TPU delegate options. */
+  edgetpuOptions?: { performance?: 'Low' | 'Medium' | 'High' | 'Max'; usbMaxBulkInQueueLength?: number };
 }
 
 /** Which variant of a .reef bundle a session runs, and why. */
@@ -87,7 +99,7 @@ export interface LoadTimings {
 
 /** Which delegate runs the model, and why (e.g. XNNPACK refused the model and TFLite's own kernels run it). */
 export interface SessionDelegate {
-  name: 'xnnpack' | 'none';
+  name: 'xnnpack' | 'edgetpu' | 'none';
   reason: string;
 }
 
@@ -197,13 +209,19 @@ export class Session {
     const tv = performance.now();
     let variant: SessionVariant | null = null;
     let bundle: SessionBundle | null = null;
+    let ir: TfliteModel | null = null;
     if (isBundle(bytes)) {
-      const b = openBundleBytes(bytes, source, options.variant === undefined ? {} : { variant: options.variant });
+      const off = options.edgetpu === 'off';
+      const b = openBundleBytes(bytes, source, {
+        ...(options.variant === undefined ? {} : { variant: options.variant }),
+        ...(off ? { host: { ...probeHost(), edgetpuEnabled: false } } : {}),
+      });
       if (b.variant.format !== 'tflite') {
         throw new ReefError('REEF_VARIANT_UNAVAILABLE',
           `${source}: the ${b.variant.name} variant is ${b.variant.format}, which this runtime cannot run yet; choose a TFLite variant with --variant`);
       }
       bytes = b.model;
+      if (b.variant.name === 'edgetpu') ir = readTflite(bytes);
       variant = { ...b.choice, file: b.variant.file };
       bundle = { manifest: b.manifest, labels: b.labels };
     } else {
@@ -212,7 +230,7 @@ export class Session {
       }
       checkTfliteBytes(bytes, source);
       try {
-        validateTflite(bytes);
+        ir = validateTflite(bytes);
       } catch (e) {
         if (e instanceof ReefError && e.code === 'REEF_MODEL_INVALID') throw new ReefError('REEF_MODEL_INVALID', `${source}: ${e.message}`);
         throw e;
@@ -243,7 +261,16 @@ export class Session {
       throw e;
     }
     const t2 = performance.now();
-    const interpreters = Array.from({ length: pool }, () => new addon.Interpreter(nativeModel, threads, xnnpack, spin));
+    const spec = parseEdgetpuSpec(options.edgetpu ?? '');
+    const plan = ir && !spec.off && isCompiledForEdgetpu(ir)
+      ? planEdgetpu(source, ir, spec, pool, options.edgetpuLibrary, device) : null;
+    const tpuOptions: Record<string, string> = {};
+    if (options.edgetpuOptions?.performance) tpuOptions.Performance = options.edgetpuOptions.performance;
+    if (options.edgetpuOptions?.usbMaxBulkInQueueLength !== undefined) {
+      tpuOptions['Usb.MaxBulkInQueueLength'] = String(options.edgetpuOptions.usbMaxBulkInQueueLength);
+    }
+    const interpreters = Array.from({ length: pool }, (_, i) => new addon.Interpreter(nativeModel, threads, xnnpack, spin,
+      plan ? { edgetpu: { ...plan.devices[i]!, options: tpuOptions } } : undefined));
     const results = await Promise.allSettled(interpreters.map((i) => i.init()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
@@ -357,6 +384,14 @@ export class Session {
     });
   }
 
+  /** An invoke that failed on an Edge TPU: the device went away (or stopped answering). */
+  #invokeError(interp: NativeInterpreter, e: unknown): unknown {
+    if (!(e instanceof ReefError) || e.code !== 'REEF_INVOKE_FAILED' || interp.delegate.name !== 'edgetpu') return e;
+    return new ReefError('REEF_EDGETPU_DEVICE_LOST',
+      `the Edge TPU (${interp.delegate.reason}) failed the run: ${e.message.replace(/\.+$/, '')}. Check that the device is still attached ` +
+      '(`reef doctor`), then load the model again; a .reef bundle can run its cpu-int8 variant meanwhile (variant: \'cpu-int8\')');
+  }
+
   #disposedError(): ReefError {
     return new ReefError('REEF_DISPOSED', `the session for ${this.source} was disposed; load the model again`);
   }
@@ -375,7 +410,7 @@ export class Session {
     this.#inFlight++;
     running.then(
       (r) => { job.resolve(r); this.#release(interp); },
-      (e: unknown) => { job.reject(e); this.#release(interp); },
+      (e: unknown) => { job.reject(this.#invokeError(interp, e)); this.#release(interp); },
     );
   }
 
