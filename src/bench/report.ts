@@ -162,7 +162,7 @@ function pointWarnings(m: BenchMeasurement, host: HostEnv): string[] {
   if (host.cpu.cores > 0 && m.point.threads * workers > host.cpu.cores) {
     w.push(`${workers} worker(s) x ${m.point.threads} thread(s) is more than the ${host.cpu.cores} cores: threads compete for cores`);
   }
-  if (m.point.xnnpack && m.delegate.name !== 'xnnpack') w.push(`XNNPACK was asked for but did not run: ${m.delegate.reason}`);
+  if (m.point.xnnpack && m.delegate.name === 'none') w.push(`XNNPACK was asked for but did not run: ${m.delegate.reason}`);
   if (m.latencyMs.length < 20) w.push(`only ${m.latencyMs.length} measured run(s): p90 and above are interpolated from few values`);
   return w;
 }
@@ -193,7 +193,7 @@ export function envLine(e: ResultEnv): string {
 }
 
 function pointLabel(r: BenchResult): string {
-  return `${r.delegate === 'xnnpack' ? 'XNNPACK' : 'built-in kernels'}, ${r.threads} thread${r.threads === 1 ? '' : 's'}${r.variant ? `, variant ${r.variant}` : ''}`;
+  return `${r.delegate === 'xnnpack' ? 'XNNPACK' : r.delegate === 'edgetpu' ? 'Edge TPU' : 'built-in kernels'}, ${r.threads} thread${r.threads === 1 ? '' : 's'}${r.variant ? `, variant ${r.variant}` : ''}`;
 }
 
 /** The table for one result. */

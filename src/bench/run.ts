@@ -63,6 +63,8 @@ export interface BenchSettings {
   input?: string;
   library?: string;
   device?: string;
+  /** Edge TPU device spec for compiled models (usb, pci, :N, usb:N, pci:N, off). */
+  edgetpu?: string;
 }
 
 /** Progress of a measurement, for a progress line. */
@@ -224,6 +226,7 @@ export async function measure(
   const t0 = performance.now();
   const session = await load(model, {
     threads: point.threads, xnnpack: point.xnnpack, pool: 1, library: settings.library, device: settings.device,
+    ...(settings.edgetpu !== undefined ? { edgetpu: settings.edgetpu } : {}),
     ...(point.variant !== null ? { variant: point.variant } : {}),
   });
   const initMs = performance.now() - t0;
@@ -255,6 +258,7 @@ export async function measure(
     if (settings.workers > 1) {
       offlineSession = await load(model, {
         threads: point.threads, xnnpack: point.xnnpack, pool: settings.workers, library: settings.library, device: settings.device,
+        ...(settings.edgetpu !== undefined ? { edgetpu: settings.edgetpu } : {}),
         ...(point.variant !== null ? { variant: point.variant } : {}),
       });
       const inFlight = settings.workers * 2;
