@@ -12,6 +12,7 @@ import { registerBench } from './bench.js';
 import { registerEdgetpu } from './edgetpu.js';
 import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
+import { registerDoctor } from './doctor.js';
 import { registerConvert } from './convert.js';
 
 function version(): string {
@@ -38,6 +39,7 @@ export function buildProgram(io: CliIO = stdio, options: { json?: boolean } = {}
   registerQuantize(program, io);
   registerConvert(program, io);
   registerInfo(program, io);
+  registerDoctor(program, io);
   const configure = (c: Command): void => {
     c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr });
     if (options.json) c.showHelpAfterError(false);
