@@ -118,6 +118,11 @@ export async function checkWritable(name: string, path: string): Promise<void> {
 export async function writeAtomic(given: Array<[path: string, data: Uint8Array | string]>): Promise<void> {
   const files: Array<[string, Uint8Array | string]> = [];
   for (const [path, data] of given) files.push([await outputTarget(path, path), data]);
+  const seen = new Set<string>();
+  for (const [path] of files) {
+    if (seen.has(path)) throw new ReefError('REEF_OUTPUT_UNWRITABLE', `two outputs would be written to the same file ${path}; give them different names`);
+    seen.add(path);
+  }
   const tmps = files.map(([path]) => join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`));
   let current = '';
   try {

@@ -76,8 +76,18 @@ function printRaw(io: CliIO, out: Outputs, session: Session, title?: string): vo
   }
 }
 
+/** One file-name prefix per image: its stem, or more of its name where stems repeat; never two alike. */
+function imagePrefixes(images: string[]): string[] {
+  const stems = images.map(imageStem);
+  const names = images.map((p, i) => (stems.filter((s) => s === stems[i]).length > 1 ? basename(p) : stems[i]!));
+  return names.map((n, i) => `${names.filter((m) => m === n).length > 1 ? `${i + 1}_` : ''}${n}.`);
+}
+
 async function saveOutputs(dir: string, prefix: string, out: Outputs, session: Session): Promise<string[]> {
-  const files: Array<[string, Uint8Array]> = session.outputs.map((o, i) => [join(dir, `${prefix}${safeTensorFileName(o.name, i)}.npy`), writeNpy(out[o.name]!)]);
+  const base = session.outputs.map((o, i) => safeTensorFileName(o.name, i));
+  // Names that sanitise alike ("a/b", "a:b") get their output index, so no output overwrites another.
+  const names = base.map((b, i) => (base.filter((x) => x === b).length > 1 ? `${b}_${i}` : b));
+  const files: Array<[string, Uint8Array]> = session.outputs.map((o, i) => [join(dir, `${prefix}${names[i]}.npy`), writeNpy(out[o.name]!)]);
   await writeAtomic(files);
   return files.map(([f]) => f);
 }
@@ -94,7 +104,12 @@ export async function runCommand(model: string, inputs: string[], opts: RunCliOp
   if (tensorFiles.length > 0 && tensorFiles.length !== inputs.length) {
     throw new ReefError('REEF_INVALID_ARGUMENT', `Expected either images or .npy/.bin tensor files but received both: ${inputs.join(' ')}`);
   }
-  const rawMode = named !== undefined || randomSeed !== undefined || tensorFiles.length > 0;
+  const sources = [named !== undefined, randomSeed !== undefined, tensorFiles.length > 0].filter(Boolean).length;
+  if (sources > 1) {
+    throw new ReefError('REEF_INVALID_ARGUMENT',
+      `Expected one source of input tensors (--input NAME=FILE, .npy/.bin files in input order, or --random) but received ${sources}`);
+  }
+  const rawMode = sources === 1;
   if (rawMode && tensorFiles.length === 0 && inputs.length > 0) {
     throw new ReefError('REEF_INVALID_ARGUMENT', `Expected no images with --input or --random but received ${inputs.join(' ')}`);
   }
@@ -130,9 +145,10 @@ export async function runCommand(model: string, inputs: string[], opts: RunCliOp
     if (opts.verbose && !opts.json) io.err(`${said}\n`);
     if (opts.raw || sSave !== undefined) {
       const results = [];
-      for (const image of inputs) {
+      const prefixes = imagePrefixes(inputs);
+      for (const [k, image] of inputs.entries()) {
         const out = await runImage(session, image, { norm, layout });
-        const saved = sSave !== undefined ? await saveOutputs(sSave, `${imageStem(image)}.`, out, session) : [];
+        const saved = sSave !== undefined ? await saveOutputs(sSave, prefixes[k]!, out, session) : [];
         results.push({ image, out, saved });
       }
       if (opts.json) {

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../cli.js';
@@ -125,5 +126,44 @@ describe('NCHW image inputs', () => {
     expect(() => pixelsToInput(amb, info([1, 3, 3, 3]), norm)).toThrow('Expected --layout nhwc or nchw for input "x" [1,3,3,3] but received none (both read: say which)');
     expect(Array.from(pixelsToInput(amb.map((_, i) => i), info([1, 3, 3, 3]), norm, 'nchw') as Float32Array).slice(0, 4)).toEqual([0, 3, 6, 9]);
     expect(() => pixelsToInput(hwc, info([1, 2, 2, 3]), norm, 'nchw')).toThrow('Expected a layout that fits input "x" [1,2,2,3] for --layout but received nchw');
+  });
+});
+
+describe('found by review: inputs that are not files, two tensor sources, --save collisions', () => {
+  it('EXPECTED FAILURE - a device or a fifo as the model or a tensor file: refused at once, never read without end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-raw-'));
+    symlinkSync('/dev/zero', join(dir, 'zero.bin'));
+    execFileSync('mkfifo', [join(dir, 'fifo.npy')]);
+    const model = await cli('run', join(dir, 'zero.bin'), '--random');
+    expect([model.code, model.err.split('\n')[0]]).toEqual([1, `reef: REEF_MODEL_NOT_FOUND: cannot read model ${join(dir, 'zero.bin')}: it is a device, not a file`]);
+    const t = await cli('run', MNV1, join(dir, 'fifo.npy'));
+    expect([t.code, t.err.split('\n')[0]]).toEqual([1, `reef: REEF_FILE_NOT_FOUND: cannot read tensor for input "input" ${join(dir, 'fifo.npy')}: it is a pipe, not a file`]);
+  });
+
+  it('EXPECTED FAILURE - two sources of input tensors: refused, nothing run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-raw-'));
+    const zero = join(dir, 'zero.npy');
+    writeFileSync(zero, writeNpy({ dtype: 'float32', shape: [1, 128, 128, 3], data: new Float32Array(128 * 128 * 3) }));
+    for (const args of [[zero, '--random'], [zero, '--input', `input=${zero}`], ['--random', '3', '--input', `input=${zero}`]]) {
+      const r = await cli('run', MNV1, ...args);
+      expect([r.code, r.out, r.err.split('\n')[0]], args.join(' ')).toEqual([2, '',
+        'reef: REEF_INVALID_ARGUMENT: Expected one source of input tensors (--input NAME=FILE, .npy/.bin files in input order, or --random) but received 2']);
+    }
+  });
+
+  it('--save with images of one stem in several folders: one file per image, none overwritten', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-raw-'));
+    for (const [sub, src, name] of [['a', 'burger.jpg', 'x.jpg'], ['b', 'g3doc_cat.jpg', 'x.jpg'], ['a', 'sparrow.png', 'x.png']] as const) {
+      mkdirSync(join(dir, sub), { recursive: true });
+      copyFileSync(sharedPath(`images/misc/${src}`), join(dir, sub, name));
+    }
+    const out = join(dir, 'out');
+    const r = await cli('run', MNV1, join(dir, 'a', 'x.jpg'), join(dir, 'b', 'x.jpg'), join(dir, 'a', 'x.png'), '--save', out, '--json');
+    expect(r.code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['1_x.jpg.MobilenetV1_Predictions_Reshape_1.npy', '2_x.jpg.MobilenetV1_Predictions_Reshape_1.npy', 'x.png.MobilenetV1_Predictions_Reshape_1.npy']);
+    const doc = JSON.parse(r.out) as { results: Array<{ outputs: Array<{ data: number[] }>; saved: string[] }> };
+    for (const res of doc.results) {
+      expect(Array.from(readNpy(readFileSync(res.saved[0]!)).data as Float32Array)).toEqual(res.outputs[0]!.data);
+    }
   });
 });
