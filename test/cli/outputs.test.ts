@@ -1,12 +1,12 @@
 import { describe, it, expect } from 'vitest';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../cli.js';
 import { writeAtomic } from '../../src/cli/io.js';
 import { ReefError } from '../../src/index.js';
-import { sharedPath } from '../shared.js';
+import { sharedPath, REPO_ROOT } from '../shared.js';
 
 
 const FIX = 'fix: Check that the folder exists and is writable, and that the path is not a folder.';
@@ -72,5 +72,15 @@ describe('output paths that are not plain files', () => {
     const r = await cli('run', sharedPath('models/tflite/mobilenet_v1_0.25_128_float.tflite'), '--random', '--save', '/dev/null');
     expect(r.code).toBe(1);
     expect(r.err.split('\n')[0]).toBe('reef: REEF_OUTPUT_UNWRITABLE: Expected a folder for --save but received "/dev/null" (it is not a folder and cannot be made one)');
+  });
+});
+
+describe('standard output that cannot be written', () => {
+  it('EXPECTED FAILURE - stdout on a full disk (/dev/full): one coded line on stderr, exit 1, no stack trace', () => {
+    const full = openSync('/dev/full', 'w');
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'reef.js'), 'info'], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 60_000 });
+    closeSync(full);
+    expect([r.status, r.stderr]).toEqual([1, 'reef: REEF_OUTPUT_UNWRITABLE: cannot write to stdout: ENOSPC: no space left on device, write\n' +
+      '  fix: Check that the folder exists and is writable, and that the path is not a folder.\n']);
   });
 });
