@@ -71,6 +71,7 @@ export function parseNormalization(opts: { mean?: string; std?: string }): Parti
 export function reportSession(session: Session, io: CliIO, verbose = false): void {
   const log = takeTfliteLog();
   if (session.xnnpack && session.delegate.name === 'none') io.err(`reef: warning: ${session.delegate.reason}\n`);
+  for (const w of session.warnings) io.err(`reef: warning: ${w}\n`);
   if (!verbose) return;
   const v = session.variant;
   if (v) {

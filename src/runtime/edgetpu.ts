@@ -158,3 +158,14 @@ export function planEdgetpu(source: string, model: TfliteModel, spec: EdgetpuSpe
 function specText(s: EdgetpuSpec): string {
   return `${s.type ?? ''}${s.index === null ? '' : `:${s.index}`}`;
 }
+
+/**
+ * libedgetpu's last release was built against TensorFlow Lite 2.5-2.11; with 2.12 and newer users
+ * report segfaults. reef ships 2.9; a user's own newer TFLite gets a warning, not a refusal.
+ */
+export function edgetpuLibraryWarnings(tfliteVersion: string): string[] {
+  const m = /^(\d+)\.(\d+)/.exec(tfliteVersion);
+  if (!m || Number(m[1]) < 2 || (Number(m[1]) === 2 && Number(m[2]) <= 11)) return [];
+  return [`TensorFlow Lite ${tfliteVersion} is newer than libedgetpu was built for (2.5-2.11); users report crashes with 2.12 and newer: ` +
+    'use the TFLite 2.9 reef ships (unset REEF_TFLITE_LIBRARY / --library) if the Edge TPU misbehaves'];
+}

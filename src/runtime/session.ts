@@ -14,7 +14,7 @@ import { ensureLibrary } from './library.js';
 import { checkTfliteBytes } from './validate.js';
 import { readTflite, validateTflite } from '../model/tflite/reader.js';
 import type { TfliteModel } from '../model/tflite/ir.js';
-import { isCompiledForEdgetpu, parseEdgetpuSpec, planEdgetpu } from './edgetpu.js';
+import { edgetpuLibraryWarnings, isCompiledForEdgetpu, parseEdgetpuSpec, planEdgetpu } from './edgetpu.js';
 import { isBundle, openBundleBytes, probeHost } from './bundle.js';
 import type { Manifest } from '../bundle/manifest.js';
 import type { VariantChoice } from './variant.js';
@@ -155,6 +155,8 @@ export class Session {
    * `{ name: 'none', reason: 'XNNPACK refused this model (...); ...' }` when TFLite's built-in kernels run it.
    */
   readonly delegate: SessionDelegate;
+  /** Things worth saying about this setup that did not stop it (e.g. a TFLite newer than libedgetpu is tested with). */
+  readonly warnings: readonly string[];
 
   readonly #model: NativeModel;
   readonly #interpreters: NativeInterpreter[];
@@ -167,7 +169,7 @@ export class Session {
   private constructor(init: {
     source: string; model: NativeModel; interpreters: NativeInterpreter[]; threads: number; xnnpack: boolean;
     library: LibraryInfo; device: DeviceProfile | null; timings: LoadTimings;
-    variant: SessionVariant | null; bundle: SessionBundle | null;
+    variant: SessionVariant | null; bundle: SessionBundle | null; warnings?: string[];
   }) {
     this.source = init.source;
     this.#model = init.model;
@@ -186,6 +188,7 @@ export class Session {
     });
     const d = init.interpreters[0].delegate;
     this.delegate = Object.freeze({ name: d.name, reason: d.reason });
+    this.warnings = Object.freeze([...(init.warnings ?? [])]);
     this.inputs = Object.freeze(init.interpreters[0].inputs().map(toInfo));
     this.outputs = Object.freeze(init.interpreters[0].outputs().map(toInfo));
     this.inputs.forEach((t, i) => this.#inputIndex.set(t.name, i));
@@ -281,6 +284,7 @@ export class Session {
     const t3 = performance.now();
     return new Session({
       source, model: nativeModel, interpreters, threads, xnnpack, library, device, variant, bundle,
+      warnings: plan ? edgetpuLibraryWarnings(library.version) : [],
       timings: { readMs, validateMs, modelMs: t2 - t1, interpretersMs: t3 - t2 },
     });
   }

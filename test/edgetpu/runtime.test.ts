@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load, type ReefError } from '../../src/index.js';
 import { bundledLibraryPath } from '../../src/runtime/library.js';
-import { matchDevices, parseEdgetpuSpec, parseRuntimeVersion } from '../../src/runtime/edgetpu.js';
+import { edgetpuLibraryWarnings, matchDevices, parseEdgetpuSpec, parseRuntimeVersion } from '../../src/runtime/edgetpu.js';
 import { buildBundle } from '../../src/package/writer.js';
 import { sharedPath, sharedBytes, REPO_ROOT } from '../shared.js';
 
@@ -66,6 +66,11 @@ describe('device specs (pycoral\'s grammar)', () => {
     for (const bad of ['usb0', 'tpu', ':', 'usb:-1', 'usb:x']) {
       expect(() => parseEdgetpuSpec(bad), bad).toThrow(`Expected an Edge TPU device spec ('' for any, usb, pci, :N, usb:N, pci:N, or off) for edgetpu but received "${bad}"`);
     }
+  });
+  it('a TFLite newer than libedgetpu was built for gets a warning; 2.9 none', () => {
+    expect(edgetpuLibraryWarnings('2.9.0')).toEqual([]);
+    expect(edgetpuLibraryWarnings('2.11.1')).toEqual([]);
+    expect(edgetpuLibraryWarnings('2.14.0')[0]).toMatch(/^TensorFlow Lite 2\.14\.0 is newer than libedgetpu was built for \(2\.5-2\.11\)/);
   });
   it('the runtime version is read from edgetpu_version()', () => {
     expect(parseRuntimeVersion('BuildLabel(COMPILER=6.3.0 20170516,DATE=redacted,TIME=redacted,CL_NUMBER=317268237), RuntimeVersion(14)')).toBe(14);
