@@ -158,14 +158,49 @@ export const ERROR_CODES = {
     fix: 'Use JPEG, PNG, WebP, GIF, AVIF or TIFF (BMP is not supported); check that the file is not truncated.',
     http: 400,
   },
-  REEF_INTERNAL_ERROR: {
-    meaning: 'A defect in reef itself: something failed that reef did not expect to fail.',
-    fix: 'Report it with the command you ran and the output of `REEF_DEBUG=1 reef ...` (which adds the stack trace).',
-    http: 500,
+  REEF_SERVE_BAD_REQUEST: {
+    meaning: 'reef serve received a request it cannot read: malformed JSON, a missing key, or a tensor of the wrong shape, dtype or size for the model.',
+    fix: 'Read the message: it names the expected and the received value; GET the model\'s metadata for its inputs.',
+    http: 400,
   },
-  REEF_TASK_UNSUPPORTED: {
-    meaning: 'The model\'s outputs are not of a task this command can interpret (e.g. `reef run` on images classifies; a detector or segmenter has other outputs).',
-    fix: 'Run it with --raw to print every output tensor (or --save DIR for .npy files), or use a task the model has.',
+  REEF_SERVE_NOT_FOUND: {
+    meaning: 'reef serve has no model, version or label by that name.',
+    fix: 'List what is served with GET /v1/models/NAME or POST /v2/repository/index; check --model_name and the version folders.',
+    http: 404,
+  },
+  REEF_SERVE_UNAVAILABLE: {
+    meaning: 'The model version exists but is not ready (loading, unloading, or it failed to load).',
+    fix: 'Wait until GET /v2/models/NAME/ready answers 200; the model status carries the load error.',
+    http: 503,
+  },
+  REEF_SERVE_OVERLOADED: {
+    meaning: 'The model\'s request queue is full (--max-queue); the request was refused before any work.',
+    fix: 'Retry after the Retry-After seconds, add interpreters (--interpreters) or raise --max-queue.',
+    http: 503,
+  },
+  REEF_SERVE_DEADLINE: {
+    meaning: 'The request\'s deadline passed while it waited in the queue; its work was dropped, not run.',
+    fix: 'Give a longer deadline (--deadline-ms, the Request-Timeout-Ms header or the timeout parameter) or send fewer requests at once.',
+    http: 504,
+  },
+  REEF_SERVE_BODY_TOO_LARGE: {
+    meaning: 'The request body is larger than the server accepts (--max-body-mb).',
+    fix: 'Send a smaller batch, use the binary tensor extension, or raise --max-body-mb.',
+    http: 413,
+  },
+  REEF_SERVE_UNAUTHORIZED: {
+    meaning: 'The server requires a bearer token (--token or REEF_SERVE_TOKEN) and the request had none or another.',
+    fix: 'Send the header "Authorization: Bearer TOKEN".',
+    http: 401,
+  },
+  REEF_SERVE_MODEL_FORMAT: {
+    meaning: 'reef serve was given a model file it cannot serve yet (.onnx before the ONNX backend exists) or none at all in a version folder.',
+    fix: 'Serve a .tflite or .reef file; convert ONNX models to TFLite first.',
+    http: 501,
+  },
+  REEF_SERVE_CONFIG_INVALID: {
+    meaning: 'A --model_config_file or model repository is malformed: a syntax error, an unknown field, or a name that escapes the repository.',
+    fix: 'Fix the file at the line and column the message names (TF Serving\'s text-format model_config_list).',
     http: 400,
   },
   REEF_CONVERT_UNSUPPORTED_OP: {
@@ -187,6 +222,31 @@ export const ERROR_CODES = {
     meaning: 'The converted TFLite model does not reproduce onnxruntime\'s outputs within onnx2tf\'s bounds (max |diff| <= max(5e-2, 2e-3 * max |ref|), cosine >= 0.999); the message names the output and the first ONNX node whose output diverges.',
     fix: 'Report the model and the message; `--no-check` writes the model anyway (at your own risk).',
     http: 422,
+  },
+  REEF_QUANTIZE_LOW_SQNR: {
+    meaning: 'The int8 model reef quantize made is too far from the float model: an output has an SQNR below 10 dB on held samples, so it was not written.',
+    fix: 'Follow the message: keep the layers it names in float (--keep-float), try another --method, give calibration data like the real inputs, or pass --accept-low-sqnr to write it anyway.',
+    http: 422,
+  },
+  REEF_MODEL_DEFECT: {
+    meaning: 'The model has a known converter defect that TensorFlow Lite 2.9 refuses (e.g. a quantized_dimension outside a 1-D bias tensor\'s shape); the message names each tensor.',
+    fix: 'Run `reef repair MODEL -o FIXED.tflite` and use the repaired model; when the message says a defect has no unambiguous fix, convert the model again with a current TFLite converter.',
+    http: 422,
+  },
+  REEF_NOTHING_TO_REPAIR: {
+    meaning: '`reef repair` was given a model without any defect it knows: there is nothing to change.',
+    fix: 'Use the model as it is; if it still fails to load, the error you got names the reason (`reef inspect` shows the model).',
+    http: 400,
+  },
+  REEF_INTERNAL_ERROR: {
+    meaning: 'A defect in reef itself: something failed that reef did not expect to fail.',
+    fix: 'Report it with the command you ran and the output of `REEF_DEBUG=1 reef ...` (which adds the stack trace).',
+    http: 500,
+  },
+  REEF_TASK_UNSUPPORTED: {
+    meaning: 'The model\'s outputs are not of a task this command can interpret (e.g. `reef run` on images classifies; a detector or segmenter has other outputs).',
+    fix: 'Run it with --raw to print every output tensor (or --save DIR for .npy files), or use a task the model has.',
+    http: 400,
   },
   REEF_EDGETPU_RUNTIME_MISSING: {
     meaning: 'The model needs the Edge TPU runtime (libedgetpu.so.1), and none could be loaded.',

@@ -13,7 +13,9 @@ import { registerEdgetpu } from './edgetpu.js';
 import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
 import { registerDoctor } from './doctor.js';
+import { registerServe } from './serve.js';
 import { registerConvert } from './convert.js';
+import { registerRepair } from './repair.js';
 
 function version(): string {
   return reefVersion();
@@ -40,6 +42,8 @@ export function buildProgram(io: CliIO = stdio, options: { json?: boolean } = {}
   registerConvert(program, io);
   registerInfo(program, io);
   registerDoctor(program, io);
+  registerServe(program, io);
+  registerRepair(program, io);
   const configure = (c: Command): void => {
     c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr });
     if (options.json) c.showHelpAfterError(false);

@@ -34,6 +34,8 @@ export interface QuantizeCliOptions {
   labels?: string;
   labelColumn?: string;
   allowFloat?: boolean;
+  keepFloat?: string[];
+  acceptLowSqnr?: boolean;
   biasCorrection: boolean;
   threads?: string;
   json?: boolean;
@@ -142,13 +144,17 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
     }),
   }, {
     method: opts.method as RangeMethod, percentile, io: opts.io as IoType | undefined, allowFloat: opts.allowFloat,
+    keepFloat: (opts.keepFloat ?? []).flatMap((l) => l.split(',')).map((l) => l.trim()).filter((l) => l !== ''),
+    acceptLowSqnr: opts.acceptLowSqnr,
     biasCorrection: opts.biasCorrection, threads, source: model,
-    onProgress: (stage, done, total) => tick(stage === 'correct' ? 'bias correction' : stage, done, total),
+    onProgress: (stage, done, total) => tick(stage, done, total),
   });
   const outputs: Array<[string, Uint8Array | string]> = [[opts.output, result.bytes]];
   if (opts.report) outputs.push([opts.report, reportJson(result.report)]);
   if (opts.plot) outputs.push([opts.plot, sqnrPlotSvg(result.report)]);
   await writeAtomic(outputs);
+  const check = result.report.sqnrCheck;
+  if (check?.message && !opts.json) io.err(`reef: warning: ${check.message}\n`);
   if (opts.json) {
     io.out(JSON.stringify({ output: opts.output, report: result.report }) + '\n');
   } else {
@@ -164,7 +170,7 @@ export function registerQuantize(program: Command, io: CliIO): void {
     .argument('<model>', 'a float32 .tflite model (or a legacy uint8 one to re-quantize)')
     .option('--calib <dir|glob>', 'calibration data: a folder or glob of images, .npy or .bin (float32) tensors')
     .option('-o, --output <file>', 'where to write the int8 .tflite')
-    .option('--method <m>', `activation range method: ${RANGE_METHODS.join(', ')}`, 'minmax')
+    .option('--method <m>', `activation range method: ${RANGE_METHODS.join(', ')} (auto: per tensor the least-error range, checked against each single method)`, 'auto')
     .option('--percentile <p>', 'percentile kept on each side for --method percentile (default 99.99)')
     .option('--io <type>', `input/output type: ${IO_TYPES.join(', ')} (default int8; uint8 for legacy uint8 models)`)
     .option('--report <file.json>', 'write the report as JSON')
@@ -176,6 +182,8 @@ export function registerQuantize(program: Command, io: CliIO): void {
     .option('--labels <csv>', 'CSV with a header, a "file" column and a class column, for accuracy in the report')
     .option('--label-column <name>', 'the class column of --labels (default "label", else the second column)')
     .option('--allow-float', 'keep ops without int8 kernels in float between DEQUANTIZE/QUANTIZE (not Edge TPU friendly)')
+    .option('--keep-float <layers...>', 'operators to keep in float: indices or output tensor names (comma or space separated; the report lists both)')
+    .option('--accept-low-sqnr', 'write the model even when an output\'s SQNR against float is below 10 dB')
     .option('--no-bias-correction', 'skip the empirical bias correction after the rewrite')
     .option('--threads <n>', 'CPU threads for calibration runs')
     .option('--json', 'print JSON')

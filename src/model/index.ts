@@ -1,6 +1,8 @@
 /** reef's model tooling: read, validate, edit, write and inspect .tflite and .onnx models. */
 export { readTflite, validateTflite, validateModel, isTflite, builtinName, calledSubgraphs, MAX_TENSOR_BYTES } from './tflite/reader.js';
 export { writeTflite, builtinCode } from './tflite/writer.js';
+export { detectDefects, describeDefect, repairDefects, repairTflite } from './tflite/defects.js';
+export type { ModelDefect, DefectKind, RepairResult } from './tflite/defects.js';
 export { readTfliteMetadata, encodeTfliteMetadata, TFLITE_METADATA } from './tflite/metadata.js';
 export type { TfliteMetadataSummary, TensorMetadataSummary, ModelMetadata } from './tflite/metadata.js';
 export {

@@ -12,6 +12,7 @@ import { DTYPE_SIZE, type TfliteModel, type TfliteTensor } from './tflite/ir.js'
 import { readTfliteMetadata } from './tflite/metadata.js';
 import { decodeFlexbuffer, type FlexValue } from './flexbuffer.js';
 import { isTflite, readTflite } from './tflite/reader.js';
+import { describeDefect, detectDefects, type ModelDefect } from './tflite/defects.js';
 import { ActivationFunctionType } from './tflite/schema.generated.js';
 
 export interface InspectTensor {
@@ -93,6 +94,8 @@ export interface InspectReport {
     /** Set when the metadata could not be read: why. */
     error?: string;
   };
+  /** Known converter defects TensorFlow Lite 2.9 refuses (present only when there are some; `reef repair` fixes those with a fix). */
+  defects?: ModelDefect[];
   edgetpu?: {
     /** The compiled edgetpu-custom-op operators and the size of their compiled code (custom options). */
     customOps: { operator: number; bytes: number; compiled?: EdgetpuCompiledInfo; error?: string }[];
@@ -235,6 +238,8 @@ export function inspectTflite(model: TfliteModel, bytes: number, file?: string):
   } catch (e) {
     report.metadata = { entries: model.metadata.map((m) => m.name), associatedFiles: [], error: (e as Error).message };
   }
+  const defects = detectDefects(model);
+  if (defects.length > 0) report.defects = defects;
   if (edgetpu.length > 0) report.edgetpu = { customOps: edgetpu, cpuOperators: operators.length - edgetpu.length };
   return report;
 }
@@ -382,6 +387,13 @@ export function formatInspect(r: InspectReport): string {
     if (m.labels !== undefined) s += `  labels      ${m.labels} (${m.labelsFile})\n`;
     if (m.mean || m.std) s += `  normalise   mean ${shp(m.mean)} std ${shp(m.std)}${m.colorSpace ? `, ${m.colorSpace}` : ''}\n`;
     if (m.associatedFiles.length) s += `  files       ${m.associatedFiles.join(', ')}\n`;
+  }
+  if (r.defects) {
+    const fixable = r.defects.every((d) => d.fix);
+    s += `\nDefects (TensorFlow Lite 2.9 refuses this model)\n`;
+    for (const d of r.defects) s += `  ${describeDefect(d)}\n`;
+    s += fixable ? `  \`reef repair ${r.file ?? 'MODEL'} -o FIXED.tflite\` fixes ${r.defects.length === 1 ? 'it' : 'them all'}\n`
+      : `  some have no unambiguous fix: convert the model again with a current TFLite converter\n`;
   }
   if (r.edgetpu) {
     s += `\nEdge TPU\n`;

@@ -22,13 +22,19 @@ export interface CalibrationOptions {
   /** Histogram bins per side (default 2048). */
   bins?: number;
   threads?: number;
+  /** Tensors whose mean per channel (last axis) to collect too, for bias correction. */
+  meansOf?: number[];
+  /** Also return those means over the first `headSamples` samples only (`headMeans`). */
+  headSamples?: number;
 }
 
 export interface CalibrationResult {
   /** Statistics of each activation tensor (graph inputs and every float op output), by tensor index. */
   stats: Map<number, TensorHistogram>;
-  /** Mean of each activation along its last axis (channels), for bias correction. */
-  channelMeans: Map<number, Float64Array>;
+  /** Mean per channel (last axis) of each tensor in `meansOf`. */
+  means: Map<number, Float64Array>;
+  /** The same over the first `headSamples` samples (empty when not asked). */
+  headMeans: Map<number, Float64Array>;
   samples: number;
   ms: number;
 }
@@ -104,48 +110,45 @@ export async function calibrate(model: TfliteModel, samples: AsyncIterable<Sampl
   const { bytes, outputTensors } = exposeTensors(model, acts);
   const runner = await ExposedRunner.open(bytes, outputTensors, opts.threads);
   const stats = new Map<number, TensorHistogram>();
-  const sums = new Map<number, Float64Array>();
-  for (const i of acts) {
-    stats.set(i, new TensorHistogram(opts.bins));
+  for (const i of acts) stats.set(i, new TensorHistogram(opts.bins));
+  const sums = new Map<number, { acc: Float64Array; count: number }>();
+  for (const i of opts.meansOf ?? []) {
     const shape = sg.tensors[i]!.shape;
-    sums.set(i, new Float64Array(shape.length > 0 ? shape[shape.length - 1]! : 1));
+    sums.set(i, { acc: new Float64Array(shape.length > 0 ? shape[shape.length - 1]! : 1), count: 0 });
   }
-  const addSums = (ti: number, data: ArrayLike<number>): void => {
-    const s = sums.get(ti);
-    if (!s) return;
-    const c = s.length;
-    for (let k = 0; k < data.length; k++) s[k % c] += data[k]!;
-  };
   let n = 0;
+  let headMeans = new Map<number, Float64Array>();
   try {
     for await (const sample of samples) {
       const out = await runner.run(sample);
-      sg.inputs.forEach((ti, k) => {
-        stats.get(ti)?.add(sample[k] as ArrayLike<number>);
-        addSums(ti, sample[k] as ArrayLike<number>);
-      });
+      sg.inputs.forEach((ti, k) => stats.get(ti)?.add(sample[k] as ArrayLike<number>));
       for (const [ti, data] of out) {
         const h = stats.get(ti);
         if (!h) continue;
         try {
           h.add(data as ArrayLike<number>);
-          addSums(ti, data as ArrayLike<number>);
+          const m = sums.get(ti);
+          if (m) {
+            const c = m.acc.length;
+            for (let k = 0; k < data.length; k++) m.acc[k % c] += (data as Float32Array)[k]!;
+            m.count += data.length / c;
+          }
         } catch (e) {
           throw new ReefError('REEF_INVALID_ARGUMENT',
             `calibration sample ${n + 1}: tensor ${ti} ('${sg.tensors[ti]!.name}') got a ${(e as Error).message}; check the calibration data and its normalisation`);
         }
       }
       n++;
+      if (n === opts.headSamples) headMeans = meansOf(sums);
       opts.onProgress?.(n);
     }
   } finally {
     await runner.dispose();
   }
   if (n === 0) throw new ReefError('REEF_CALIBRATION_INVALID', 'no calibration samples were given');
-  const channelMeans = new Map<number, Float64Array>();
-  for (const [ti, s] of sums) {
-    const perSample = s.length === 0 ? 1 : (stats.get(ti)!.count / s.length);
-    channelMeans.set(ti, s.map((v) => v / Math.max(1, perSample)));
-  }
-  return { stats, channelMeans, samples: n, ms: performance.now() - t0 };
+  return { stats, means: meansOf(sums), headMeans, samples: n, ms: performance.now() - t0 };
+}
+
+function meansOf(sums: Map<number, { acc: Float64Array; count: number }>): Map<number, Float64Array> {
+  return new Map([...sums].map(([ti, m]) => [ti, m.acc.map((v) => v / Math.max(1, m.count))]));
 }

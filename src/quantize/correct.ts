@@ -1,102 +1,99 @@
 /**
- * Empirical bias correction, second step: after the rewrite, run the float and the int8 model on
- * calibration samples, measure each weighted op's mean output error per channel, and fold it into
- * that op's int32 bias. It removes the systematic shifts that rounding leaves in near-constant
- * channels (MobileNet v1 has channels that the next layer amplifies a hundredfold).
+ * Empirical bias correction: after the rewrite, each weighted op's mean output error per channel
+ * (int8 against float, on the calibration samples) is folded into its int32 bias. It removes the
+ * systematic shifts that rounding leaves in near-constant channels (MobileNet v1 has channels that
+ * the next layer amplifies a hundredfold).
+ *
+ * The float means come from the calibration pass. The int8 side walks the graph one operator at a
+ * time (stepwise.ts) in execution order, so each layer is measured with the layers before it
+ * already corrected (correcting all at once would count upstream shifts twice), and the whole walk
+ * costs about one int8 pass plus a second run of each corrected layer.
  */
 import type { TfliteModel } from '../model/tflite/ir.js';
-import { exposeTensors, ExposedRunner, type Sample } from './calibrate.js';
+import type { TypedArray } from '../types.js';
+import type { Sample } from './calibrate.js';
 import { feedFor } from './evaluate.js';
 import { bytesOf, constInt32 } from './graph.js';
 import { INT8_RULES } from './ops.js';
 import type { QuantizedGraph } from './quantize.js';
+import { OpStepper } from './stepwise.js';
 
-interface Target {
-  /** Output tensor in the float model and in the int8 model. */
-  floatOut: number;
-  int8Out: number;
-  /** Bias tensor in the int8 model. */
-  bias: number;
-  channels: number;
+/** Float tensors whose per-channel means bias correction needs: outputs of weighted ops with a bias. */
+export function correctionTargets(floatModel: TfliteModel): number[] {
+  const sg = floatModel.subgraphs[0]!;
+  const out: number[] = [];
+  for (const op of sg.operators) {
+    const rule = INT8_RULES[op.opcode];
+    if (rule?.kind === 'weighted' && rule.bias !== undefined && op.opcode !== 'TRANSPOSE_CONV' && (op.inputs[rule.bias] ?? -1) >= 0) out.push(op.outputs[0]!);
+  }
+  return out;
 }
 
 /**
- * Corrects the int32 biases of `q.model` in place from the mean output error over `samples`.
- * Returns how many biases were changed.
+ * Corrects the int32 biases of `q.model` in place so that each weighted op's mean output per
+ * channel over `samples` matches `floatMeans` (by float tensor index). Returns how many biases changed.
  */
-export async function correctBiases(floatModel: TfliteModel, q: QuantizedGraph, samples: Sample[], opts: { threads?: number } = {}): Promise<number> {
-  const fsg = floatModel.subgraphs[0]!;
+export async function correctBiases(q: QuantizedGraph, floatOps: TfliteModel, samples: Sample[], floatMeans: Map<number, Float64Array>,
+  opts: { threads?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<number> {
+  const fsg = floatOps.subgraphs[0]!;
   const qm = q.model;
   const qsg = qm.subgraphs[0]!;
-  const targets: Target[] = [];
+  // int8 operator index -> (float output tensor, bias tensor in the int8 model)
+  const targets = new Map<number, { floatOut: number; bias: number }>();
   for (const w of q.weights) {
     const fop = fsg.operators[w.op]!;
-    const rule = INT8_RULES[fop.opcode];
-    if (!rule || rule.bias === undefined || fop.opcode === 'TRANSPOSE_CONV') continue;
+    const rule = INT8_RULES[fop.opcode]!;
     const floatOut = fop.outputs[0]!;
-    const int8Out = q.int8Of.get(floatOut);
-    const qop = qsg.operators.find((o) => o.inputs[rule.weights!] === w.tensor && o.opcode === fop.opcode);
-    const bias = qop?.inputs[rule.bias] ?? -1;
-    if (int8Out === undefined || bias < 0 || qsg.tensors[bias]!.dtype !== 'int32') continue;
-    const shape = fsg.tensors[floatOut]!.shape;
-    targets.push({ floatOut, int8Out, bias, channels: shape[shape.length - 1]! });
+    if (!floatMeans.has(floatOut)) continue;
+    const qi = qsg.operators.findIndex((o) => o.inputs[rule.weights!] === w.tensor && o.opcode === fop.opcode);
+    const bias = qi >= 0 ? qsg.operators[qi]!.inputs[rule.bias!] ?? -1 : -1;
+    if (bias < 0 || qsg.tensors[bias]!.dtype !== 'int32') continue;
+    targets.set(qi, { floatOut, bias });
   }
-  if (targets.length === 0 || samples.length === 0) return 0;
-  // Float means of every target once; then, in execution order, each layer's int8 mean with the
-  // layers before it already corrected (correcting all at once would count upstream shifts twice).
-  const floatMeans = await channelMeansOf(floatModel, targets.map((t) => t.floatOut), targets.map((t) => t.channels), samples, opts.threads, false);
+  if (targets.size === 0 || samples.length === 0) return 0;
   const inputs = qsg.inputs.map((i) => qsg.tensors[i]!);
-  const int8Samples = samples.map((sample) => sample.map((d, k) => {
-    const t = inputs[k]!;
-    const qp = t.quantization;
-    return feedFor(t.dtype, { scale: qp?.scale[0] ?? 0, zeroPoint: qp?.zeroPoint[0] ?? 0 }, d);
+  const feeds = samples.map((sample) => sample.map((d, k) => {
+    const qp = inputs[k]!.quantization;
+    return feedFor(inputs[k]!.dtype, { scale: qp?.scale[0] ?? 0, zeroPoint: qp?.zeroPoint[0] ?? 0 }, d);
   }));
+  const stepper = new OpStepper(qm, feeds, opts.threads);
   let changed = 0;
-  for (let ti = 0; ti < targets.length; ti++) {
-    const t = targets[ti]!;
-    const [qMean] = await channelMeansOf(qm, [t.int8Out], [t.channels], int8Samples, opts.threads, true);
-    const bt = qsg.tensors[t.bias]!;
-    const b = constInt32(qm, bt);
-    const scales = bt.quantization!.scale;
-    let any = false;
-    for (let c = 0; c < b.length; c++) {
-      const err = qMean![c]! - floatMeans[ti]![c]!;
-      const s = scales.length === 1 ? scales[0]! : scales[c]!;
-      const delta = Math.round(err / s);
-      if (delta !== 0) { b[c] = b[c]! - delta; any = true; }
-    }
-    if (any) {
-      qm.buffers[bt.buffer] = bytesOf(b);
+  const last = Math.max(...targets.keys());
+  for (let oi = 0; oi <= last; oi++) {
+    let outs = await stepper.run(oi);
+    const t = targets.get(oi);
+    if (t && adjustBias(qm, t.bias, qsg.operators[oi]!.outputs[0]!, outs[0]!, floatMeans.get(t.floatOut)!)) {
       changed++;
+      outs = await stepper.run(oi);
     }
+    stepper.commit(oi, outs);
+    opts.onProgress?.(oi + 1, last + 1);
   }
   return changed;
 }
 
-/** Per-channel means of `tensors` over `samples` (already in the model's input types; int8 tensors dequantized). */
-async function channelMeansOf(model: TfliteModel, tensors: number[], channels: number[], samples: Sample[],
-  threads: number | undefined, quantized: boolean): Promise<Float64Array[]> {
-  const sg = model.subgraphs[0]!;
-  const ex = exposeTensors(model, tensors);
-  const runner = await ExposedRunner.open(ex.bytes, ex.outputTensors, threads);
-  const sums = channels.map((c) => new Float64Array(c));
-  const counts = channels.map(() => 0);
-  try {
-    for (const sample of samples) {
-      const out = await runner.run(sample);
-      tensors.forEach((ti, k) => {
-        const data = out.get(ti)! as ArrayLike<number>;
-        const qp = sg.tensors[ti]!.quantization;
-        const s = quantized && qp ? qp.scale[0]! : 1;
-        const z = quantized && qp ? qp.zeroPoint[0]! : 0;
-        const acc = sums[k]!;
-        const c = channels[k]!;
-        for (let j = 0; j < data.length; j++) acc[j % c] += s * (data[j]! - z);
-        counts[k] += data.length / c;
-      });
-    }
-  } finally {
-    await runner.dispose();
+/** Folds the mean error of `out` (int8, per sample) against `floatMean` into the bias; true when it changed. */
+function adjustBias(qm: TfliteModel, biasIdx: number, outIdx: number, out: TypedArray[], floatMean: Float64Array): boolean {
+  const qsg = qm.subgraphs[0]!;
+  const qp = qsg.tensors[outIdx]!.quantization!;
+  const s = qp.scale[0]!;
+  const z = qp.zeroPoint[0]!;
+  const c = floatMean.length;
+  const sums = new Float64Array(c);
+  let count = 0;
+  for (const data of out) {
+    for (let j = 0; j < data.length; j++) sums[j % c] += s * ((data as Int8Array)[j]! - z);
+    count += data.length / c;
   }
-  return sums.map((a, k) => a.map((v) => v / Math.max(1, counts[k]!)));
+  const bt = qsg.tensors[biasIdx]!;
+  const b = constInt32(qm, bt);
+  const scales = bt.quantization!.scale;
+  let any = false;
+  for (let k = 0; k < b.length; k++) {
+    const err = sums[k]! / Math.max(1, count) - floatMean[k]!;
+    const delta = Math.round(err / (scales.length === 1 ? scales[0]! : scales[k]!));
+    if (delta !== 0) { b[k] = b[k]! - delta; any = true; }
+  }
+  if (any) qm.buffers[bt.buffer] = bytesOf(b);
+  return any;
 }

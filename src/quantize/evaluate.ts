@@ -66,7 +66,7 @@ const sqnr = (signal: number, noise: number): number =>
  */
 export async function evaluate(
   floatModel: TfliteModel, int8Model: TfliteModel, int8Of: Map<number, number>,
-  samples: Iterable<EvalSample> | AsyncIterable<EvalSample>, opts: { threads?: number } = {},
+  samples: Iterable<EvalSample> | AsyncIterable<EvalSample>, opts: { threads?: number; onProgress?: (done: number) => void } = {},
 ): Promise<EvaluationResult> {
   const t0 = performance.now();
   const fsg = floatModel.subgraphs[0]!;
@@ -139,6 +139,7 @@ export async function evaluate(
         }
       }
       count++;
+      opts.onProgress?.(count);
     }
   } finally {
     await fr.dispose();

@@ -8,17 +8,20 @@ import type { TfliteModel } from '../model/tflite/ir.js';
 import { readTflite } from '../model/tflite/reader.js';
 import { writeTflite } from '../model/tflite/writer.js';
 import { calibrate, type Sample } from './calibrate.js';
-import { correctBiases } from './correct.js';
+import { correctBiases, correctionTargets } from './correct.js';
 import { evaluate, type EvalSample, type EvaluationResult } from './evaluate.js';
 import { checkFloatModel, foldConstantDequantize, modelKind } from './prepare.js';
 import { legacyToFloat } from './requantize-uint8.js';
 import { chooseRange, type Range, type RangeMethod } from './ranges.js';
+import { chooseAuto, HEAD_SAMPLES, type MethodChoice } from './auto.js';
+import type { TensorHistogram } from './histogram.js';
 import { paramsToRange } from './params.js';
 import { quantizeGraph, type IoType, type QuantizedGraph } from './quantize.js';
 import { buildReport, type QuantizeReport } from './report.js';
+import { checkOutputSqnr } from './guard.js';
 
 export interface QuantizeOptions {
-  /** Range method (default 'minmax'). */
+  /** Range method (default 'auto': per tensor the least-error range, checked against every single method). */
   method?: RangeMethod;
   /** Percentile for method 'percentile' (default 99.99). */
   percentile?: number;
@@ -26,14 +29,21 @@ export interface QuantizeOptions {
   io?: IoType;
   /** Keep ops without int8 kernels in float (default false: fail listing them). */
   allowFloat?: boolean;
+  /** Operators to keep in float: operator indices, or names of the tensors they write (as the report lists them). */
+  keepFloat?: Array<number | string>;
+  /** Return a model whose output SQNR is below 10 dB instead of failing with REEF_QUANTIZE_LOW_SQNR. */
+  acceptLowSqnr?: boolean;
   /** Empirical bias correction after the rewrite (default true when there are calibration samples). */
   biasCorrection?: boolean;
   threads?: number;
   /** Name of the model in messages and the report. */
   source?: string;
   /** Progress: stage name, done, total. */
-  onProgress?: (stage: 'calibrate' | 'correct' | 'evaluate', done: number, total: number) => void;
+  onProgress?: (stage: QuantizeStage, done: number, total: number) => void;
 }
+
+/** The phases of quantizeTflite, as progress reports them. */
+export type QuantizeStage = 'calibrate' | 'choose ranges' | 'bias correction' | 'evaluate';
 
 export interface QuantizeData {
   /** Calibration samples (one typed array per input, float32, already pre-processed). */
@@ -58,7 +68,8 @@ export interface QuantizeResult {
 export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts: QuantizeOptions = {}): Promise<QuantizeResult> {
   const t0 = performance.now();
   const source = opts.source ?? '<buffer>';
-  const method = opts.method ?? 'minmax';
+  const method = opts.method ?? 'auto';
+  const biasCorrection = (opts.biasCorrection ?? true) && data.calibration.length > 0;
   const raw = readTflite(input);
   if (raw.subgraphs.length !== 1) checkFloatModel(raw, source);
   const kind = modelKind(raw);
@@ -67,8 +78,10 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   let fixedParams: Map<number, import('./params.js').QParams> | undefined;
   let legacyChanges: string[] | null = null;
   let calibrateMs = 0;
+  let floatMeans = new Map<number, Float64Array>();
+  let headMeans = new Map<number, Float64Array>();
+  let stats = new Map<number, TensorHistogram>();
   let folded = 0;
-  let channelMeans: Map<number, Float64Array> | undefined;
   if (kind === 'uint8-legacy') {
     const legacy = legacyToFloat(raw);
     floatModel = legacy.model;
@@ -83,44 +96,83 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
     if (data.calibration.length === 0) throw new ReefError('REEF_CALIBRATION_INVALID', `${source}: no calibration samples were given`);
     checkSamples(floatModel, data.calibration, source);
     const total = data.calibration.length;
-    const cal = await calibrate(floatModel, data.calibration, { threads: opts.threads, onProgress: (n) => opts.onProgress?.('calibrate', n, total) });
+    const cal = await calibrate(floatModel, data.calibration, {
+      threads: opts.threads, onProgress: (n) => opts.onProgress?.('calibrate', n, total), meansOf: correctionTargets(floatModel),
+      headSamples: Math.min(HEAD_SAMPLES, total),
+    });
+    floatMeans = cal.means;
+    headMeans = cal.headMeans;
+    stats = cal.stats;
     calibrateMs = cal.ms;
-    channelMeans = cal.channelMeans;
-    ranges = new Map([...cal.stats].map(([t, h]) => [t, chooseRange(h, { method, percentile: opts.percentile })]));
+    if (method !== 'auto') ranges = new Map([...cal.stats].map(([t, h]) => [t, chooseRange(h, { method, percentile: opts.percentile })]));
+  }
+  const io = opts.io ?? (kind === 'uint8-legacy' ? 'uint8' : 'int8');
+  const keepFloat = resolveOps(floatModel, opts.keepFloat ?? [], source);
+  const build = (r: Map<number, Range>): QuantizedGraph =>
+    quantizeGraph(floatModel, { ranges: r, io, allowFloat: opts.allowFloat, fixedParams, source, keepFloat });
+  let choice: MethodChoice | null = null;
+  if (method === 'auto' && kind !== 'uint8-legacy') {
+    choice = await chooseAuto(floatModel, stats, data.calibration, headMeans, build, {
+      percentile: opts.percentile, biasCorrection, threads: opts.threads, onProgress: (n, total) => opts.onProgress?.('choose ranges', n, total),
+    });
+    ranges = choice.ranges;
   }
   const t1 = performance.now();
-  const io = opts.io ?? (kind === 'uint8-legacy' ? 'uint8' : 'int8');
-  const graph = quantizeGraph(floatModel, {
-    ranges, io, allowFloat: opts.allowFloat, fixedParams, source,
-    // The analytic correction (channelMeans) is left off: the empirical one below measures the
-    // same shift and more, and the two together measured worse on MobileNet v1 (docs/quantize.md).
-    weightScaleSearch: true,
-  });
-  void channelMeans;
+  const graph = build(ranges);
   const quantizeMs = performance.now() - t1;
   let correctMs = 0;
   let corrected = 0;
-  if ((opts.biasCorrection ?? true) && kind !== 'uint8-legacy' && data.calibration.length > 0) {
+  if (biasCorrection && kind !== 'uint8-legacy') {
     const t2 = performance.now();
-    opts.onProgress?.('correct', 0, 1);
-    corrected = await correctBiases(floatModel, graph, data.calibration, { threads: opts.threads });
-    opts.onProgress?.('correct', 1, 1);
+    corrected = await correctBiases(graph, floatModel, data.calibration, floatMeans, {
+      threads: opts.threads, onProgress: (n, total) => opts.onProgress?.('bias correction', n, total),
+    });
     correctMs = performance.now() - t2;
   }
   const bytes = writeTflite(graph.model);
   let evaluation: EvaluationResult | null = null;
-  const evalSamples = data.evaluation ?? [];
+  const given = data.evaluation ?? [];
+  // The SQNR check needs samples: held ones when given, else the last calibration samples.
+  const held = given.length > 0;
+  const evalSamples = held ? given : data.calibration.slice(-GUARD_SAMPLES).map((inputs) => ({ inputs }));
   if (evalSamples.length > 0) {
     checkSamples(floatModel, evalSamples.map((s) => s.inputs), source);
-    evaluation = await evaluate(floatModel, graph.model, graph.int8Of, evalSamples, { threads: opts.threads });
+    evaluation = await evaluate(floatModel, graph.model, graph.int8Of, evalSamples, {
+      threads: opts.threads, onProgress: (n) => opts.onProgress?.('evaluate', n, evalSamples.length),
+    });
   }
   const report = buildReport({
     source, kind, method, percentile: opts.percentile, io, floatModel, graph, evaluation, legacyChanges, folded, corrected,
-    samples: { calibration: kind === 'uint8-legacy' ? 0 : data.calibration.length, evaluation: evalSamples.length },
-    timings: { calibrateMs, quantizeMs, correctMs, evaluateMs: evaluation?.ms ?? 0, totalMs: performance.now() - t0 },
+    ...(choice ? { methods: choice.methods, methodChoice: { chosen: choice.chosen, candidates: choice.candidates } } : {}),
+    samples: { calibration: kind === 'uint8-legacy' ? 0 : data.calibration.length, evaluation: given.length },
+    timings: { calibrateMs, chooseMs: choice?.ms ?? 0, quantizeMs, correctMs, evaluateMs: evaluation?.ms ?? 0, totalMs: performance.now() - t0 },
     bytes: bytes.length,
   });
+  if (evaluation) {
+    report.sqnrCheck = checkOutputSqnr({
+      source, floatModel, outputs: report.outputs, layers: report.layers, method, samples: evaluation.samples, held,
+      acceptLow: opts.acceptLowSqnr ?? false,
+    });
+  }
   return { bytes, model: graph.model, graph, report, evaluation };
+}
+
+/** Calibration samples the SQNR check runs on when no held samples are given. */
+const GUARD_SAMPLES = 20;
+
+/** Operator indices for --keep-float: an index, or the name of a tensor the operator writes. */
+function resolveOps(model: TfliteModel, ids: Array<number | string>, source: string): Set<number> {
+  const sg = model.subgraphs[0]!;
+  const out = new Set<number>();
+  for (const id of ids) {
+    const n = typeof id === 'number' ? id : /^\d+$/.test(id) ? Number(id) : sg.operators.findIndex((op) => op.outputs.some((o) => o >= 0 && sg.tensors[o]!.name === id));
+    if (!Number.isInteger(n) || n < 0 || n >= sg.operators.length) {
+      throw new ReefError('REEF_INVALID_ARGUMENT',
+        `Expected an operator index (0-${sg.operators.length - 1}) or the name of a tensor an operator writes for --keep-float but received "${id}" (${source}; the quantize report lists both)`);
+    }
+    out.add(n);
+  }
+  return out;
 }
 
 /** Checks every sample against the model's inputs (count, dtype, element count). */

@@ -10,7 +10,7 @@
  * conversion ops sit at the edges, as TensorFlow's converter builds them.
  */
 import { ReefError } from '../errors.js';
-import type { TfliteModel, TfliteOperator, TfliteTensor } from '../model/tflite/ir.js';
+import type { TfliteModel, TfliteOperator, TfliteSubgraph, TfliteTensor } from '../model/tflite/ir.js';
 import { validateModel } from '../model/tflite/reader.js';
 import {
   bytesOf, cloneModel, consumersOf, constFloat32, isConstantTensor, opLabel, producersOf,
@@ -32,15 +32,12 @@ export interface QuantizeGraphOptions {
   io?: IoType;
   /** Keep ops without an int8 kernel in float between DEQUANTIZE/QUANTIZE instead of failing. */
   allowFloat?: boolean;
+  /** Operators (indices into the float model's operators) to keep in float although they have an int8 form. */
+  keepFloat?: ReadonlySet<number>;
   /** Activation parameters to use as given instead of deriving them from a range (legacy uint8 models). */
   fixedParams?: Map<number, QParams>;
   /** Name of the model in error messages. */
   source?: string;
-  /**
-   * Per-channel means of activations (from calibration). When given, each weighted op's bias
-   * absorbs the mean error its weight rounding causes (empirical bias correction).
-   */
-  channelMeans?: Map<number, Float64Array>;
   /** Per channel, shrink the weight scale (down to 0.8 x max/127) when that lowers the rounding error (default true). */
   weightScaleSearch?: boolean;
 }
@@ -63,13 +60,15 @@ export interface QuantizedGraph {
   params: Map<number, QParams>;
   /** The range each activation was quantized to (after same-scale merging and fixed outputs). */
   ranges: Map<number, Range>;
-  /** Operators kept in float (with --allow-float), as indices into the float model's operators. */
+  /** Operators kept in float (--allow-float, --keep-float), as indices into the float model's operators. */
   floatOps: Array<{ index: number; opcode: string; reason: string }>;
   weights: QuantizedWeights[];
 }
 
 /** Smallest weight scale: keeps input*weight/output >= 2^-31 (what XNNPACK and TFLite's requantization accept). */
 const MIN_REQUANT = 2 ** -31;
+
+type Dtype = 'int8' | 'uint8' | 'float32';
 
 class UnionFind {
   readonly parent: number[];
@@ -81,36 +80,108 @@ class UnionFind {
   union(a: number, b: number): void { this.parent[this.find(a)] = this.find(b); }
 }
 
+/** The model being rewritten (a copy) and its tensors classified once, before any is rewritten. */
+interface Graph {
+  m: TfliteModel;
+  sg: TfliteSubgraph;
+  source: string;
+  /** Tensor count of the float model; tensors from here on were added by the rewrite. */
+  nOrig: number;
+  prod: number[];
+  cons: number[][];
+  /** Float32 activation: a graph input or written by an op. */
+  isAct: (i: number) => boolean;
+  /** Float32 constant (weights, biases, other constant operands). */
+  isFloatConst: (i: number) => boolean;
+}
+
+/** Phase 1's answer: the int8 rule of each op (null: the op stays as it is, or in float). */
+interface OpPlan {
+  rules: Array<OpRule | null>;
+  /** Ops without an int8 form (kept in float with allowFloat). */
+  unsupported: Array<{ index: number; opcode: string; reason: string }>;
+  int8Op: (oi: number) => boolean;
+  floatOp: (oi: number) => boolean;
+}
+
+/** Phase 2's answer: int8 parameters of every activation (and constant operand) an int8 op touches. */
+interface ParamPlan {
+  params: Map<number, QParams>;
+  /** The range each tensor was quantized to (after same-scale merging and fixed outputs). */
+  ranges: Map<number, Range>;
+  /** Tensors that need parameters, in the order they were found (the order new tensors are added in). */
+  needed: Set<number>;
+}
+
+/** Phase 3's answer: where each activation's int8 and float forms live, and the conversion ops to insert. */
+interface Representations {
+  int8Of: Map<number, number>;
+  floatOf: Map<number, number>;
+  /** Producer op index (-1 = graph start) -> QUANTIZE/DEQUANTIZE ops to run right after it. */
+  after: Map<number, TfliteOperator[]>;
+}
+
 /**
- * Rewrites subgraph 0 of a float32 model into full-integer int8.
- * @throws ReefError REEF_MODEL_INVALID listing every op (and its index) that has no int8 form,
- *   unless `allowFloat`.
+ * Rewrites subgraph 0 of a float32 model into full-integer int8, in five phases: which ops
+ * become int8 ({@link planOps}), activation parameters ({@link chooseParams}), where each
+ * activation's int8/float forms live ({@link placeRepresentations}), constants
+ * ({@link quantizeConstants}), operator rewiring ({@link rewireOperators}).
+ * @throws ReefError REEF_QUANTIZE_UNSUPPORTED_OP listing every op (and its index) that has no int8
+ *   form, unless `allowFloat`.
  * @example
  * const { model } = quantizeGraph(floatIr, { ranges, io: 'int8' });
  * await writeFile('out.tflite', writeTflite(model));
  */
 export function quantizeGraph(floatModel: TfliteModel, opts: QuantizeGraphOptions): QuantizedGraph {
-  const io = opts.io ?? 'int8';
-  const source = opts.source ?? 'the model';
+  const g = graphOf(floatModel, opts.source ?? 'the model');
+  const plan = planOps(g, opts.allowFloat ?? false, opts.keepFloat ?? new Set());
+  const p = chooseParams(g, plan, opts.ranges, opts.fixedParams);
+  const reps = placeRepresentations(g, plan, p, opts.io ?? 'int8');
+  const weights = quantizeConstants(g, plan, p.params, opts.weightScaleSearch ?? true);
+  rewireOperators(g, plan, reps);
+  compactBuffers(g.m);
+  validateModel(g.m);
+  return { model: g.m, int8Of: reps.int8Of, params: p.params, ranges: p.ranges, floatOps: plan.unsupported, weights };
+}
+
+function graphOf(floatModel: TfliteModel, source: string): Graph {
   const m = cloneModel(floatModel);
   const sg = m.subgraphs[0]!;
-  const nOrig = sg.tensors.length;
   const prod = producersOf(sg);
-  const cons = consumersOf(sg);
-  // Classified once, before any tensor is rewritten.
-  const actSet = new Set<number>();
-  const floatConstSet = new Set<number>();
+  const acts = new Set<number>();
+  const consts = new Set<number>();
   sg.tensors.forEach((t, i) => {
     if (t.dtype !== 'float32') return;
-    if (isConstantTensor(m, sg, i)) floatConstSet.add(i);
-    else if (prod[i]! >= 0 || sg.inputs.includes(i)) actSet.add(i);
+    if (isConstantTensor(m, sg, i)) consts.add(i);
+    else if (prod[i]! >= 0 || sg.inputs.includes(i)) acts.add(i);
   });
-  const isAct = (i: number): boolean => actSet.has(i);
-  const isFloatConst = (i: number): boolean => floatConstSet.has(i);
+  return {
+    m, sg, source, nOrig: sg.tensors.length, prod, cons: consumersOf(sg),
+    isAct: (i) => acts.has(i), isFloatConst: (i) => consts.has(i),
+  };
+}
 
-  // 1. Which ops become int8.
+/** Data positions of an int8 op: float inputs that carry values (not weights/bias). */
+function dataPositions(sg: TfliteSubgraph, op: TfliteOperator, rule: OpRule): number[] {
+  if (rule.kind === 'weighted') return [rule.activation!];
+  const all = op.inputs.map((_, k) => k);
+  return (rule.dataInputs ?? all).filter((k) => k < op.inputs.length && op.inputs[k]! >= 0 && sg.tensors[op.inputs[k]!]!.dtype === 'float32');
+}
+
+/** Min and max of a float constant. */
+function constRange(g: Graph, i: number): Range {
+  const v = constFloat32(g.m, g.sg.tensors[i]!);
+  let lo = Infinity, hi = -Infinity;
+  for (let k = 0; k < v.length; k++) { lo = Math.min(lo, v[k]!); hi = Math.max(hi, v[k]!); }
+  return v.length ? [lo, hi] : [0, 0];
+}
+
+/** Phase 1: which ops become int8, and why the others cannot (an error unless `allowFloat`); `keep` stay float as asked. */
+function planOps(g: Graph, allowFloat: boolean, keep: ReadonlySet<number>): OpPlan {
+  const { sg, isAct, isFloatConst } = g;
   const rules: Array<OpRule | null> = [];
-  const unsupported: Array<{ index: number; opcode: string; reason: string }> = [];
+  const unsupported: OpPlan['unsupported'] = [];
+  const kept = new Set<number>();
   sg.operators.forEach((op, oi) => {
     const touchesFloat = [...op.inputs, ...op.outputs].some((i) => isAct(i)) || op.inputs.some(isFloatConst);
     if (!touchesFloat) { rules.push(null); return; }
@@ -120,207 +191,209 @@ export function quantizeGraph(floatModel: TfliteModel, opts: QuantizeGraphOption
     if (rule?.kind === 'weighted' && !isFloatConst(op.inputs[rule.weights!] ?? -1)) reason = 'its weights are not a float32 constant';
     if (rule?.kind === 'weighted' && !isAct(op.inputs[rule.activation!] ?? -1)) reason = 'its data input is not a float32 activation';
     if (op.outputs.some((i) => i >= 0 && !isAct(i) && sg.tensors[i]!.dtype !== 'float32')) reason = `it writes ${op.outputs.map((i) => sg.tensors[i]!.dtype).join(', ')}`;
-    if (reason) {
+    if (keep.has(oi)) {
+      kept.add(oi);
+      unsupported.push({ index: oi, opcode: op.customCode ?? op.opcode, reason: 'kept in float as asked (--keep-float)' });
+      rules.push(null);
+    } else if (reason) {
       unsupported.push({ index: oi, opcode: op.customCode ?? op.opcode, reason });
       rules.push(null);
     } else {
       rules.push(rule!);
     }
   });
-  if (unsupported.length > 0 && !opts.allowFloat) {
-    const list = unsupported.map((u) => `  operator ${u.index} (${u.opcode}): ${u.reason}`).join('\n');
+  const cannot = unsupported.filter((u) => !kept.has(u.index));
+  if (cannot.length > 0 && !allowFloat) {
+    const list = cannot.map((u) => `  operator ${u.index} (${u.opcode}): ${u.reason}`).join('\n');
     throw new ReefError('REEF_QUANTIZE_UNSUPPORTED_OP',
-      `${source}: ${unsupported.length} operator${unsupported.length === 1 ? '' : 's'} cannot be quantized to int8:\n${list}\n` +
+      `${g.source}: ${cannot.length} operator${cannot.length === 1 ? '' : 's'} cannot be quantized to int8:\n${list}\n` +
       'Use --allow-float to keep them in float between DEQUANTIZE/QUANTIZE (such a model will not map fully to the Edge TPU).');
   }
-  const int8Op = (oi: number): boolean => rules[oi] !== null && rules[oi] !== undefined;
-  const floatOp = (oi: number): boolean => rules[oi] === null && unsupported.some((u) => u.index === oi);
-
-  // Data positions of an int8 op: float inputs that carry values (not weights/bias).
-  const dataPositions = (op: TfliteOperator, rule: OpRule): number[] => {
-    if (rule.kind === 'weighted') return [rule.activation!];
-    const all = op.inputs.map((_, k) => k);
-    return (rule.dataInputs ?? all).filter((k) => k < op.inputs.length && op.inputs[k]! >= 0 && sg.tensors[op.inputs[k]!]!.dtype === 'float32');
+  const float = new Set(unsupported.map((u) => u.index));
+  return {
+    rules, unsupported,
+    int8Op: (oi) => rules[oi] !== null && rules[oi] !== undefined,
+    floatOp: (oi) => rules[oi] === null && float.has(oi),
   };
+}
 
-  // 2. Parameters: same-scale groups, fixed outputs, overrides, ranges.
-  const uf = new UnionFind(nOrig);
+/**
+ * Phase 2: int8 parameters. Same-scale ops join their tensors into one group (the union of their
+ * ranges); fixed-output ops and `fixedParams` pin a group; every other tensor gets its range.
+ */
+function chooseParams(g: Graph, plan: OpPlan, ranges: Map<number, Range>, fixedParams: Map<number, QParams> | undefined): ParamPlan {
+  const { sg, cons, isAct, isFloatConst } = g;
+  const uf = new UnionFind(g.nOrig);
   const fixed = new Map<number, QParams>();
   sg.operators.forEach((op, oi) => {
-    const rule = rules[oi];
+    const rule = plan.rules[oi];
     if (!rule) return;
     if (rule.kind === 'same') {
-      const members = [...dataPositions(op, rule).map((k) => op.inputs[k]!), ...op.outputs.filter((i) => i >= 0)];
+      const members = [...dataPositions(sg, op, rule).map((k) => op.inputs[k]!), ...op.outputs.filter((i) => i >= 0)];
       for (let k = 1; k < members.length; k++) uf.union(members[0]!, members[k]!);
     }
     if (rule.kind === 'fixed') for (const o of op.outputs) fixed.set(o, rule.fixed!);
   });
-  for (const [t, p] of opts.fixedParams ?? []) fixed.set(t, p);
-  const groupRange = new Map<number, Range>();
-  const groupFixed = new Map<number, QParams>();
-  const constRange = (i: number): Range => {
-    const v = constFloat32(m, sg.tensors[i]!);
-    let lo = Infinity, hi = -Infinity;
-    for (let k = 0; k < v.length; k++) { lo = Math.min(lo, v[k]!); hi = Math.max(hi, v[k]!); }
-    return v.length ? [lo, hi] : [0, 0];
-  };
-  const needsParams = new Set<number>();
+  for (const [t, p] of fixedParams ?? []) fixed.set(t, p);
+  const needed = new Set<number>();
   sg.operators.forEach((op, oi) => {
-    const rule = rules[oi];
+    const rule = plan.rules[oi];
     if (rule) {
-      for (const k of dataPositions(op, rule)) needsParams.add(op.inputs[k]!);
-      for (const o of op.outputs) if (o >= 0) needsParams.add(o);
-    } else if (floatOp(oi)) {
-      for (const o of op.outputs) if (isAct(o) && cons[o]!.some(int8Op)) needsParams.add(o);
+      for (const k of dataPositions(sg, op, rule)) needed.add(op.inputs[k]!);
+      for (const o of op.outputs) if (o >= 0) needed.add(o);
+    } else if (plan.floatOp(oi)) {
+      for (const o of op.outputs) if (isAct(o) && cons[o]!.some(plan.int8Op)) needed.add(o);
     }
   });
-  for (const i of needsParams) {
-    const g = uf.find(i);
+  const groupRange = new Map<number, Range>();
+  const groupFixed = new Map<number, QParams>();
+  for (const i of needed) {
+    const grp = uf.find(i);
     const f = fixed.get(i);
-    if (f && !groupFixed.has(g)) groupFixed.set(g, f);
+    if (f && !groupFixed.has(grp)) groupFixed.set(grp, f);
     let r: Range | undefined;
     if (isAct(i)) {
-      r = opts.ranges.get(i);
-      if (!r && !f) throw new ReefError('REEF_INVALID_STATE', `${source}: no calibration range for tensor ${i} ('${sg.tensors[i]!.name}')`);
+      r = ranges.get(i);
+      if (!r && !f) throw new ReefError('REEF_INVALID_STATE', `${g.source}: no calibration range for tensor ${i} ('${sg.tensors[i]!.name}')`);
     } else if (isFloatConst(i)) {
-      r = constRange(i);
+      r = constRange(g, i);
     }
     if (r) {
-      const cur = groupRange.get(g);
-      groupRange.set(g, cur ? [Math.min(cur[0], r[0]), Math.max(cur[1], r[1])] : [r[0], r[1]]);
+      const cur = groupRange.get(grp);
+      groupRange.set(grp, cur ? [Math.min(cur[0], r[0]), Math.max(cur[1], r[1])] : [r[0], r[1]]);
     }
   }
   const params = new Map<number, QParams>();
   const chosen = new Map<number, Range>();
-  for (const i of needsParams) {
-    const g = uf.find(i);
-    const p = groupFixed.get(g) ?? (() => { const r = groupRange.get(g)!; return rangeToParams(r[0], r[1]); })();
+  for (const i of needed) {
+    const grp = uf.find(i);
+    const r = groupRange.get(grp);
+    const p = groupFixed.get(grp) ?? rangeToParams(r![0], r![1]);
     params.set(i, p);
     chosen.set(i, [p.scale * (-128 - p.zeroPoint), p.scale * (127 - p.zeroPoint)]);
   }
+  return { params, ranges: chosen, needed };
+}
 
-  // 3. Representations: where each activation's int8 and float forms live.
+/** Appends a tensor shaped like `from` (a second representation of it). */
+function addTwin(sg: TfliteSubgraph, from: number, dtype: Dtype, suffix: string, p?: QParams): number {
+  const base = sg.tensors[from]!;
+  const t: TfliteTensor = { name: `${base.name}${suffix}`, dtype, shape: [...base.shape], buffer: 0, isVariable: false, hasRank: base.hasRank };
+  if (base.shapeSignature) t.shapeSignature = [...base.shapeSignature];
+  if (p) t.quantization = { scale: [p.scale], zeroPoint: [p.zeroPoint], quantizedDimension: 0 };
+  sg.tensors.push(t);
+  return sg.tensors.length - 1;
+}
+
+function setType(sg: TfliteSubgraph, i: number, dtype: Dtype, p?: QParams): void {
+  const t = sg.tensors[i]!;
+  t.dtype = dtype;
+  if (p) t.quantization = { scale: [p.scale], zeroPoint: [p.zeroPoint], quantizedDimension: 0 };
+  else delete t.quantization;
+}
+
+const convOp = (opcode: 'QUANTIZE' | 'DEQUANTIZE', from: number, to: number): TfliteOperator =>
+  ({ opcode, version: EDGE_OP_VERSION[opcode], inputs: [from], outputs: [to], customOptionsFormat: 0 });
+
+/**
+ * Phase 3: where each activation's int8 and float forms live. Graph edges take the `io` type
+ * (with a QUANTIZE/DEQUANTIZE beside them when it is not int8); a tensor produced in float gets
+ * an int8 copy after its producer; a float op reading an int8 tensor gets a float view.
+ */
+function placeRepresentations(g: Graph, plan: OpPlan, p: ParamPlan, io: IoType): Representations {
+  const { sg, prod, cons, isAct } = g;
   const int8Of = new Map<number, number>();
   const floatOf = new Map<number, number>();
-  const after = new Map<number, TfliteOperator[]>(); // producer op index (-1 = graph start) -> conversion ops
+  const after = new Map<number, TfliteOperator[]>();
   const emit = (producer: number, op: TfliteOperator): void => {
     const list = after.get(producer) ?? [];
     list.push(op);
     after.set(producer, list);
   };
-  const newTensor = (from: number, dtype: 'int8' | 'float32' | 'uint8', suffix: string, p?: QParams): number => {
-    const base = sg.tensors[from]!;
-    const t: TfliteTensor = { name: `${base.name}${suffix}`, dtype, shape: [...base.shape], buffer: 0, isVariable: false, hasRank: base.hasRank };
-    if (base.shapeSignature) t.shapeSignature = [...base.shapeSignature];
-    if (p) t.quantization = { scale: [p.scale], zeroPoint: [p.zeroPoint], quantizedDimension: 0 };
-    sg.tensors.push(t);
-    return sg.tensors.length - 1;
-  };
-  const setType = (i: number, dtype: 'int8' | 'uint8' | 'float32', p?: QParams): void => {
-    const t = sg.tensors[i]!;
-    t.dtype = dtype;
-    if (p) t.quantization = { scale: [p.scale], zeroPoint: [p.zeroPoint], quantizedDimension: 0 };
-    else delete t.quantization;
-  };
-  const convOp = (opcode: 'QUANTIZE' | 'DEQUANTIZE', from: number, to: number): TfliteOperator =>
-    ({ opcode, version: EDGE_OP_VERSION[opcode], inputs: [from], outputs: [to], customOptionsFormat: 0 });
-  const isGraphOut = (i: number): boolean => sg.outputs.includes(i);
-  const isGraphIn = (i: number): boolean => sg.inputs.includes(i);
-  for (const i of needsParams) {
+  const isEdge = (i: number): boolean => sg.inputs.includes(i) || sg.outputs.includes(i);
+  for (const i of p.needed) {
     if (!isAct(i)) continue;
-    const p = params.get(i)!;
-    const pu8: QParams = { scale: p.scale, zeroPoint: p.zeroPoint + 128 };
+    const q = p.params.get(i)!;
     const producer = prod[i]!;
-    const byInt8 = producer >= 0 ? int8Op(producer) : cons[i]!.some(int8Op);
-    if (byInt8) {
-      const edgeType = isGraphIn(i) || isGraphOut(i) ? io : 'int8';
-      if (edgeType === 'int8') {
-        setType(i, 'int8', p);
-        int8Of.set(i, i);
-      } else {
-        const j = newTensor(i, 'int8', '_int8', p);
-        int8Of.set(i, j);
-        if (edgeType === 'float') setType(i, 'float32');
-        else setType(i, 'uint8', pu8);
-        if (producer < 0) emit(-1, convOp('QUANTIZE', i, j));
-        else emit(producer, edgeType === 'float' ? convOp('DEQUANTIZE', j, i) : convOp('QUANTIZE', j, i));
-        if (edgeType === 'float') floatOf.set(i, i);
-      }
-    } else {
+    const byInt8 = producer >= 0 ? plan.int8Op(producer) : cons[i]!.some(plan.int8Op);
+    if (!byInt8) {
       // Produced in float (a float op, or a graph input read only by float ops): int8 copy after it.
       floatOf.set(i, i);
-      const j = newTensor(i, 'int8', '_int8', p);
+      const j = addTwin(sg, i, 'int8', '_int8', q);
       int8Of.set(i, j);
       emit(producer, convOp('QUANTIZE', i, j));
+      continue;
     }
+    const edgeType = isEdge(i) ? io : 'int8';
+    if (edgeType === 'int8') {
+      setType(sg, i, 'int8', q);
+      int8Of.set(i, i);
+      continue;
+    }
+    const j = addTwin(sg, i, 'int8', '_int8', q);
+    int8Of.set(i, j);
+    if (edgeType === 'float') setType(sg, i, 'float32');
+    else setType(sg, i, 'uint8', { scale: q.scale, zeroPoint: q.zeroPoint + 128 });
+    if (producer < 0) emit(-1, convOp('QUANTIZE', i, j));
+    else emit(producer, edgeType === 'float' ? convOp('DEQUANTIZE', j, i) : convOp('QUANTIZE', j, i));
+    if (edgeType === 'float') floatOf.set(i, i);
   }
-  // Float views for float ops reading int8 tensors.
   sg.operators.forEach((op, oi) => {
-    if (!floatOp(oi)) return;
+    if (!plan.floatOp(oi)) return;
     for (const i of op.inputs) {
       if (!isAct(i) || floatOf.has(i)) continue;
       if (!int8Of.has(i)) { floatOf.set(i, i); continue; }
-      const j = newTensor(i, 'float32', '_float');
+      const j = addTwin(sg, i, 'float32', '_float');
       floatOf.set(i, j);
       emit(prod[i]!, convOp('DEQUANTIZE', int8Of.get(i)!, j));
     }
   });
+  return { int8Of, floatOf, after };
+}
 
-  // 4. Constants: weights, biases, other float constants read by int8 ops.
+/**
+ * Phase 4: constants. Weights become int8 symmetric (per channel where the rule has an axis),
+ * biases int32 at input scale x weight scale, other float constants read by int8 ops per-tensor
+ * int8. A constant read once is rewritten in place; a shared one gets a copy per use.
+ */
+function quantizeConstants(g: Graph, plan: OpPlan, params: Map<number, QParams>, scaleSearch: boolean): QuantizedWeights[] {
+  const { m, sg, cons, isFloatConst } = g;
   const claimed = new Set<number>();
-  const readers = (i: number): number => cons[i]!.length;
-  const constTarget = (i: number): number => {
-    // A constant used once is rewritten in place; a shared one gets its own copy per use.
-    if (!claimed.has(i) && readers(i) === 1) { claimed.add(i); return i; }
+  const target = (i: number): number => {
+    if (!claimed.has(i) && cons[i]!.length === 1) { claimed.add(i); return i; }
     const base = sg.tensors[i]!;
     sg.tensors.push({ ...base, shape: [...base.shape], name: base.name });
     return sg.tensors.length - 1;
   };
-  const putConst = (target: number, dtype: 'int8' | 'int32', data: Int8Array | Int32Array, scales: number[], zeroPoints: number[], axis: number): void => {
+  const put = (t: number, dtype: 'int8' | 'int32', data: Int8Array | Int32Array, scales: number[], zeroPoints: number[], axis: number): void => {
     m.buffers.push(bytesOf(data));
-    const t = sg.tensors[target]!;
-    t.dtype = dtype;
-    t.buffer = m.buffers.length - 1;
-    t.quantization = { scale: scales, zeroPoint: zeroPoints, quantizedDimension: axis };
+    const tensor = sg.tensors[t]!;
+    tensor.dtype = dtype;
+    tensor.buffer = m.buffers.length - 1;
+    tensor.quantization = { scale: scales, zeroPoint: zeroPoints, quantizedDimension: axis };
   };
   const weights: QuantizedWeights[] = [];
   sg.operators.forEach((op, oi) => {
-    const rule = rules[oi];
+    const rule = plan.rules[oi];
     if (!rule) return;
     if (rule.kind === 'weighted') {
-      const inIdx = op.inputs[rule.activation!]!;
-      const sIn = params.get(inIdx)!.scale;
+      const sIn = params.get(op.inputs[rule.activation!]!)!.scale;
       const sOut = params.get(op.outputs[0]!)!.scale;
       const wIdx = op.inputs[rule.weights!]!;
       const wt = sg.tensors[wIdx]!;
       const w = constFloat32(m, wt);
-      const maxAbs = channelMaxAbs(w, wt.shape, rule.axis);
       const bIdx = rule.bias !== undefined ? op.inputs[rule.bias] ?? -1 : -1;
       const bias = bIdx >= 0 && isFloatConst(bIdx) ? constFloat32(m, sg.tensors[bIdx]!) : null;
-      const floor = (MIN_REQUANT * 4 * sOut) / sIn;
-      const scales = maxAbs.map((a, c) => {
-        let s = Math.max(a / 127, floor);
-        if (a === 0) s = Math.max(s, 1 / 127);
-        if (bias) {
-          const b = Math.abs(rule.axis === undefined ? Math.max(...Array.from(bias, Math.abs)) : bias[c] ?? 0);
-          const need = b / (sIn * (INT32_MAX / 2));
-          if (need > s) s = need;
-        }
-        return s;
-      });
-      if (opts.weightScaleSearch ?? true) refineScales(w, wt.shape, rule.axis, scales);
-      const q = quantizeSymmetric(w, wt.shape, rule.axis, scales);
-      const means = opts.channelMeans?.get(inIdx);
-      if (bias && means && op.opcode !== 'TRANSPOSE_CONV') correctBias(bias, w, q, wt.shape, rule.axis, scales, means, op.opcode);
-      const wTarget = constTarget(wIdx);
-      putConst(wTarget, 'int8', q, scales, scales.map(() => 0), rule.axis ?? 0);
+      const scales = weightScales(w, wt.shape, rule.axis, bias, sIn, sOut);
+      if (scaleSearch) refineScales(w, wt.shape, rule.axis, scales);
+      const wTarget = target(wIdx);
+      put(wTarget, 'int8', quantizeSymmetric(w, wt.shape, rule.axis, scales), scales, scales.map(() => 0), rule.axis ?? 0);
       op.inputs[rule.weights!] = wTarget;
       weights.push({ tensor: wTarget, op: oi, opcode: op.opcode, channels: scales.length, axis: rule.axis ?? null });
-      if (bias && bIdx >= 0) {
+      if (bias) {
         const bScales = scales.map((s) => s * sIn);
-        const qb = quantizeBias(bias, bScales);
-        const bTarget = constTarget(bIdx);
-        putConst(bTarget, 'int32', qb, bScales, bScales.map(() => 0), 0);
+        const bTarget = target(bIdx);
+        put(bTarget, 'int32', quantizeBias(bias, bScales), bScales, bScales.map(() => 0), 0);
         op.inputs[rule.bias!] = bTarget;
       }
     }
@@ -328,17 +401,41 @@ export function quantizeGraph(floatModel: TfliteModel, opts: QuantizeGraphOption
     op.inputs.forEach((i, k) => {
       if (!isFloatConst(i)) return;
       if (rule.kind === 'weighted' && (k === rule.weights || k === rule.bias)) return;
-      const p = params.get(i) ?? (() => { const r = constRange(i); return rangeToParams(r[0], r[1]); })();
-      const target = constTarget(i);
-      putConst(target, 'int8', quantizeInt8(constFloat32(m, sg.tensors[i]!), p), [p.scale], [p.zeroPoint], 0);
-      op.inputs[k] = target;
+      const p = params.get(i) ?? (() => { const r = constRange(g, i); return rangeToParams(r[0], r[1]); })();
+      const t = target(i);
+      put(t, 'int8', quantizeInt8(constFloat32(m, sg.tensors[i]!), p), [p.scale], [p.zeroPoint], 0);
+      op.inputs[k] = t;
     });
   });
+  return weights;
+}
 
-  // 5. Re-point operator inputs/outputs at the right representation, versions, op order.
+/**
+ * Per-channel weight scales: max|w|/127, at least the smallest scale requantization accepts, and
+ * large enough that the int32 bias (at input scale x weight scale) fits in half the int32 range.
+ */
+function weightScales(w: Float32Array, shape: number[], axis: number | undefined, bias: Float32Array | null, sIn: number, sOut: number): number[] {
+  const floor = (MIN_REQUANT * 4 * sOut) / sIn;
+  const biasMax = bias && axis === undefined ? bias.reduce((a, v) => Math.max(a, Math.abs(v)), 0) : 0;
+  return channelMaxAbs(w, shape, axis).map((a, c) => {
+    let s = Math.max(a / 127, floor);
+    if (a === 0) s = Math.max(s, 1 / 127);
+    if (bias) {
+      const b = axis === undefined ? biasMax : Math.abs(bias[c] ?? 0);
+      const need = b / (sIn * (INT32_MAX / 2));
+      if (need > s) s = need;
+    }
+    return s;
+  });
+}
+
+/** Phase 5: operators read and write the right representation, get their int8 versions, and the conversion ops go in place. */
+function rewireOperators(g: Graph, plan: OpPlan, reps: Representations): void {
+  const { sg } = g;
+  const { int8Of, floatOf, after } = reps;
   const ops: TfliteOperator[] = [...(after.get(-1) ?? [])];
   sg.operators.forEach((op, oi) => {
-    const rule = rules[oi];
+    const rule = plan.rules[oi];
     if (rule) {
       op.inputs = op.inputs.map((i) => (i >= 0 && int8Of.has(i) ? int8Of.get(i)! : i));
       op.outputs = op.outputs.map((i) => (i >= 0 && int8Of.has(i) ? int8Of.get(i)! : i));
@@ -346,25 +443,15 @@ export function quantizeGraph(floatModel: TfliteModel, opts: QuantizeGraphOption
       if (op.opcode === 'MUL') {
         const [a, b] = [op.inputs[0]!, op.inputs[1]!].map((i) => sg.tensors[i]!.quantization?.scale[0] ?? 0);
         const o = sg.tensors[op.outputs[0]!]!.quantization?.scale[0] ?? 0;
-        if (a && b && o && (a! * b!) / o >= 1) version = 3;
+        if (a && b && o && (a * b) / o >= 1) version = 3;
       }
       op.version = Math.max(op.version, version);
-    } else if (floatOp(oi)) {
+    } else if (plan.floatOp(oi)) {
       op.inputs = op.inputs.map((i) => (i >= 0 && floatOf.has(i) ? floatOf.get(i)! : i));
     }
     ops.push(op, ...(after.get(oi) ?? []));
   });
   sg.operators = ops;
-  compactBuffers(m);
-  validateModel(m);
-  return {
-    model: m,
-    int8Of,
-    params,
-    ranges: chosen,
-    floatOps: unsupported,
-    weights,
-  };
 }
 
 /**
@@ -391,30 +478,6 @@ function refineScales(w: Float32Array, shape: number[], axis: number | undefined
     }
     scales[c] = best;
   }
-}
-
-/**
- * Empirical bias correction: subtracts from each output channel's bias the mean error the
- * weight rounding adds, E[(Wq - W) x], with x's per-channel means from calibration.
- */
-function correctBias(bias: Float32Array, w: Float32Array, q: Int8Array, shape: number[], axis: number | undefined,
-  scales: number[], means: Float64Array, opcode: string): void {
-  const inC = means.length;
-  const outC = bias.length;
-  const dw = (k: number): number => {
-    const c = axis === undefined ? 0 : opcode === 'DEPTHWISE_CONV_2D' ? k % shape[3]! : Math.floor(k / (w.length / shape[0]!));
-    return q[k]! * scales[axis === undefined ? 0 : c]! - w[k]!;
-  };
-  const shift = new Float64Array(outC);
-  if (opcode === 'DEPTHWISE_CONV_2D') {
-    // [1, H, W, C*M]: output channel c reads input channel floor(c / M).
-    const mult = Math.max(1, Math.round(outC / inC));
-    for (let k = 0; k < w.length; k++) { const c = k % outC; shift[c] += dw(k) * means[Math.floor(c / mult)]!; }
-  } else {
-    // CONV_2D [O, H, W, I] and FULLY_CONNECTED [O, I]: innermost axis is the input channel.
-    for (let k = 0; k < w.length; k++) { const o = Math.floor(k / (w.length / outC)); shift[o] += dw(k) * means[k % inC]!; }
-  }
-  for (let c = 0; c < outC; c++) bias[c] = bias[c]! - shift[c]!;
 }
 
 /** Drops buffers no tensor or metadata entry references (the float weights replaced by int8 ones). */

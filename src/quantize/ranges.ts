@@ -6,15 +6,22 @@
  * - `mse`: the range [a*min, a*max], a in (0, 1], that minimises the expected squared error of
  *   int8 quantization (rounding noise inside the range plus clipping error outside), estimated
  *   from the histogram.
+ * - `auto` (pipeline.ts): per tensor, whichever of the ranges below ({@link candidateRanges}) has
+ *   the least expected error with the int8 parameters it would really get; then the whole model
+ *   is checked against each single method and the best one kept.
  */
 import type { TensorHistogram } from './histogram.js';
+import { rangeToParams } from './params.js';
 
-export type RangeMethod = 'minmax' | 'percentile' | 'mse';
+/** A method that gives one range per tensor from its statistics. */
+export type SingleMethod = 'minmax' | 'percentile' | 'mse';
+export type RangeMethod = SingleMethod | 'auto';
 
-export const RANGE_METHODS: readonly RangeMethod[] = ['minmax', 'percentile', 'mse'];
+export const SINGLE_METHODS: readonly SingleMethod[] = ['minmax', 'percentile', 'mse'];
+export const RANGE_METHODS: readonly RangeMethod[] = ['auto', ...SINGLE_METHODS];
 
 export interface RangeOptions {
-  method: RangeMethod;
+  method: SingleMethod;
   /** For `percentile`: the percentile kept on each side (default 99.99). */
   percentile?: number;
 }
@@ -98,4 +105,49 @@ function mseRange(h: TensorHistogram): Range {
     }
   }
   return best;
+}
+
+/** The ranges `auto` chooses among for one tensor, labelled as the report shows them. */
+export function candidateRanges(h: TensorHistogram, percentile = 99.99): Array<{ method: string; range: Range }> {
+  const out = [
+    { method: 'minmax', range: chooseRange(h, { method: 'minmax' }) },
+    { method: `percentile ${percentile}`, range: chooseRange(h, { method: 'percentile', percentile }) },
+    { method: 'mse', range: chooseRange(h, { method: 'mse' }) },
+  ];
+  if (percentile !== 99.9) out.push({ method: 'percentile 99.9', range: chooseRange(h, { method: 'percentile', percentile: 99.9 }) });
+  return out;
+}
+
+/**
+ * Expected squared error (summed over the values seen) of quantizing the tensor to int8 with the
+ * parameters `range` really gets (extended to 0, zero point nudged): rounding noise s^2/12 inside,
+ * the distance to the nearest edge outside.
+ */
+export function rangeError(h: TensorHistogram, range: Range): number {
+  if (h.count === 0) return 0;
+  const p = rangeToParams(range[0], range[1]);
+  const lo = p.scale * (-128 - p.zeroPoint);
+  const hi = p.scale * (127 - p.zeroPoint);
+  const noise = (p.scale * p.scale) / 12;
+  const { counts, start, width } = h.dense();
+  let err = 0;
+  for (let j = 0; j < counts.length; j++) {
+    const n = counts[j]!;
+    if (n === 0) continue;
+    const c = Math.max(h.min, Math.min(h.max, start + (j + 0.5) * width));
+    const d = c > hi ? c - hi : c < lo ? lo - c : 0;
+    err += n * (d * d + noise);
+  }
+  return err;
+}
+
+/** Per tensor, the candidate range with the least {@link rangeError}; ties keep the earlier (minmax first). */
+export function autoRange(h: TensorHistogram, percentile?: number): { method: string; range: Range } {
+  let best: { method: string; range: Range } | null = null;
+  let bestErr = Infinity;
+  for (const c of candidateRanges(h, percentile)) {
+    const e = rangeError(h, c.range);
+    if (e < bestErr * (1 - 1e-9)) { bestErr = e; best = c; }
+  }
+  return best ?? { method: 'minmax', range: [h.min, h.max] };
 }

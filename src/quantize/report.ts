@@ -8,6 +8,7 @@ import type { EvaluationResult } from './evaluate.js';
 import type { ModelKind } from './prepare.js';
 import type { QuantizedGraph, IoType } from './quantize.js';
 import type { RangeMethod } from './ranges.js';
+import type { SqnrCheck } from './guard.js';
 
 export interface LayerReport {
   /** Operator index in the float model. */
@@ -21,8 +22,10 @@ export interface LayerReport {
   zeroPoint: number;
   /** SQNR of the int8 activation against the float one on the held samples (dB), null without samples. */
   sqnrDb: number | null;
-  /** SQNR lost in this layer: best input SQNR minus this one (dB). */
+  /** SQNR lost in this layer: best input SQNR (at most 60 dB) minus this one (dB). */
   dropDb: number | null;
+  /** The range method this tensor's range came from (with --method auto, chosen per tensor). */
+  method: string;
 }
 
 export interface QuantizeReport {
@@ -46,7 +49,11 @@ export interface QuantizeReport {
   legacyChanges: string[] | null;
   operators: { before: number; after: number };
   bytes: number;
-  timings: { calibrateMs: number; quantizeMs: number; correctMs: number; evaluateMs: number; totalMs: number };
+  timings: { calibrateMs: number; chooseMs: number; quantizeMs: number; correctMs: number; evaluateMs: number; totalMs: number };
+  /** With --method auto: each candidate's worst output SQNR on the scoring samples (best first) and the one kept. */
+  methodChoice: { chosen: string; candidates: Array<{ method: string; sqnrDb: number }> } | null;
+  /** Every output's SQNR checked against 20 dB (warning) and 10 dB (failure); null without samples. */
+  sqnrCheck: SqnrCheck | null;
 }
 
 export interface ReportInput {
@@ -61,11 +68,15 @@ export interface ReportInput {
   legacyChanges: string[] | null;
   folded: number;
   corrected: number;
+  /** Per float tensor, the method its range came from (auto), else every tensor has `method`. */
+  methods?: Map<number, string>;
+  methodChoice?: QuantizeReport['methodChoice'];
   samples: { calibration: number; evaluation: number };
   timings: QuantizeReport['timings'];
   bytes: number;
 }
 
+const EXACT_INPUT_DB = 60;
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : x > 0 ? 999 : null);
 
 /** Assembles the report from the pieces the pipeline produced. */
@@ -84,12 +95,14 @@ export function buildReport(r: ReportInput): QuantizeReport {
       const p = r.graph.params.get(t);
       if (!p || !r.graph.int8Of.has(t)) continue;
       const s = sqnrOf(t);
-      const ins = op.inputs.map(sqnrOf).filter((x): x is number => x !== null);
+      // An exact input (999) counts as 60 dB, about the best an int8 tensor can be, so the drop stays a real figure.
+      const ins = op.inputs.map(sqnrOf).filter((x): x is number => x !== null).map((x) => Math.min(x, EXACT_INPUT_DB));
       const best = ins.length ? Math.max(...ins) : null;
       layers.push({
         op: oi, opcode: op.opcode, tensor: t, name: sg.tensors[t]!.name,
         range: r.graph.ranges.get(t)!, scale: p.scale, zeroPoint: p.zeroPoint,
         sqnrDb: s, dropDb: s !== null && best !== null ? best - s : null,
+        method: r.kind === 'uint8-legacy' ? 'legacy' : r.methods?.get(t) ?? (r.method === 'percentile' ? `percentile ${r.percentile ?? 99.99}` : r.method),
       });
     }
   });
@@ -111,6 +124,8 @@ export function buildReport(r: ReportInput): QuantizeReport {
     operators: { before: sg.operators.length, after: r.graph.model.subgraphs[0]!.operators.length },
     bytes: r.bytes,
     timings: r.timings,
+    methodChoice: r.methodChoice ?? null,
+    sqnrCheck: null,
   };
 }
 
@@ -131,19 +146,23 @@ export function formatReport(r: QuantizeReport): string {
     for (const f of r.floatOps) lines.push(`  operator ${f.index} (${f.opcode}): ${f.reason}`);
   }
   lines.push('');
-  lines.push('  op  type                     range                    scale      zp    SQNR    drop  tensor');
+  lines.push('  op  type                     range                    scale      zp    SQNR    drop  method           tensor');
   for (const l of r.layers) {
-    lines.push(`${String(l.op).padStart(4)}  ${l.opcode.padEnd(22)} [${l.range[0].toFixed(3).padStart(9)}, ${l.range[1].toFixed(3).padStart(9)}]  ${l.scale.toExponential(3)} ${String(l.zeroPoint).padStart(5)}  ${db(l.sqnrDb)} ${l.dropDb === null ? '      ' : `${l.dropDb.toFixed(1).padStart(5)}`}  ${l.name}`);
+    lines.push(`${String(l.op).padStart(4)}  ${l.opcode.padEnd(22)} [${l.range[0].toFixed(3).padStart(9)}, ${l.range[1].toFixed(3).padStart(9)}]  ${l.scale.toExponential(3)} ${String(l.zeroPoint).padStart(5)}  ${db(l.sqnrDb)} ${l.dropDb === null ? '      ' : `${l.dropDb.toFixed(1).padStart(5)}`}  ${l.method.padEnd(15)}  ${l.name}`);
+  }
+  if (r.methodChoice) {
+    lines.push(`method auto: kept ${r.methodChoice.chosen} (worst output SQNR on calibration samples: ${r.methodChoice.candidates.map((c) => `${c.method} ${c.sqnrDb.toFixed(1)} dB`).join(', ')})`);
   }
   lines.push('');
   for (const o of r.outputs) lines.push(`output ${o.name}: SQNR ${db(o.sqnrDb)}`);
   if (r.worstLayer && r.worstLayer.dropDb !== null) {
     lines.push(`most error enters at operator ${r.worstLayer.op} (${r.worstLayer.opcode}, ${r.worstLayer.name}): -${r.worstLayer.dropDb.toFixed(1)} dB`);
   }
+  if (r.sqnrCheck?.message) lines.push(`warning: ${r.sqnrCheck.message}`);
   if (r.top1Agreement !== null) lines.push(`top-1 agreement with the float model: ${pct(r.top1Agreement)}`);
   if (r.accuracy) lines.push(`top-1 accuracy on ${r.accuracy.labelled} labelled samples: float ${pct(r.accuracy.float)}, int8 ${pct(r.accuracy.int8)}`);
   const t = r.timings;
-  lines.push(`time: calibrate ${(t.calibrateMs / 1000).toFixed(1)} s, rewrite ${(t.quantizeMs / 1000).toFixed(2)} s, bias correction ${(t.correctMs / 1000).toFixed(1)} s, evaluate ${(t.evaluateMs / 1000).toFixed(1)} s, total ${(t.totalMs / 1000).toFixed(1)} s`);
+  lines.push(`time: calibrate ${(t.calibrateMs / 1000).toFixed(1)} s, choose ranges ${(t.chooseMs / 1000).toFixed(1)} s, rewrite ${(t.quantizeMs / 1000).toFixed(2)} s, bias correction ${(t.correctMs / 1000).toFixed(1)} s, evaluate ${(t.evaluateMs / 1000).toFixed(1)} s, total ${(t.totalMs / 1000).toFixed(1)} s`);
   return lines.join('\n') + '\n';
 }
 

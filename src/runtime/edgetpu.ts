@@ -132,7 +132,7 @@ export function planEdgetpu(source: string, model: TfliteModel, spec: EdgetpuSpe
   if (!runtime) {
     throw new ReefError('REEF_EDGETPU_RUNTIME_MISSING',
       `${source} was compiled for the Edge TPU, and no Edge TPU runtime (libedgetpu.so.1) is installed: ${EDGETPU_INSTALL}. ` +
-      'Or run the CPU model (the one given to edgetpu_compiler).');
+      `Or run the CPU model, the one given to edgetpu_compiler${source.endsWith('_edgetpu.tflite') ? ` (here: ${source.replace(/_edgetpu\.tflite$/, '.tflite')})` : ''}.`);
   }
   const need = minRuntimeVersion(model);
   if (Number.isFinite(runtime.runtimeVersion) && need > runtime.runtimeVersion) {

@@ -14,11 +14,13 @@ import { ensureLibrary } from './library.js';
 import { checkTfliteBytes } from './validate.js';
 import { readTflite, validateTflite } from '../model/tflite/reader.js';
 import type { TfliteModel } from '../model/tflite/ir.js';
+import { defectError, detectDefects } from '../model/tflite/defects.js';
 import { edgetpuLibraryWarnings, isCompiledForEdgetpu, parseEdgetpuSpec, planEdgetpu } from './edgetpu.js';
 import { isBundle, openBundleBytes, probeHost } from './bundle.js';
 import type { Manifest } from '../bundle/manifest.js';
 import type { VariantChoice } from './variant.js';
 import { readUserFile } from '../files.js';
+import { isOnnxModel, onnxModel, OnnxInterpreter } from './onnx.js';
 import {
   TYPED_ARRAY_FOR, elementCount, type TypedArrayClass,
   type Tensor, type TensorInfo, type TypedArray,
@@ -42,6 +44,8 @@ export interface LoadOptions {
    * Default 200; 0 never spins.
    */
   spinMicros?: number;
+  /** For an .onnx model: shapes for inputs with symbolic dimensions (else those run as 1), e.g. { input: [1,3,240,320] }. */
+  inputShapes?: Record<string, number[]>;
   /** For a .reef bundle: run this variant instead of the one chosen for this host. */
   variant?: string;
   /**
@@ -213,6 +217,7 @@ export class Session {
     let variant: SessionVariant | null = null;
     let bundle: SessionBundle | null = null;
     let ir: TfliteModel | null = null;
+    let onnx = false;
     if (isBundle(bytes)) {
       const off = options.edgetpu === 'off';
       const b = openBundleBytes(bytes, source, {
@@ -231,12 +236,17 @@ export class Session {
       if (options.variant !== undefined) {
         throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a .reef bundle for the variant option (--variant) but received ${source}`);
       }
-      checkTfliteBytes(bytes, source);
-      try {
-        ir = validateTflite(bytes);
-      } catch (e) {
-        if (e instanceof ReefError && e.code === 'REEF_MODEL_INVALID') throw new ReefError('REEF_MODEL_INVALID', `${source}: ${e.message}`);
-        throw e;
+      onnx = isOnnxModel(bytes, source);
+      if (!onnx) {
+        checkTfliteBytes(bytes, source);
+        try {
+          ir = validateTflite(bytes);
+        } catch (e) {
+          if (e instanceof ReefError && e.code === 'REEF_MODEL_INVALID') throw new ReefError('REEF_MODEL_INVALID', `${source}: ${e.message}`);
+          throw e;
+        }
+        const defects = detectDefects(ir);
+        if (defects.length > 0) throw defectError(source, defects);
       }
     }
     const validateMs = performance.now() - tv;
@@ -246,7 +256,7 @@ export class Session {
     const device = hostProfile(options.device);
     const threads = options.threads ?? device?.defaultThreads ?? 1;
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw invalidArgument('threads', 'an integer from 1 to 256', options.threads);
-    const xnnpack = options.xnnpack ?? true;
+    const xnnpack = onnx ? false : options.xnnpack ?? true;
     if (typeof xnnpack !== 'boolean') throw invalidArgument('xnnpack', 'a boolean', options.xnnpack);
     const spin = options.spinMicros ?? 200;
     if (!Number.isInteger(spin) || spin < 0 || spin > 1_000_000) throw invalidArgument('spinMicros', 'an integer from 0 to 1000000', options.spinMicros);
@@ -256,7 +266,7 @@ export class Session {
     const t1 = performance.now();
     let nativeModel: NativeModel;
     try {
-      nativeModel = new addon.Model(bytes);
+      nativeModel = onnx ? onnxModel(bytes) : new addon.Model(bytes);
     } catch (e) {
       if (e instanceof ReefError && e.code === 'REEF_MODEL_INVALID') {
         throw new ReefError('REEF_MODEL_INVALID', `${source}: ${e.message}`);
@@ -272,8 +282,9 @@ export class Session {
     if (options.edgetpuOptions?.usbMaxBulkInQueueLength !== undefined) {
       tpuOptions['Usb.MaxBulkInQueueLength'] = String(options.edgetpuOptions.usbMaxBulkInQueueLength);
     }
-    const interpreters = Array.from({ length: pool }, (_, i) => new addon.Interpreter(nativeModel, threads, xnnpack, spin,
-      plan ? { edgetpu: { ...plan.devices[i]!, options: tpuOptions } } : undefined));
+    const interpreters = Array.from({ length: pool }, (_, i) => (onnx
+      ? new OnnxInterpreter(bytes, threads, source, options.inputShapes)
+      : new addon.Interpreter(nativeModel, threads, xnnpack, spin, plan ? { edgetpu: { ...plan.devices[i]!, options: tpuOptions } } : undefined)));
     const results = await Promise.allSettled(interpreters.map((i) => i.init()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {

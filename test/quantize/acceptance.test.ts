@@ -28,6 +28,8 @@ describe('mobilenet_v1_0.25_128_float: calibrated on 200 ImageNet photos, evalua
     // 1.0 point of 300 photos = 3 photos; compared as counts, so no float rounding at the boundary.
     expect(Math.round(acc.float * 300) - Math.round(acc.int8 * 300)).toBeLessThanOrEqual(3);
     expect(result.report.top1Agreement!).toBeGreaterThanOrEqual(0.9);
+    // The SQNR check ran on the 300 held photos and agrees with the output SQNR it reports.
+    expect(result.report.sqnrCheck).toMatchObject({ samples: 300, held: true, status: result.report.outputs[0]!.sqnrDb! >= 20 ? 'ok' : 'warning' });
   });
 
   it('is full-integer: int8 input and output, per-channel conv and depthwise weights, int32 biases', () => {
@@ -87,6 +89,7 @@ describe('TensorFlow PTQ pairs: output SQNR no worse than the TF twin minus 1 dB
     const reef = await outputSqnr(r.bytes, floatPath, evaluation);
     const tf = await outputSqnr(sharedPath(`models/tflite/${name}_int8.tflite`), floatPath, evaluation);
     console.log(`${name}: output SQNR reef ${reef.toFixed(2)} dB, TensorFlow twin ${tf.toFixed(2)} dB`);
+    expect(r.report.sqnrCheck).toMatchObject({ samples: 20, held: false, status: r.report.outputs[0]!.sqnrDb! >= 20 ? 'ok' : 'warning' });
     expect(reef).toBeGreaterThanOrEqual(tf - 1);
     expect(structureDiff(r.model, readTflite(modelBytes(`models/tflite/${name}_int8.tflite`)))).toEqual([]);
   }, 60_000);

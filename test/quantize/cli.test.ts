@@ -94,7 +94,7 @@ describe('reef quantize (CLI)', () => {
     ['a folder that does not exist', () => [sharedPath('models/tflite/vww_96_float.tflite'), '--calib', join(dir, 'nope'), '-o', join(dir, 'bad6.tflite')],
       'REEF_FILE_NOT_FOUND', `calibration data ${join(dir, 'nope')}: no such file or folder`],
     ['an unknown method', () => [sharedPath('models/tflite/vww_96_float.tflite'), '--calib', sharedPath('images/person96'), '-o', join(dir, 'bad7.tflite'), '--method', 'kl'],
-      'REEF_INVALID_ARGUMENT', 'Expected one of minmax, percentile, mse for --method but received "kl"'],
+      'REEF_INVALID_ARGUMENT', 'Expected one of auto, minmax, percentile, mse for --method but received "kl"'],
     ['an op without an int8 kernel', () => [sharedPath('models/tflite/ops/abs-sqrt.float32.tflite'), '--calib', join(dir, 'bin'), '-o', join(dir, 'bad8.tflite')],
       'REEF_QUANTIZE_UNSUPPORTED_OP', 'operator 1 (SQRT): TFLite 2.9 has no int8 kernel for it'],
   ];

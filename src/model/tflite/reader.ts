@@ -290,9 +290,10 @@ function validateTensor(model: TfliteModel, t: TfliteTensor, where: string): voi
     if (q.scale.length !== q.zeroPoint.length) {
       throw invalid(where, `quantization has ${q.scale.length} scales but ${q.zeroPoint.length} zero points`);
     }
-    if (q.scale.length > 1) {
-      const qd = q.quantizedDimension;
-      if (qd < 0 || qd >= t.shape.length) throw invalid(where, `quantized_dimension ${qd} is outside shape [${t.shape.join(',')}]`);
+    // A quantized_dimension outside the shape is a known converter defect, not corruption:
+    // defects.ts names it (inspect shows the model, load() refuses it, `reef repair` fixes it).
+    const qd = q.quantizedDimension;
+    if (q.scale.length > 1 && qd >= 0 && qd < t.shape.length) {
       if (t.shape[qd] !== q.scale.length) {
         throw invalid(where, `per-axis quantization has ${q.scale.length} scales but dimension ${qd} of shape [${t.shape.join(',')}] is ${t.shape[qd]}`);
       }

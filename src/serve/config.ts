@@ -1,0 +1,170 @@
+/**
+ * TF Serving's --model_config_file: a text-format ModelServerConfig holding a model_config_list.
+ * A small protobuf text-format reader (fields `name: value`, messages `name { ... }` or
+ * `name: { ... }`, repeated fields, # comments) and the fields reef serves: name, base_path,
+ * model_platform, model_version_policy (latest / all / specific), version_labels.
+ */
+import { isAbsolute, dirname, resolve } from 'node:path';
+import { ReefError } from '../errors.js';
+import { checkModelName, type ModelSource, type VersionPolicy } from './repository.js';
+
+type Value = string | number | boolean | Message;
+interface Message {
+  [field: string]: Value[];
+}
+
+class Reader {
+  pos = 0;
+  constructor(readonly text: string, readonly file: string) {}
+
+  fail(msg: string): never {
+    const before = this.text.slice(0, this.pos);
+    const line = before.split('\n').length;
+    const col = this.pos - before.lastIndexOf('\n');
+    throw new ReefError('REEF_SERVE_CONFIG_INVALID', `Error parsing text-format tensorflow.serving.ModelServerConfig: ${this.file}:${line}:${col}: ${msg}`);
+  }
+
+  skip(): void {
+    for (;;) {
+      while (this.pos < this.text.length && /\s/.test(this.text[this.pos])) this.pos++;
+      if (this.text[this.pos] === '#') {
+        while (this.pos < this.text.length && this.text[this.pos] !== '\n') this.pos++;
+        continue;
+      }
+      return;
+    }
+  }
+
+  message(end: string | null): Message {
+    const msg: Message = {};
+    for (;;) {
+      this.skip();
+      if (this.pos >= this.text.length) {
+        if (end) this.fail(`expected "${end}" before the end of the file`);
+        return msg;
+      }
+      const c = this.text[this.pos];
+      if (end && c === end) {
+        this.pos++;
+        return msg;
+      }
+      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(this.text.slice(this.pos));
+      if (!m) this.fail(`expected a field name but found "${c}"`);
+      const name = m[0];
+      this.pos += name.length;
+      this.skip();
+      let colon = false;
+      if (this.text[this.pos] === ':') {
+        colon = true;
+        this.pos++;
+        this.skip();
+      }
+      const open = this.text[this.pos];
+      let value: Value;
+      if (open === '{' || open === '<') {
+        this.pos++;
+        value = this.message(open === '{' ? '}' : '>');
+      } else {
+        if (!colon) this.fail(`expected ":" after field "${name}"`);
+        value = this.scalar();
+      }
+      (msg[name] ??= []).push(value);
+      this.skip();
+      if (this.text[this.pos] === ',' || this.text[this.pos] === ';') this.pos++;
+    }
+  }
+
+  scalar(): Value {
+    const c = this.text[this.pos];
+    if (c === '"' || c === "'") {
+      let out = '';
+      this.pos++;
+      while (this.pos < this.text.length && this.text[this.pos] !== c) {
+        if (this.text[this.pos] === '\\') {
+          this.pos++;
+          const e = this.text[this.pos];
+          out += e === 'n' ? '\n' : e === 't' ? '\t' : e;
+        } else out += this.text[this.pos];
+        this.pos++;
+      }
+      if (this.pos >= this.text.length) this.fail('unterminated string');
+      this.pos++;
+      return out;
+    }
+    const m = /^[-+]?[A-Za-z0-9_.]+/.exec(this.text.slice(this.pos));
+    if (!m) this.fail(`expected a value but found "${c ?? 'end of file'}"`);
+    this.pos += m[0].length;
+    if (/^[-+]?\d+$/.test(m[0])) return Number(m[0]);
+    if (m[0] === 'true' || m[0] === 'false') return m[0] === 'true';
+    return m[0];
+  }
+}
+
+const CONFIG_FIELDS = new Set(['name', 'base_path', 'model_platform', 'model_version_policy', 'version_labels', 'model_type', 'logging_config']);
+
+function one<T extends Value>(r: Reader, msg: Message, field: string, kind: 'string' | 'number' | 'message'): T | undefined {
+  const v = msg[field];
+  if (!v) return undefined;
+  if (v.length > 1) r.fail(`field "${field}" is given ${v.length} times`);
+  const ok = kind === 'message' ? typeof v[0] === 'object' : typeof v[0] === kind;
+  if (!ok) r.fail(`field "${field}" must be a ${kind}`);
+  return v[0] as T;
+}
+
+/** Parses a model_config_list file into model sources; relative base paths are read from the file's folder. */
+export function parseModelConfig(text: string, file: string): ModelSource[] {
+  const r: Reader = new Reader(text, file);
+  const top = r.message(null);
+  for (const k of Object.keys(top)) if (k !== 'model_config_list') r.fail(`unsupported field "${k}" (reef reads model_config_list)`);
+  const list = one<Message>(r, top, 'model_config_list', 'message');
+  if (!list) r.fail('no model_config_list');
+  const out: ModelSource[] = [];
+  for (const cv of (list.config ?? [])) {
+    if (typeof cv !== 'object') r.fail('config must be a message');
+    const c = cv as Message;
+    for (const k of Object.keys(c)) if (!CONFIG_FIELDS.has(k)) r.fail(`unknown field "${k}" in config`);
+    const name = one<string>(r, c, 'name', 'string');
+    const base = one<string>(r, c, 'base_path', 'string');
+    if (!name) r.fail('a config has no name');
+    if (!base) r.fail(`config "${name}" has no base_path`);
+    try {
+      checkModelName(name);
+    } catch (e) {
+      r.fail((e as Error).message);
+    }
+    const platform = one<string>(r, c, 'model_platform', 'string');
+    if (platform !== undefined && !['tensorflow', 'tflite', 'reef'].includes(platform)) {
+      r.fail(`config "${name}": model_platform "${platform}" is not served by reef (tensorflow, tflite or reef)`);
+    }
+    let policy: VersionPolicy = { kind: 'latest', n: 1 };
+    const pol = one<Message>(r, c, 'model_version_policy', 'message');
+    if (pol) {
+      const kinds = Object.keys(pol);
+      if (kinds.length !== 1) r.fail(`config "${name}": model_version_policy needs exactly one of latest, all, specific`);
+      const k = kinds[0];
+      const body = pol[k][0] as Message;
+      if (k === 'latest') {
+        const n = one<number>(r, body, 'num_versions', 'number') ?? 1;
+        if (n < 1) r.fail(`config "${name}": latest.num_versions must be at least 1`);
+        policy = { kind: 'latest', n };
+      } else if (k === 'all') policy = { kind: 'all' };
+      else if (k === 'specific') {
+        const vs = (body.versions ?? []).map((v) => (typeof v === 'number' ? v : r.fail(`config "${name}": versions must be numbers`)));
+        if (vs.length === 0) r.fail(`config "${name}": specific needs at least one versions entry`);
+        policy = { kind: 'specific', versions: vs };
+      } else r.fail(`config "${name}": unknown model_version_policy "${k}"`);
+    }
+    const labels: Record<string, number> = Object.create(null) as Record<string, number>;
+    for (const lv of c.version_labels ?? []) {
+      if (typeof lv !== 'object') r.fail('version_labels must be a message');
+      const l = lv as Message;
+      const key = one<string>(r, l, 'key', 'string');
+      const value = one<number>(r, l, 'value', 'number');
+      if (!key || value === undefined) r.fail(`config "${name}": version_labels needs a key and a numeric value`);
+      labels[key] = value;
+    }
+    out.push({ name, basePath: isAbsolute(base) ? base : resolve(dirname(file), base), policy, labels });
+  }
+  if (out.length === 0) r.fail('model_config_list has no config');
+  return out;
+}

@@ -1,0 +1,230 @@
+/**
+ * A served model version: a Session, the names clients use for its tensors (the TFLite
+ * signature's keys when it has one, else the tensor names), its labels, and the scheduler that
+ * feeds it. infer() is protocol-neutral: named tensors in, named tensors out; a request with N
+ * rows on a model whose batch dimension is 1 becomes N runs spread over the pool.
+ */
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { ReefError } from '../errors.js';
+import { load, type LoadOptions, type Session } from '../runtime/session.js';
+import { readTflite } from '../model/tflite/reader.js';
+import type { DType, Quantization, TypedArray } from '../types.js';
+import { Scheduler, type RunGroup } from './scheduler.js';
+import { allocate, elementCount, shapeText, type WireTensor } from './tensor.js';
+
+/** One input or output as clients see it. */
+export interface IoSpec {
+  /** The name clients use: the signature key, or the tensor name when the model has no signature. */
+  name: string;
+  /** The TFLite tensor name. */
+  tensorName: string;
+  /** Position in session.inputs / session.outputs. */
+  index: number;
+  dtype: DType;
+  shape: number[];
+  quantization: Quantization;
+}
+
+export interface ServedModelOptions {
+  load: LoadOptions;
+  maxQueue: number;
+  labels?: string[] | null;
+}
+
+export interface InferOptions {
+  /** performance.now() time after which waiting work is dropped (Infinity: none). */
+  deadline: number;
+  /** Names of the outputs wanted (all when absent). */
+  outputs?: string[];
+}
+
+export interface InferResult {
+  outputs: WireTensor[];
+  /** Summed over the request's runs. */
+  invokeMs: number;
+  queueMs: number;
+  runs: number;
+}
+
+/** The signature key TF Serving uses by default. */
+export const DEFAULT_SIGNATURE = 'serving_default';
+
+interface SignatureNames {
+  key: string;
+  inputs: Map<number, string>;
+  outputs: Map<number, string>;
+}
+
+/** Reads the serving signature of a .tflite file: tensor position -> signature key. */
+async function readSignature(path: string, session: Session): Promise<SignatureNames | null> {
+  if (!path.endsWith('.tflite')) return null;
+  try {
+    const model = readTflite(await readFile(path));
+    const sig = model.signatureDefs.find((s) => s.signatureKey === DEFAULT_SIGNATURE) ?? model.signatureDefs[0];
+    if (!sig || sig.subgraphIndex !== 0) return null;
+    const sg = model.subgraphs[0];
+    const toPos = (list: number[], maps: Array<{ name: string; tensorIndex: number }>): Map<number, string> | null => {
+      const m = new Map<number, string>();
+      for (const t of maps) {
+        const pos = list.indexOf(t.tensorIndex);
+        if (pos < 0) return null;
+        m.set(pos, t.name);
+      }
+      return m.size === list.length ? m : null;
+    };
+    const inputs = toPos(sg.inputs, sig.inputs);
+    const outputs = toPos(sg.outputs, sig.outputs);
+    if (!inputs || !outputs || inputs.size !== session.inputs.length || outputs.size !== session.outputs.length) return null;
+    return { key: sig.signatureKey ?? DEFAULT_SIGNATURE, inputs, outputs };
+  } catch {
+    return null; // load() already validated the bytes; a signature we cannot read means tensor names
+  }
+}
+
+export class ServedModel {
+  readonly name: string;
+  readonly version: number;
+  readonly path: string;
+  readonly session: Session;
+  readonly scheduler: Scheduler;
+  readonly inputs: readonly IoSpec[];
+  readonly outputs: readonly IoSpec[];
+  readonly signatureKey: string;
+  readonly labels: string[] | null;
+  readonly loadMs: number;
+  #retired = false;
+
+  private constructor(init: {
+    name: string; version: number; path: string; session: Session; maxQueue: number;
+    sig: SignatureNames | null; labels: string[] | null; loadMs: number;
+  }) {
+    this.name = init.name;
+    this.version = init.version;
+    this.path = init.path;
+    this.session = init.session;
+    this.scheduler = new Scheduler(init.session, { maxQueue: init.maxQueue });
+    const spec = (names: Map<number, string> | undefined) => (t: Session['inputs'][number], i: number): IoSpec => ({
+      name: names?.get(i) ?? t.name, tensorName: t.name, index: i, dtype: t.dtype, shape: t.shape.slice(),
+      quantization: t.quantization,
+    });
+    this.inputs = init.session.inputs.map(spec(init.sig?.inputs));
+    this.outputs = init.session.outputs.map(spec(init.sig?.outputs));
+    this.signatureKey = init.sig?.key ?? DEFAULT_SIGNATURE;
+    this.labels = init.labels;
+    this.loadMs = init.loadMs;
+  }
+
+  /** Loads a model file and warms every interpreter up with one run, so the first request pays nothing. */
+  static async open(name: string, version: number, path: string, opts: ServedModelOptions): Promise<ServedModel> {
+    if (/\.onnx$/i.test(path)) {
+      throw new ReefError('REEF_SERVE_MODEL_FORMAT',
+        `${path} is an ONNX model; reef serve runs .tflite and .reef models until the ONNX backend exists (convert it to TFLite first)`);
+    }
+    const t0 = performance.now();
+    const session = await load(path, opts.load);
+    try {
+      const sig = await readSignature(path, session);
+      const labels = opts.labels ?? session.bundle?.labels ?? null;
+      const m = new ServedModel({ name, version, path, session, maxQueue: opts.maxQueue, sig, labels, loadMs: 0 });
+      await m.#warmup();
+      (m as { loadMs: number }).loadMs = performance.now() - t0;
+      return m;
+    } catch (e) {
+      await session.dispose();
+      throw e;
+    }
+  }
+
+  async #warmup(): Promise<void> {
+    const feeds = this.session.inputs.map((t) => allocate(t.dtype, elementCount(t.shape)));
+    await Promise.all(Array.from({ length: this.session.poolSize }, () => this.session.run(feeds)));
+  }
+
+  get retired(): boolean {
+    return this.#retired;
+  }
+
+  /** Names an input by its client name or its tensor name. */
+  input(name: string): IoSpec | undefined {
+    return this.inputs.find((t) => t.name === name) ?? this.inputs.find((t) => t.tensorName === name);
+  }
+
+  output(name: string): IoSpec | undefined {
+    return this.outputs.find((t) => t.name === name) ?? this.outputs.find((t) => t.tensorName === name);
+  }
+
+  /**
+   * How many runs a request shape needs for this input: 1 when it is the model's shape, N when
+   * the model's batch dimension is 1 and the request has N rows of the rest. Throws naming the
+   * expected and the received shape otherwise. Checked before any tensor is allocated.
+   */
+  rowsFor(spec: IoSpec, shape: readonly number[]): number {
+    const want = spec.shape;
+    const same = shape.length === want.length && shape.every((d, i) => d === want[i]);
+    if (same) return 1;
+    const rows = want.length > 0 && want[0] === 1 && shape.length === want.length && shape[0] >= 1 &&
+      shape.every((d, i) => i === 0 || d === want[i]);
+    if (rows) return shape[0];
+    const alt = want.length > 0 && want[0] === 1 ? ` (or [N,${want.slice(1).join(',')}] for N rows)` : '';
+    throw new ReefError('REEF_SERVE_BAD_REQUEST',
+      `input "${spec.name}" expects shape ${shapeText(want)}${alt} but received ${shapeText(shape)}`);
+  }
+
+  /** Runs the model on named tensors (all inputs, with shapes already checked by rowsFor). */
+  async infer(tensors: Map<string, WireTensor>, opts: InferOptions): Promise<InferResult> {
+    let rows = -1;
+    const feeds: WireTensor[] = [];
+    for (const spec of this.inputs) {
+      const t = tensors.get(spec.name);
+      if (!t) throw new ReefError('REEF_SERVE_BAD_REQUEST', `missing input "${spec.name}" (${spec.dtype}${shapeText(spec.shape)})`);
+      if (t.dtype !== spec.dtype) {
+        throw new ReefError('REEF_SERVE_BAD_REQUEST', `input "${spec.name}" expects dtype ${spec.dtype} but received ${t.dtype}`);
+      }
+      const n = this.rowsFor(spec, t.shape);
+      if (rows >= 0 && n !== rows) {
+        throw new ReefError('REEF_SERVE_BAD_REQUEST',
+          `inputs have different numbers of rows: "${feeds[0].name}" has ${rows}, "${spec.name}" has ${n}`);
+      }
+      rows = n;
+      feeds.push(t);
+    }
+    const wanted = opts.outputs ? opts.outputs.map((n) => {
+      const o = this.output(n);
+      if (!o) {
+        throw new ReefError('REEF_SERVE_BAD_REQUEST',
+          `unknown output "${n}"; the model's outputs are ${this.outputs.map((x) => `"${x.name}"`).join(', ')}`);
+      }
+      return o;
+    }) : this.outputs.slice();
+
+    this.scheduler.admit(rows, `model ${this.name} version ${this.version}`);
+    const group: RunGroup = { failed: false };
+    const runs = Array.from({ length: rows }, (_, r) => {
+      const slice = feeds.map((t) => rows === 1 ? t.data : t.data.subarray(r * (t.data.length / rows), (r + 1) * (t.data.length / rows)));
+      return this.scheduler.submit(slice as TypedArray[], group, opts.deadline);
+    });
+    const results = await Promise.all(runs);
+    let invokeMs = 0;
+    let queueMs = 0;
+    for (const r of results) { invokeMs += r.invokeMs; queueMs += r.queueMs; }
+    const outputs = wanted.map((spec): WireTensor => {
+      const first = results[0].outputs[spec.tensorName];
+      if (rows === 1) return { name: spec.name, dtype: spec.dtype, shape: first.shape.slice(), data: first.data };
+      const per = first.data.length;
+      const data = allocate(spec.dtype, per * rows);
+      results.forEach((r, i) => (data as Float32Array).set(r.outputs[spec.tensorName].data as Float32Array, i * per));
+      const shape = first.shape.length > 0 && first.shape[0] === 1 ? [rows, ...first.shape.slice(1)] : [rows, ...first.shape];
+      return { name: spec.name, dtype: spec.dtype, shape, data };
+    });
+    return { outputs, invokeMs, queueMs, runs: rows };
+  }
+
+  /** Stops taking work from new lookups, lets queued and running work finish, then frees the session. */
+  async retire(): Promise<void> {
+    this.#retired = true;
+    await new Promise((r) => setImmediate(r));
+    await this.scheduler.idle();
+    await this.session.dispose();
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * `reef serve`: a TensorFlow Serving (v1) and KServe v2 REST server over one data plane.
+ * createServer() loads the models, builds the fastify app (a plugin per protocol, one error map)
+ * and listens; close() stops accepting, lets every request in flight finish, then unloads.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createGunzip, createInflate } from 'node:zlib';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { ReefError } from '../errors.js';
+import type { LoadOptions } from '../runtime/session.js';
+import { DataPlane, httpStatus } from './dataplane.js';
+import { ServeMetrics } from './metrics.js';
+import { Repository, type ModelSource, stem } from './repository.js';
+import { registerTfServing, type RequestTags } from './tfserving.js';
+import { parseInferBody, registerKServe } from './kserve.js';
+import { parseModelConfig } from './config.js';
+import { readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../paths.js';
+import { statusPage } from './status.js';
+
+export interface ServeOptions {
+  /** A model file, or a folder of numeric version folders (TF Serving's --model_base_path). */
+  model?: string;
+  /** TF Serving's --model_name. Default: "default" for a base path, the file's stem for a file. */
+  modelName?: string;
+  /** TF Serving's --model_config_file (text-format model_config_list). */
+  modelConfigFile?: string;
+  /** Triton's --model-repository: DIR/<model>/<version>/<file>. */
+  modelRepository?: string;
+  host?: string;
+  /** 0 picks a free port. Default 8501. */
+  port?: number;
+  /** Interpreters per model version. */
+  interpreters?: number;
+  threads?: number;
+  xnnpack?: boolean;
+  /** Runs that may wait per model version. Default 64. */
+  maxQueue?: number;
+  /** Default request deadline in ms (0 = none). Default 30000. */
+  deadlineMs?: number;
+  overloadStatus?: 503 | 429;
+  /** Request body limit in MiB. Default 64. */
+  maxBodyMb?: number;
+  /** Bearer token required on every route but health. */
+  token?: string;
+  /** Seconds between looks at version folders; 0 = only at start. Default 1 (TF Serving's). */
+  pollSeconds?: number;
+  /** Labels for classify (when the model or bundle has none). */
+  labels?: string[];
+  /** pino level; default 'warn'. */
+  logLevel?: string;
+}
+
+export interface ReefServer {
+  app: FastifyInstance;
+  plane: DataPlane;
+  repo: Repository;
+  metrics: ServeMetrics;
+  /** The address it listens on, e.g. http://127.0.0.1:8501. */
+  url: string;
+  port: number;
+  /** Stops accepting, finishes every request in flight, unloads the models. */
+  close(): Promise<void>;
+}
+
+export const SERVER_NAME = 'reef';
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+async function sourcesFor(opts: ServeOptions): Promise<{ sources: ModelSource[]; root: string | null }> {
+  if (opts.modelRepository) {
+    return { sources: await Repository.tritonSources(opts.modelRepository), root: opts.modelRepository };
+  }
+  if (opts.modelConfigFile) {
+    let text: string;
+    try {
+      text = await readFile(opts.modelConfigFile, 'utf8');
+    } catch (e) {
+      throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read --model_config_file ${opts.modelConfigFile}: ${(e as Error).message}`);
+    }
+    return { sources: parseModelConfig(text, opts.modelConfigFile), root: null };
+  }
+  if (!opts.model) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a model file, --model_base_path, --model_config_file or --model-repository but received none');
+  }
+  const st = await stat(opts.model).catch(() => null);
+  if (!st) throw new ReefError('REEF_MODEL_NOT_FOUND', `cannot read model ${opts.model}: no such file or folder`);
+  if (st.isDirectory()) {
+    return { sources: [{ name: opts.modelName ?? 'default', basePath: opts.model, policy: { kind: 'latest', n: 1 }, labels: {} }], root: null };
+  }
+  return { sources: [{ name: opts.modelName ?? stem(opts.model), file: opts.model, policy: { kind: 'latest', n: 1 }, labels: {} }], root: null };
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  if (!header || !header.startsWith('Bearer ')) return false;
+  const a = Buffer.from(header.slice(7));
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export async function createServer(opts: ServeOptions): Promise<ReefServer> {
+  const load: LoadOptions = {
+    ...(opts.interpreters !== undefined ? { pool: opts.interpreters } : {}),
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    ...(opts.xnnpack !== undefined ? { xnnpack: opts.xnnpack } : {}),
+  };
+  const { sources, root } = await sourcesFor(opts);
+  let metrics: ServeMetrics | null = null;
+  const repo = new Repository({ load, maxQueue: opts.maxQueue ?? 64, labels: opts.labels ?? null }, {
+    onLoad(name, version, ms, err) {
+      if (!metrics) return;
+      if (err) metrics.loadFailures.inc({ model: name, version: String(version) });
+      else metrics.loadSeconds.set({ model: name, version: String(version) }, ms / 1000);
+    },
+  }, root);
+  metrics = new ServeMetrics(repo);
+  for (const s of sources) repo.add(s);
+  await repo.sync(true);
+  // A single model that failed to load is a failed start (TF Serving exits too); in a
+  // repository the others serve and the status shows the error.
+  if (sources.length === 1 && !repo.ready()) {
+    const entry = repo.models.get(sources[0].name);
+    const failed = entry ? [...entry.versions.values()].find((v) => v.error) : undefined;
+    await repo.close();
+    const code = failed?.error.split(':')[0] ?? 'REEF_SERVE_UNAVAILABLE';
+    throw new ReefError(code, failed ? failed.error.slice(code.length + 2) : `no version of model ${sources[0].name} could be loaded`);
+  }
+  const overloadStatus = opts.overloadStatus ?? 503;
+  const plane = new DataPlane(repo, metrics, { deadlineMs: opts.deadlineMs ?? 30000, overloadStatus }, packageVersion());
+
+  const app = Fastify({
+    logger: { level: opts.logLevel ?? 'warn' },
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: Math.round((opts.maxBodyMb ?? 64) * 1024 * 1024),
+    forceCloseConnections: 'idle',
+    routerOptions: { caseSensitive: false },
+  });
+
+  // Bodies: gzip/deflate decoded on the way in (the body limit counts the decoded bytes).
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    const enc = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (enc === 'gzip' || enc === 'deflate') {
+      const out = enc === 'gzip' ? createGunzip() : createInflate();
+      // fastify compares Content-Length with the encoded bytes when a stream says how many it read.
+      const counted = out as unknown as { receivedEncodedLength: number };
+      counted.receivedEncodedLength = 0;
+      payload.on('data', (c: Buffer) => { counted.receivedEncodedLength += c.length; });
+      payload.on('error', (e) => out.destroy(e));
+      return payload.pipe(out);
+    }
+    if (enc !== 'identity') {
+      throw new ReefError('REEF_SERVE_BAD_REQUEST', `Expected Content-Encoding gzip, deflate or identity but received "${enc}"`);
+    }
+    return payload;
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    const buf = body as Buffer;
+    if (!req.url.toLowerCase().startsWith('/v2/')) return done(null, buf);
+    if (buf.length === 0 && !/\/infer$/i.test(req.url.split('?')[0])) return done(null, undefined);
+    try {
+      done(null, parseInferBody(req, buf));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
+
+  const counts = { received: 0, inProgress: 0 };
+  app.addHook('onRequest', async (req) => {
+    (req as unknown as { reefStart: number }).reefStart = performance.now();
+    if (/^\/v[12]\//i.test(req.url)) {
+      counts.received++;
+      counts.inProgress++;
+      (req as unknown as { reefCounted: boolean }).reefCounted = true;
+    }
+    if (!opts.token) return;
+    const path = req.url.split('?')[0].toLowerCase();
+    if (path.startsWith('/v2/health/')) return;
+    if (!tokenMatches(req.headers.authorization, opts.token)) {
+      throw new ReefError('REEF_SERVE_UNAUTHORIZED', 'this server requires "Authorization: Bearer TOKEN" on every route but health');
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    if ((req as unknown as { reefCounted?: boolean }).reefCounted) counts.inProgress--;
+    const tags = (req as unknown as { reefTags?: RequestTags }).reefTags;
+    if (!tags?.protocol) return;
+    const model = tags.model ?? '';
+    metrics?.requests.inc({ model, version: tags.version ?? '', protocol: tags.protocol, status: String(reply.statusCode) });
+    const start = (req as unknown as { reefStart: number }).reefStart;
+    metrics?.requestSeconds.observe({ model, protocol: tags.protocol }, (performance.now() - start) / 1000);
+    req.log.debug({ model, version: tags.version, protocol: tags.protocol, status: reply.statusCode, ms: performance.now() - start }, 'request');
+  });
+
+  let stopping = false;
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (stopping) reply.header('connection', 'close');
+    return payload;
+  });
+
+  app.setErrorHandler((err: FastifyError | ReefError | Error, req: FastifyRequest, reply) => {
+    let e: unknown = err;
+    const fe = err as FastifyError;
+    if (!(err instanceof ReefError)) {
+      if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        e = new ReefError('REEF_SERVE_BODY_TOO_LARGE', `the request body is larger than ${opts.maxBodyMb ?? 64} MiB (--max-body-mb)`);
+      } else if (fe.validation) {
+        e = new ReefError('REEF_SERVE_BAD_REQUEST', `invalid request: ${fe.message}`);
+      } else if (typeof fe.statusCode === 'number' && fe.statusCode < 500) {
+        e = new ReefError('REEF_SERVE_BAD_REQUEST', fe.message);
+      } else if ((fe as { code?: string }).code === 'Z_DATA_ERROR' || (fe as { code?: string }).code === 'Z_BUF_ERROR') {
+        e = new ReefError('REEF_SERVE_BAD_REQUEST', `the request body is not valid ${String(req.headers['content-encoding'])} data: ${fe.message}`);
+      }
+    }
+    const status = httpStatus(e, overloadStatus);
+    if (status === 503 || status === 429) reply.header('retry-after', '1');
+    const msg = e instanceof ReefError ? e.message : `internal error: ${(e as Error).message}`;
+    if (status >= 500) req.log.warn({ err: e }, msg);
+    const tags = (req as unknown as { reefTags?: RequestTags }).reefTags;
+    if (!tags) (req as unknown as { reefTags?: RequestTags }).reefTags = { protocol: req.url.startsWith('/v1') ? 'v1' : req.url.startsWith('/v2') ? 'v2' : 'other' };
+    reply.code(status).header('content-type', 'application/json').send(JSON.stringify({ error: msg }));
+  });
+
+  const metricsRoute = async (_req: FastifyRequest, reply: import('fastify').FastifyReply) => {
+    const text = await metrics!.registry.metrics();
+    return reply.header('content-type', metrics!.registry.contentType).send(text);
+  };
+  app.get('/metrics', metricsRoute);
+  app.get('/monitoring/prometheus/metrics', metricsRoute);
+  app.get('/', async (_req, reply) => reply.header('content-type', 'text/html; charset=utf-8').send(statusPage()));
+  app.get('/status.json', async () => ({ ...(await statusJson(repo, metrics!)), requests: { ...counts } }));
+
+  registerTfServing(app, plane);
+  registerKServe(app, plane);
+
+  const host = opts.host ?? '127.0.0.1';
+  try {
+    await app.listen({ host, port: opts.port ?? 8501 });
+  } catch (e) {
+    await repo.close();
+    throw new ReefError('REEF_INVALID_ARGUMENT', `cannot listen on ${host}:${opts.port ?? 8501}: ${(e as Error).message}`);
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port ?? 8501;
+
+  let timer: NodeJS.Timeout | null = null;
+  const poll = opts.pollSeconds ?? 1;
+  if (poll > 0) {
+    const tick = () => {
+      repo.sync(false).catch((e: unknown) => app.log.warn({ err: e }, 'model repository poll failed')).finally(() => {
+        if (timer) timer = setTimeout(tick, poll * 1000);
+      });
+    };
+    timer = setTimeout(tick, poll * 1000);
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    app, plane, repo, metrics, port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close() {
+      closing ??= (async () => {
+        if (timer) clearTimeout(timer);
+        timer = null;
+        stopping = true;
+        // Answers from now on carry "Connection: close", and connections that fall idle are closed,
+        // so keep-alive clients cannot hold the server open; requests in flight finish first.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+        try {
+          await app.close();
+        } finally {
+          clearInterval(sweep);
+        }
+        await repo.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** What the status page shows: models, versions, states, request counts and latency. */
+export async function statusJson(repo: Repository, metrics: ServeMetrics): Promise<Record<string, unknown>> {
+  const req = await metrics.requests.get();
+  const lat = await metrics.requestSeconds.get();
+  const models = [...repo.models.values()].map((e) => ({
+    name: e.source.name,
+    versions: [...e.versions.values()].map((v) => ({
+      version: v.version, state: v.state, error: v.error,
+      interpreters: v.model?.session.poolSize ?? 0, queued: v.model?.scheduler.queued ?? 0, inFlight: v.model?.scheduler.inFlight ?? 0,
+      loadMs: v.model ? Math.round(v.model.loadMs) : null,
+    })),
+    requests: req.values.filter((x) => x.labels.model === e.source.name).reduce((a, x) => a + x.value, 0),
+    latencySum: lat.values.filter((x) => x.labels.model === e.source.name && x.metricName?.endsWith('_sum')).reduce((a, x) => a + x.value, 0),
+  }));
+  return { server: SERVER_NAME, ready: repo.ready(), models };
+}

@@ -1,0 +1,92 @@
+/** Real servers on loopback for the serve tests, and a model folder layout made of symlinks into ../shared. */
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type ReefServer, type ServeOptions } from '../../src/serve/server.js';
+import { sharedPath } from '../shared.js';
+
+export const MODELS = {
+  hello: 'models/tflite/hello_world_float.tflite',
+  mul: 'models/tflite/ops/mul.float32.tflite',
+  fc: 'models/tflite/ops/fullyconnected.float32.tflite',
+  resnet: 'models/tflite/resnet8_cifar10_float.tflite',
+  resnetInt8: 'models/tflite/resnet8_cifar10_int8.tflite',
+  concat: 'models/tflite/ops/concat.float32.tflite',
+  mobilenet: 'models/tflite/mobilenet_v1_0.25_128_float.tflite',
+  invalid: 'models/tflite/invalid_model_invoking_error.tflite',
+} as const;
+
+/** A temporary folder; removed by the returned cleanup. */
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `reef-serve-${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** dir/<name>/<version>/model.tflite -> the shared model (a symlink: data is read in place). */
+export function addVersion(dir: string, name: string, version: number, shared: string, file = 'model.tflite'): string {
+  const vdir = join(dir, name, String(version));
+  mkdirSync(vdir, { recursive: true });
+  symlinkSync(sharedPath(shared), join(vdir, file));
+  return vdir;
+}
+
+export function writeFile(path: string, text: string): string {
+  writeFileSync(path, text);
+  return path;
+}
+
+export async function start(opts: ServeOptions): Promise<ReefServer> {
+  return createServer({ port: 0, pollSeconds: 0, ...opts });
+}
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: unknown;
+}
+
+export async function http(url: string, init: RequestInit = {}): Promise<Answer> {
+  const r = await fetch(url, init);
+  const text = await r.text();
+  let json: unknown = undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, headers: r.headers, text, json };
+}
+
+export function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  return http(url, {
+    method: 'POST',
+    body: (typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body)) as BodyInit,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+}
+
+/** Row-major float32 values of a seeded pseudo-random tensor. */
+export function seeded(n: number, seed: number): number[] {
+  let s = seed >>> 0;
+  return Array.from({ length: n }, () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return Math.fround((s / 2 ** 32) * 2 - 1);
+  });
+}
+
+/** Nests a flat list into a shape. */
+export function nest(flat: number[], shape: number[]): unknown {
+  if (shape.length === 0) return flat[0];
+  if (shape.length === 1) return flat.slice(0, shape[0]);
+  const per = flat.length / shape[0];
+  return Array.from({ length: shape[0] }, (_, i) => nest(flat.slice(i * per, (i + 1) * per), shape.slice(1)));
+}
+
+/** Every number through Math.fround: JSON floats written with float32 precision (as TF Serving writes them) compare equal to float32 values. */
+export function f32(v: unknown): unknown {
+  if (typeof v === 'number') return Math.fround(v);
+  if (Array.isArray(v)) return v.map(f32);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, f32(x)]));
+  return v;
+}
