@@ -115,7 +115,7 @@ export const ERROR_CODES = {
   },
   REEF_VARIANT_UNAVAILABLE: {
     meaning: 'The bundle has no variant by that name, or none that this host can run.',
-    fix: 'Pick one of the variants the message lists (`reef inspect` on the bundle lists them too), or package a CPU variant.',
+    fix: 'Pick one of the variants the message lists (`reef run BUNDLE IMAGE -v` says which one this host chooses and why), or package a CPU variant.',
     http: 400,
   },
   REEF_COMPILER_NOT_FOUND: {

@@ -111,6 +111,38 @@ export async function checkWritable(name: string, path: string): Promise<void> {
 }
 
 /**
+ * Checks a command's outputs before any work: each writable ({@link checkWritable}), no two naming
+ * one file, and none naming one of the command's inputs (after following links), which writing would
+ * destroy.
+ * @throws ReefError REEF_OUTPUT_UNWRITABLE naming the options involved.
+ */
+export async function checkOutputs(outputs: Array<[name: string, path: string | undefined]>, inputs: Array<[name: string, path: string | undefined]>): Promise<void> {
+  const id = async (path: string): Promise<string | null> => {
+    try {
+      const st = await stat(path);
+      return `${st.dev}:${st.ino}`;
+    } catch {
+      return null;
+    }
+  };
+  const seen = new Map<string, string>();
+  for (const [name, path] of outputs) {
+    if (path === undefined) continue;
+    await checkWritable(name, path);
+    const real = await outputTarget(name, path);
+    const other = seen.get(real);
+    if (other) throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected different files for ${other} and ${name} but both name ${real}`);
+    seen.set(real, name);
+    const oid = await id(real);
+    for (const [iname, ipath] of inputs) {
+      if (ipath !== undefined && oid !== null && oid === (await id(ipath))) {
+        throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected an output path other than the input for ${name} but "${path}" is ${iname} (${ipath}); writing it would destroy the input: choose another path`);
+      }
+    }
+  }
+}
+
+/**
  * Writes files all or nothing: each goes to a temporary file beside it first, and only when every
  * one is written are they renamed into place. On failure the temporary files are removed and no
  * output is left half-written.
@@ -123,7 +155,8 @@ export async function writeAtomic(given: Array<[path: string, data: Uint8Array |
     if (seen.has(path)) throw new ReefError('REEF_OUTPUT_UNWRITABLE', `two outputs would be written to the same file ${path}; give them different names`);
     seen.add(path);
   }
-  const tmps = files.map(([path]) => join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`));
+  const stamp = `${process.pid}.${Date.now()}`;
+  const tmps = files.map(([path], i) => join(dirname(path), `.${basename(path)}.${stamp}.${i}.tmp`));
   let current = '';
   try {
     for (let i = 0; i < files.length; i++) {

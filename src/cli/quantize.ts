@@ -16,7 +16,7 @@ import { sqnrPlotSvg } from '../quantize/plot.js';
 import { formatReport, reportJson } from '../quantize/report.js';
 import { RANGE_METHODS, type RangeMethod } from '../quantize/ranges.js';
 import { IO_TYPES, type IoType } from '../quantize/quantize.js';
-import { checkWritable, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
+import { checkOutputs, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
 import { readUserFile } from '../files.js';
 
 export interface QuantizeCliOptions {
@@ -100,9 +100,7 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
   const userStd = opts.std === undefined ? undefined : parseNumberList('--std', opts.std);
   if ([userStd ?? []].flat().some((s) => s === 0)) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a non-zero --std but received 0');
   // Every output path is checked before minutes of calibration, not after.
-  await checkWritable('-o/--output', opts.output);
-  if (opts.report) await checkWritable('--report', opts.report);
-  if (opts.plot) await checkWritable('--plot', opts.plot);
+  await checkOutputs([['-o/--output', opts.output], ['--report', opts.report], ['--plot', opts.plot]], [['the model', model]]);
 
   const bytes = await readUserFile(model, 'model');
   const ir = readTflite(bytes);

@@ -78,7 +78,7 @@ export type Feeds = Record<string, Feed> | Feed[];
 
 export interface RunOptions {
   /** Typed arrays to write the outputs into (by name or in output order) instead of new ones. */
-  outputs?: Record<string, TypedArray> | TypedArray[];
+  outputs?: Record<string, TypedArray | null> | Array<TypedArray | null> | null;
 }
 
 /** run() result: one tensor per output name. */
@@ -174,6 +174,8 @@ export class Session {
     source: string; model: NativeModel; interpreters: NativeInterpreter[]; threads: number; xnnpack: boolean;
     library: LibraryInfo; device: DeviceProfile | null; timings: LoadTimings;
     variant: SessionVariant | null; bundle: SessionBundle | null; warnings?: string[];
+    /** Output indices whose shape signature has a -1: their shape is known only after an invoke. */
+    dynamicOutputs?: Set<number>;
   }) {
     this.source = init.source;
     this.#model = init.model;
@@ -185,16 +187,16 @@ export class Session {
     this.timings = init.timings;
     this.variant = init.variant;
     this.bundle = init.bundle;
-    const toInfo = (t: ReturnType<NativeInterpreter['inputs']>[number]): TensorInfo => ({
+    const toInfo = (t: ReturnType<NativeInterpreter['inputs']>[number], dynamic = false): TensorInfo => ({
       name: t.name, dtype: t.dtype, shape: t.shape,
       quantization: { scale: t.scale, zeroPoint: t.zeroPoint }, byteLength: t.byteLength,
-      ...(t.dynamic ? { dynamic: true } : {}),
+      ...(t.dynamic || dynamic ? { dynamic: true } : {}),
     });
     const d = init.interpreters[0].delegate;
     this.delegate = Object.freeze({ name: d.name, reason: d.reason });
     this.warnings = Object.freeze([...(init.warnings ?? [])]);
-    this.inputs = Object.freeze(init.interpreters[0].inputs().map(toInfo));
-    this.outputs = Object.freeze(init.interpreters[0].outputs().map(toInfo));
+    this.inputs = Object.freeze(init.interpreters[0].inputs().map((t) => toInfo(t)));
+    this.outputs = Object.freeze(init.interpreters[0].outputs().map((t, i) => toInfo(t, init.dynamicOutputs?.has(i) ?? false)));
     this.inputs.forEach((t, i) => this.#inputIndex.set(t.name, i));
   }
 
@@ -296,6 +298,7 @@ export class Session {
     return new Session({
       source, model: nativeModel, interpreters, threads, xnnpack, library, device, variant, bundle,
       warnings: plan ? edgetpuLibraryWarnings(library.version) : [],
+      dynamicOutputs: new Set((ir?.subgraphs[0]?.outputs ?? []).flatMap((t, i) => (ir!.subgraphs[0]!.tensors[t]?.shapeSignature?.includes(-1) ? [i] : []))),
       timings: { readMs, validateMs, modelMs: t2 - t1, interpretersMs: t3 - t2 },
     });
   }
@@ -498,7 +501,11 @@ export class Session {
       const got = (data as TypedArray).length;
       if (!ArrayBuffer.isView(feed)) {
         const shape = (feed as Tensor).shape;
-        if (!Array.isArray(shape) || shape.length !== info.shape.length || shape.some((d, k) => d !== info.shape[k])) {
+        if (!Array.isArray(shape)) {
+          throw new ReefError('REEF_INPUT_SHAPE_MISMATCH',
+            `input "${info.name}" was given as a tensor ({ data, shape }) without a shape array; expected shape [${info.shape.join(',')}]`);
+        }
+        if (shape.length !== info.shape.length || shape.some((d, k) => d !== info.shape[k])) {
           throw new ReefError('REEF_INPUT_SHAPE_MISMATCH',
             `input "${info.name}" expects shape [${info.shape.join(',')}] but received [${String(shape)}]`);
         }
@@ -517,13 +524,15 @@ export class Session {
     for (const t of this.outputs) {
       if (!TYPED_ARRAY_FOR[t.dtype]) throw new ReefError('REEF_OUTPUT_MISMATCH', `output "${t.name}" has dtype ${t.dtype}, which reef cannot return`);
     }
-    if (given === undefined) return this.outputs.map(() => null);
+    if (given === undefined || given === null) return this.outputs.map(() => null);
+    if (typeof given !== 'object') throw invalidArgument('outputs', 'an array or an object of typed arrays (or null entries)', given);
     const list = Array.isArray(given) ? given : this.outputs.map((t) => (given as Record<string, TypedArray>)[t.name]);
     if (list.length !== this.outputs.length) {
       throw new ReefError('REEF_OUTPUT_MISMATCH', `expected ${this.outputs.length} output arrays but received ${list.length}`);
     }
     return list.map((arr, i) => {
       const t = this.outputs[i];
+      if (arr === null) return null;  // This one is allocated at the size the invoke produces.
       const ctor = TYPED_ARRAY_FOR[t.dtype];
       if (!ctor || !(arr instanceof ctor) || (arr.byteLength !== t.byteLength && !t.dynamic)) {
         throw new ReefError('REEF_OUTPUT_MISMATCH',

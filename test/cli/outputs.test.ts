@@ -84,3 +84,34 @@ describe('standard output that cannot be written', () => {
       '  fix: Check that the folder exists and is writable, and that the path is not a folder.\n']);
   });
 });
+
+describe('found by review: outputs that would destroy an input, or each other', () => {
+  it('EXPECTED FAILURE - reef package/repair -o naming an input (directly or through a link): refused, the input kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-out-'));
+    const model = join(dir, 'hw.tflite');
+    writeFileSync(model, readFileSync(sharedPath('models/tflite/hello_world_float.tflite')));
+    symlinkSync(model, join(dir, 'link.tflite'));
+    const before = readFileSync(model);
+    const p = await cli('package', '-o', join(dir, 'link.tflite'), '--cpu-float', model);
+    expect([p.code, p.err.split('\n')[0]]).toEqual([1, `reef: REEF_OUTPUT_UNWRITABLE: Expected an output path other than the input for -o/--output but "${join(dir, 'link.tflite')}" is --cpu-float (${model}); writing it would destroy the input: choose another path`]);
+    const r = await cli('repair', model, '-o', model);
+    expect([r.code, r.err.split('\n')[0]]).toEqual([1, `reef: REEF_OUTPUT_UNWRITABLE: Expected an output path other than the input for -o/--output but "${model}" is the model (${model}); writing it would destroy the input: choose another path`]);
+    expect(readFileSync(model)).toEqual(before);
+  });
+
+  it('EXPECTED FAILURE - two outputs of one command naming one file: refused before any work', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-out-'));
+    const o = join(dir, 'o.tflite');
+    const r = await cli('quantize', sharedPath('models/tflite/hello_world_float.tflite'), '--calib', sharedPath('images/mnist'), '-o', o, '--report', o);
+    expect([r.code, r.err.split('\n')[0]]).toEqual([1, `reef: REEF_OUTPUT_UNWRITABLE: Expected different files for -o/--output and --report but both name ${o}`]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('EXPECTED FAILURE - reef inspect on a .reef bundle says what it is and what to do', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reef-out-'));
+    const b = join(dir, 'm.reef');
+    expect((await cli('package', '-o', b, '--cpu-float', sharedPath('models/tflite/hello_world_float.tflite'))).code).toBe(0);
+    const r = await cli('inspect', b);
+    expect([r.code, r.err.split('\n')[0]]).toEqual([2, `reef: REEF_INVALID_ARGUMENT: Expected a .tflite or .onnx model for reef inspect but received a .reef bundle (${b}); inspect the model files it was made from, or see the variant a board runs with \`reef run BUNDLE ... -v\``]);
+  });
+});

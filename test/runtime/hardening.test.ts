@@ -32,8 +32,8 @@ describe('models XNNPACK refuses run on TFLite\'s built-in kernels', () => {
 
   it('outputs whose shape is known only after invoke come back whole: [1,4420,4] and [1,4420,2], not 4 and 2 numbers', async () => {
     const s = await load(sharedPath(ULTRA));
-    // Before the first invoke TFLite reports what allocation gave.
-    expect(s.outputs.map((o) => o.shape)).toEqual([[1, 1, 4], [1, 1, 2]]);
+    // Before the first invoke TFLite reports what allocation gave; the shape signature ([-1,-1,4]) marks them dynamic.
+    expect(s.outputs.map((o) => [o.shape, o.dynamic])).toEqual([[[1, 1, 4], true], [[1, 1, 2], true]]);
     const out = await s.run([randomInput(240 * 320 * 3, 4)]);
     expect(out.Identity!.shape).toEqual([1, 4420, 4]);
     expect(out.Identity!.data.length).toBe(4420 * 4);
@@ -46,6 +46,24 @@ describe('models XNNPACK refuses run on TFLite\'s built-in kernels', () => {
     const err = await s.run([randomInput(240 * 320 * 3, 4)], { outputs: [new Float32Array(4), new Float32Array(2)] }).catch((e: ReefError) => e);
     expect([(err as ReefError).code, (err as ReefError).message]).toEqual(['REEF_OUTPUT_MISMATCH',
       'output 0 holds 70720 bytes after the invoke (its shape is known only then) but the array given for it holds 16; pass no output arrays for it']);
+    // Arrays of the size the invoke produces are taken; null entries (or outputs: null) are allocated.
+    const mine = [new Float32Array(4420 * 4), null] as const;
+    const got = await s.run([randomInput(240 * 320 * 3, 4)], { outputs: [...mine] });
+    expect(got.Identity!.data).toBe(mine[0]);
+    expect(Array.from(got.Identity!.data as Float32Array)).toEqual(Array.from(out.Identity!.data as Float32Array));
+    expect(got.Identity_1!.shape).toEqual([1, 4420, 2]);
+    expect((await s.run([randomInput(240 * 320 * 3, 4)], { outputs: null })).Identity!.shape).toEqual([1, 4420, 4]);
+    await s.dispose();
+  });
+
+  it('EXPECTED FAILURE - a tensor feed without a shape, and outputs that are not arrays: coded errors, not TypeErrors', async () => {
+    const s = await load(sharedPath(MNV1));
+    const x = randomInput(128 * 128 * 3, 1);
+    const e1 = await s.run([{ data: x } as never]).catch((e: ReefError) => e);
+    expect([(e1 as ReefError).code, (e1 as ReefError).message]).toEqual(['REEF_INPUT_SHAPE_MISMATCH',
+      'input "input" was given as a tensor ({ data, shape }) without a shape array; expected shape [1,128,128,3]']);
+    const e2 = await s.run([x], { outputs: 5 as never }).catch((e: ReefError) => e);
+    expect((e2 as ReefError).code).toBe('REEF_INVALID_ARGUMENT');
     await s.dispose();
   });
 });
