@@ -23,8 +23,9 @@ function version(): string {
 
 /** Builds the command tree; pure, so tests can parse without running. */
 export function buildProgram(io: CliIO = stdio, options: { json?: boolean } = {}): Command {
-  // Under --json, commander's own usage messages are not printed: main() prints them as JSON.
-  const writeErr = options.json ? () => undefined : (s: string) => io.err(s);
+  // commander's own usage messages are not printed: main() prints them in reef's format (JSON under --json).
+  void options;
+  const writeErr = (): void => undefined;
   const program = new Command();
   program
     .name('reef')
@@ -32,7 +33,7 @@ export function buildProgram(io: CliIO = stdio, options: { json?: boolean } = {}
     .version(version())
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr })
-    .showHelpAfterError(options.json ? false : '(run with --help for usage)');
+    .showHelpAfterError(false);
   registerRun(program, io);
   registerInspect(program, io);
   registerBench(program, io);
@@ -46,7 +47,7 @@ export function buildProgram(io: CliIO = stdio, options: { json?: boolean } = {}
   registerRepair(program, io);
   const configure = (c: Command): void => {
     c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr });
-    if (options.json) c.showHelpAfterError(false);
+    c.showHelpAfterError(false);
     c.commands.forEach(configure);
   };
   program.commands.forEach(configure);
@@ -63,7 +64,12 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return EXIT.ok;
-      return json ? reportUsageError(e.message, io, true) : EXIT.usage;
+      if (e.code === 'commander.help') {
+        // `reef` alone (or a group without its subcommand): the help, as a usage error.
+        io.err(program.helpInformation());
+        return EXIT.usage;
+      }
+      return reportUsageError(e.message, io, json);
     }
     return reportError(e, io, json);
   }

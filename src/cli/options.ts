@@ -3,7 +3,6 @@
  * the same words and the same warnings everywhere.
  */
 import type { Command } from 'commander';
-import { availableParallelism } from 'node:os';
 import type { LoadOptions, Session } from '../runtime/session.js';
 import { takeTfliteLog } from '../runtime/library.js';
 import type { Normalization } from '../image/preprocess.js';
@@ -36,20 +35,9 @@ export function addNormalizationOptions(cmd: Command): Command {
     .option('--std <v>', 'divides after the mean (one value or one per channel); default 127.5');
 }
 
-/**
- * Warns (stderr) when more threads are asked for than the machine has cores: TFLite's threads then
- * wait for each other (measured here: 256 threads on 2 cores ran 150x slower than 2).
- */
-export function warnThreads(threads: number, io: CliIO, cores = availableParallelism()): void {
-  if (threads > cores) {
-    io.err(`reef: warning: ${threads} threads on ${cores} core${cores === 1 ? '' : 's'}: threads beyond the cores wait for each other and run much slower; use --threads ${cores} or fewer\n`);
-  }
-}
-
 /** The LoadOptions the runtime options say; warns about thread counts. */
 export function loadOptions(opts: RuntimeCliOptions, io: CliIO): LoadOptions {
   const threads = opts.threads === undefined ? undefined : parsePositiveInt('--threads', opts.threads);
-  if (threads !== undefined) warnThreads(threads, io);
   return {
     threads, xnnpack: opts.xnnpack, library: opts.library, device: opts.device, variant: opts.variant,
     ...(opts.edgetpu !== undefined ? { edgetpu: opts.edgetpu } : {}),

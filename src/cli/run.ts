@@ -12,7 +12,7 @@ import { readUserFile } from '../files.js';
 import { readTfliteMetadata } from '../model/tflite/metadata.js';
 import { ReefError } from '../errors.js';
 import { writeNpy } from '../tensor/npy.js';
-import { formatValues } from '../tensor/values.js';
+import { formatValues, jsonValue } from '../tensor/values.js';
 import {
   classifyImages, imageStem, isTensorFile, rawFeeds, requireClassifier, runImage, safeTensorFileName, tensorRecords,
   type RawInputSpec,
@@ -96,9 +96,10 @@ export async function runCommand(model: string, inputs: string[], opts: RunCliOp
   const k = parsePositiveInt('--top-k', opts.topK);
   const layout = parseLayout(opts.layout);
   const named = parseNamedInputs(opts.input);
-  const randomSeed = opts.random === undefined || opts.random === false ? undefined : opts.random === true ? 1 : Number(opts.random);
+  const randomSeed = opts.random === undefined || opts.random === false ? undefined : opts.random === true ? 1
+    : /^\d{1,10}$/.test(opts.random) && Number(opts.random) <= 0xffffffff ? Number(opts.random) : NaN;
   if (randomSeed !== undefined && !Number.isInteger(randomSeed)) {
-    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected an integer seed for --random but received "${String(opts.random)}"`);
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a seed from 0 to 4294967295 for --random but received "${String(opts.random)}"`);
   }
   const tensorFiles = inputs.filter(isTensorFile);
   if (tensorFiles.length > 0 && tensorFiles.length !== inputs.length) {
@@ -167,7 +168,9 @@ export async function runCommand(model: string, inputs: string[], opts: RunCliOp
     requireClassifier(session);
     const results = await classifyImages(session, inputs, { norm, layout, labels, k });
     if (opts.json) {
-      io.out(JSON.stringify({ model, ...variant, ...delegate, results }) + '\n');
+      // JSON has no token for NaN or the infinities: the strings reef uses in every JSON.
+      const json = results.map((r) => ({ ...r, top: r.top.map((c) => ({ ...c, score: jsonValue('float32', c.score) })) }));
+      io.out(JSON.stringify({ model, ...variant, ...delegate, results: json }) + '\n');
     } else {
       for (const r of results) {
         io.out(`${basename(r.image)}\n`);

@@ -3,7 +3,7 @@
  * the input's height and width, then map pixels to the input's dtype.
  */
 import sharp from 'sharp';
-import { access } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { ReefError } from '../errors.js';
 import type { TensorInfo, TypedArray } from '../types.js';
 
@@ -73,11 +73,13 @@ export function checkNormalization(norm: Normalization, channels: number): void 
 /** Decodes and resizes an image to raw HWC uint8 pixels of the input's size. */
 export async function decodeImage(path: string, input: TensorInfo, layout?: Layout): Promise<Uint8Array> {
   const { height, width, channels } = imageGeometry(input, layout);
+  let st;
   try {
-    await access(path);
+    st = await stat(path);
   } catch {
     throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read image ${path}: no such file`);
   }
+  if (!st.isFile()) throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read image ${path}: it is ${st.isDirectory() ? 'a directory' : 'not a regular file'}, not an image file`);
   try {
     let img = sharp(path, { failOn: 'error' }).resize(width, height, { fit: 'fill', kernel: 'lanczos3' }).removeAlpha();
     img = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');

@@ -4,6 +4,7 @@
  * interpreter is free, each invoke on a worker thread.
  */
 import { performance } from 'node:perf_hooks';
+import { availableParallelism } from 'node:os';
 import { ReefError, invalidArgument } from '../errors.js';
 import {
   native, INTERPRETER_SLOTS,
@@ -138,6 +139,13 @@ function mapInitError(e: unknown, source: string): unknown {
   return new ReefError('REEF_CUSTOM_OP_UNRESOLVED', `${source} uses the custom op "${op}", which this runtime does not provide. TFLite said: ${e.message}`);
 }
 
+/** More threads than cores: TFLite's threads then wait for each other (256 on 2 cores ran 150x slower here). */
+function threadsWarning(pool: number, threads: number, cores: number): string {
+  const what = pool === 1 ? `${threads} threads` : `${pool} interpreters x ${threads} thread${threads === 1 ? '' : 's'}`;
+  return `${what} on ${cores} core${cores === 1 ? '' : 's'}: threads beyond the cores wait for each other and run much slower; ` +
+    `use ${pool === 1 ? `--threads ${cores}` : `pool x threads <= ${cores}`} or fewer`;
+}
+
 export class Session {
   /** The model's inputs, in order. */
   readonly inputs: readonly TensorInfo[];
@@ -174,7 +182,7 @@ export class Session {
     source: string; model: NativeModel; interpreters: NativeInterpreter[]; threads: number; xnnpack: boolean;
     library: LibraryInfo; device: DeviceProfile | null; timings: LoadTimings;
     variant: SessionVariant | null; bundle: SessionBundle | null; warnings?: string[];
-    /** Output indices whose shape signature has a -1: their shape is known only after an invoke. */
+    /** Output indices whose shape signature has a -1 past the batch: their shape is known only after an invoke. */
     dynamicOutputs?: Set<number>;
   }) {
     this.source = init.source;
@@ -193,7 +201,8 @@ export class Session {
       ...(t.dynamic || dynamic ? { dynamic: true } : {}),
     });
     const d = init.interpreters[0].delegate;
-    this.delegate = Object.freeze({ name: d.name, reason: d.reason });
+    // TFLite's words can span lines; the reason is said on one.
+    this.delegate = Object.freeze({ name: d.name, reason: d.reason.replace(/\s*\n\s*/g, '; ') });
     this.warnings = Object.freeze([...(init.warnings ?? [])]);
     this.inputs = Object.freeze(init.interpreters[0].inputs().map((t) => toInfo(t)));
     this.outputs = Object.freeze(init.interpreters[0].outputs().map((t, i) => toInfo(t, init.dynamicOutputs?.has(i) ?? false)));
@@ -297,8 +306,11 @@ export class Session {
     const t3 = performance.now();
     return new Session({
       source, model: nativeModel, interpreters, threads, xnnpack, library, device, variant, bundle,
-      warnings: plan ? edgetpuLibraryWarnings(library.version) : [],
-      dynamicOutputs: new Set((ir?.subgraphs[0]?.outputs ?? []).flatMap((t, i) => (ir!.subgraphs[0]!.tensors[t]?.shapeSignature?.includes(-1) ? [i] : []))),
+      warnings: [
+        ...(plan ? edgetpuLibraryWarnings(library.version) : []),
+        ...(pool * threads > availableParallelism() ? [threadsWarning(pool, threads, availableParallelism())] : []),
+      ],
+      dynamicOutputs: new Set((ir?.subgraphs[0]?.outputs ?? []).flatMap((t, i) => (ir!.subgraphs[0]!.tensors[t]?.shapeSignature?.slice(1).includes(-1) ? [i] : []))),
       timings: { readMs, validateMs, modelMs: t2 - t1, interpretersMs: t3 - t2 },
     });
   }

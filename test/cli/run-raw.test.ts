@@ -76,7 +76,8 @@ describe('reef run with raw tensors', () => {
       [['--input', `nope=${bin}`], 1, 'reef: REEF_INPUT_NAME_MISMATCH: unknown input "nope"; the model\'s inputs are "input" float32[1,128,128,3]'],
       [['--input', 'input'], 2, 'reef: REEF_INVALID_ARGUMENT: Expected NAME=FILE for --input but received "input"'],
       [[bin, sharedPath('images/misc/grace_hopper.jpg')], 2, `reef: REEF_INVALID_ARGUMENT: Expected either images or .npy/.bin tensor files but received both: ${bin} ${sharedPath('images/misc/grace_hopper.jpg')}`],
-      [['--random', 'x'], 2, 'reef: REEF_INVALID_ARGUMENT: Expected an integer seed for --random but received "x"'],
+      [['--random', 'x'], 2, 'reef: REEF_INVALID_ARGUMENT: Expected a seed from 0 to 4294967295 for --random but received "x"'],
+      [['--random', '1e300'], 2, 'reef: REEF_INVALID_ARGUMENT: Expected a seed from 0 to 4294967295 for --random but received "1e300"'],
     ];
     for (const [args, code, first] of cases) {
       const r = await cli('run', MNV1, ...args);
