@@ -18,8 +18,10 @@ export type { DeviceProfile, HostFacts } from './devices.js';
 export { libraryInfo } from './runtime/info.js';
 export type { DType, TensorInfo, Tensor, TypedArray, Quantization } from './types.js';
 
-// Model tooling: read, validate, edit, write and inspect .tflite and .onnx models.
+// Model tooling: read, validate, edit and write .tflite and .onnx models.
 export * from './model/index.js';
+// The model report (reef inspect).
+export * from './inspect/index.js';
 // Post-training int8 quantization with calibration.
 export { quantizeTflite } from './quantize/pipeline.js';
 export type { QuantizeResult } from './quantize/pipeline.js';

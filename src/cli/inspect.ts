@@ -1,7 +1,7 @@
 /** `reef inspect <model>`: I/O, operators, MACs, parameters and metadata of a .tflite or .onnx model. */
 import type { Command } from 'commander';
 import { basename } from 'node:path';
-import { formatInspect, inspectModel, type InspectReport } from '../model/inspect.js';
+import { formatInspect, inspectModel, type InspectReport } from '../inspect/report.js';
 import { stdio, type CliIO } from './io.js';
 import { readUserFile } from '../files.js';
 import { ReefError } from '../errors.js';

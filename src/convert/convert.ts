@@ -603,6 +603,16 @@ class Converter {
     this.set(0, y);
   }
 
+  /** Is this ONNX value the output of an op whose outputs are never negative (Relu, Clip(min >= 0), Sigmoid)? */
+  #nonNegative(name: string): boolean {
+    const p = this.g.nodes.find((m) => m.outputs.includes(name));
+    if (!p) return false;
+    if (p.opType === 'Relu' || p.opType === 'Sigmoid' || p.opType === 'Softmax') return true;
+    if (p.opType !== 'Clip') return false;
+    const lo = this.opset < 11 ? floatAttr(p, 'min', -Infinity) : (() => { const v = this.values.get(p.inputs[1] ?? ''); return v?.kind === 'const' ? v.c.data[0]! : -Infinity; })();
+    return lo >= 0;
+  }
+
   #used(name: string | undefined): boolean {
     return !!name && (!!this.consumers.get(name)?.length || this.outputNames.has(name));
   }
@@ -635,7 +645,9 @@ class Converter {
       const include = intAttr(n, 'count_include_pad', 0) === 1;
       if (avg && !include) this.fail(`padding [${p.pads}] that is not SAME with count_include_pad=0${ceil ? ' (ceil_mode)' : ''}`);
       if (avg && ceil) this.fail('ceil_mode with padding');
-      x = this.#explicitPad(x, p.pads, avg ? 0 : -3.4028234663852886e38);
+      // Max pooling pads with -FLT_MAX, except after a ReLU-like op (values >= 0), where 0 gives the same
+      // maxima and keeps the padded tensor's range quantizable.
+      x = this.#explicitPad(x, p.pads, avg || this.#nonNegative(n.inputs[0]!) ? 0 : -3.4028234663852886e38);
     }
     if (avg && p.mode === 'SAME' && intAttr(n, 'count_include_pad', 0) === 1) this.fail('count_include_pad=1 with SAME padding');
     this.set(0, this.b.unary(avg ? 'AVERAGE_POOL_2D' : 'MAX_POOL_2D', [x.t], this.out(0), [x.shape[0]!, x.shape[1]!, ...p.out], NHWC, {
@@ -781,7 +793,8 @@ class Converter {
   /**
    * ShuffleNet's channel shuffle: Reshape [N*C/g, g, H*W] -> Transpose(1,0,2) -> Reshape
    * [g, N, C/g, H, W] -> Gather(axis 0, k): output k holds channels k, k+g, k+2g... of the
-   * input. Written as one strided slice per output on the NHWC tensor (no 5-D tensors).
+   * input. Written as one channel-selecting 1x1 convolution per output on the NHWC tensor (no 5-D
+   * tensors, no TRANSPOSE, Edge TPU friendly).
    */
   #channelShuffle(x: Act, shape: number[]): boolean {
     if (x.shape.length !== 4 || x.shape[0] !== 1 || shape.length !== 3) return false;
@@ -813,8 +826,13 @@ class Converter {
       const kv = (this.values.get(m.inputs[1]!) as { c: Const }).c.data[0]!;
       const k = kv < 0 ? kv + g : kv;
       const name = m.outputs[0]!;
-      const begin = this.b.int32([0, 0, 0, k], `${name}/begin`), end = this.b.int32([1, H, W, C], `${name}/end`), st = this.b.int32([1, 1, 1, g], `${name}/strides`);
-      this.values.set(name, this.b.unary('STRIDED_SLICE', [src.t, begin, end, st], name, [1, C / g, H, W], NHWC, { type: 'StridedSliceOptions', value: {} }));
+      // A 1x1 convolution selecting channels k, k+g, ...: exact in float and in int8 (weights 0/1), and
+      // it maps to the Edge TPU, where a strided slice with a non-unit stride does not.
+      const sel = new Float64Array((C / g) * C);
+      for (let i = 0; i < C / g; i++) sel[i * C + g * i + k] = 1;
+      const wt = this.b.constant({ dtype: 'float32', shape: [C / g, 1, 1, C], data: sel }, `${name}/select`);
+      const bt = this.b.constant(makeConst('float32', [C / g], new Float64Array(C / g)), `${name}/bias`);
+      this.values.set(name, this.b.unary('CONV_2D', [src.t, wt, bt], name, [1, C / g, H, W], NHWC, { type: 'Conv2DOptions', value: { padding: 1, strideH: 1, strideW: 1 } }));
       this.skip.add(i);
     }
     this.skip.add(ti).add(ri);

@@ -1,4 +1,4 @@
-/** reef's model tooling: read, validate, edit, write and inspect .tflite and .onnx models. */
+/** reef's model tooling: read, validate, edit and write .tflite and .onnx models (the report over them is src/inspect/). */
 export { readTflite, validateTflite, validateModel, isTflite, builtinName, calledSubgraphs, MAX_TENSOR_BYTES } from './tflite/reader.js';
 export { writeTflite, builtinCode } from './tflite/writer.js';
 export { detectDefects, describeDefect, repairDefects, repairTflite } from './tflite/defects.js';
@@ -17,6 +17,4 @@ export type {
 } from './tflite/ir.js';
 export { readOnnx, readOnnxFile, resolveExternalData, isOnnx } from './onnx/reader.js';
 export type { OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxValueInfo, OnnxAttribute } from './onnx/ir.js';
-export { inspectModel, inspectTflite, inspectOnnx, formatInspect } from './inspect.js';
-export type { InspectReport, InspectOperator, InspectTensor, QuantizationKind } from './inspect.js';
 export { tfliteOpCost } from './macs.js';

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isReefError } from '../../src/errors.js';
-import { inspectOnnx } from '../../src/model/inspect.js';
+import { inspectOnnx } from '../../src/inspect/report.js';
 import { readOnnx, resolveExternalData } from '../../src/model/onnx/reader.js';
 import { sharedBytes } from '../shared.js';
 

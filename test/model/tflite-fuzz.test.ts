@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isReefError } from '../../src/errors.js';
-import { inspectTflite } from '../../src/model/inspect.js';
+import { inspectTflite } from '../../src/inspect/report.js';
 import { readTflite } from '../../src/model/tflite/reader.js';
 import { writeTflite } from '../../src/model/tflite/writer.js';
 import { prng, sharedBytes } from '../shared.js';

@@ -8,6 +8,7 @@ import type { DType } from '../../types.js';
 import { decodeFlatbuffer, FlatbufferError } from '../fbs/decode.js';
 import { readTrailingZip } from '../zip.js';
 import { DTYPE_SIZE, type TfliteModel, type TfliteOperator, type TfliteQuantization, type TfliteSubgraph, type TfliteTensor } from './ir.js';
+import { validateNativeSafety } from './safety.js';
 import { BuiltinOperator, SCHEMA, TensorType, type Model, type Operator, type OperatorCode, type Tensor } from './schema.generated.js';
 
 /** TFLite TensorType -> reef dtype (UINT16 and INT4 have no reef name: 'unknown' + tfliteType). */
@@ -65,7 +66,7 @@ export function readTflite(bytes: Uint8Array): TfliteModel {
  * Check that `bytes` are a TFLite model that is safe to hand to the native TFLite 2.9 library:
  * everything {@link readTflite} checks, plus the shapes of valid models that still crash
  * TFLite natively (a subgraph output that is also one of its inputs aborts the process under
- * the XNNPACK delegate). Returns the IR it read.
+ * the XNNPACK delegate; the checks in safety.ts, each found by the runtime fuzzer). Returns the IR it read.
  * @throws ReefError REEF_MODEL_INVALID naming what is wrong and where.
  */
 export function validateTflite(bytes: Uint8Array): TfliteModel {
@@ -78,6 +79,7 @@ export function validateTflite(bytes: Uint8Array): TfliteModel {
       }
     });
   });
+  validateNativeSafety(model);
   return model;
 }
 

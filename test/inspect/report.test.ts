@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { inspectCommand } from '../../src/cli/inspect.js';
 import { parseFbs } from '../../src/model/fbs/parse.js';
 import { generateTypeScript } from '../../src/model/fbs/codegen.js';
-import { formatInspect, inspectModel } from '../../src/model/inspect.js';
+import { formatInspect, inspectModel } from '../../src/inspect/report.js';
 import { REPO_ROOT, sharedBytes, sharedPath } from '../shared.js';
 
 const within = (x: number, target: number, rel: number): boolean => Math.abs(x - target) <= rel * target;

@@ -1,19 +1,21 @@
 /**
- * `reef inspect`: one report of a model's I/O, operators, costs and metadata, as a stable
+ * `reef inspect`: a report over several tools (the model readers, MAC counting, Edge TPU package
+ * reading, defect detection), so it lives apart from them and the imports point one way:
+ * inspect -> model, edgetpu; edgetpu -> model. One report of a model's I/O, operators, costs and metadata, as a stable
  * JSON document (inspectModel) and as a table a person can read (formatInspect).
  */
 import { describeEdgetpuCustomOp } from '../edgetpu/custom_op.js';
 import { ReefError } from '../errors.js';
-import { isConstant, tfliteOpCost } from './macs.js';
-import { onnxNodeCost } from './onnx/macs.js';
-import { isOnnx, readOnnx } from './onnx/reader.js';
-import type { OnnxModel } from './onnx/ir.js';
-import { DTYPE_SIZE, type TfliteModel, type TfliteTensor } from './tflite/ir.js';
-import { readTfliteMetadata } from './tflite/metadata.js';
-import { decodeFlexbuffer, type FlexValue } from './flexbuffer.js';
-import { isTflite, readTflite } from './tflite/reader.js';
-import { describeDefect, detectDefects, type ModelDefect } from './tflite/defects.js';
-import { ActivationFunctionType } from './tflite/schema.generated.js';
+import { isConstant, tfliteOpCost } from '../model/macs.js';
+import { onnxNodeCost } from '../model/onnx/macs.js';
+import { isOnnx, readOnnx } from '../model/onnx/reader.js';
+import type { OnnxModel } from '../model/onnx/ir.js';
+import { DTYPE_SIZE, type TfliteModel, type TfliteTensor } from '../model/tflite/ir.js';
+import { readTfliteMetadata } from '../model/tflite/metadata.js';
+import { decodeFlexbuffer, type FlexValue } from '../model/flexbuffer.js';
+import { isTflite, readTflite } from '../model/tflite/reader.js';
+import { describeDefect, detectDefects, type ModelDefect } from '../model/tflite/defects.js';
+import { ActivationFunctionType } from '../model/tflite/schema.generated.js';
 
 export interface InspectTensor {
   /** Tensor index in its subgraph (TFLite) or position in the graph's list (ONNX). */

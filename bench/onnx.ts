@@ -1,0 +1,106 @@
+/**
+ * bench:onnx — the same network three ways on this machine, side by side in one run:
+ * onnxruntime-node float (reef's ONNX backend), reef's converted float TFLite (XNNPACK) and
+ * reef's int8 TFLite (`reef quantize --allow-float` on 64 COCO photos, XNNPACK QS8), for ultraface_rfb_320 and
+ * fastestdet_352: median invoke latency, agreement of each TFLite model with onnxruntime on 16
+ * held-out photos (max |diff|, cosine; output SQNR for int8), conversion and quantization time,
+ * and the Edge TPU check of the int8 model. Reported, never asserted (../shared/docs/TARGETS.md:
+ * int8 at least 2x faster than onnxruntime float).
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { convertOnnxFile } from '../src/convert/index.js';
+import { permuteData } from '../src/convert/check.js';
+import { checkEdgetpu } from '../src/edgetpu/check.js';
+import { decodeImage, pixelsToInput } from '../src/image/preprocess.js';
+import { quantizeTflite } from '../src/quantize/pipeline.js';
+import { load, type Session } from '../src/runtime/session.js';
+import type { TensorInfo } from '../src/types.js';
+import { dequantize, quantize } from '../src/quant.js';
+import { readTflite } from '../src/model/tflite/reader.js';
+
+const SHARED = join(import.meta.dirname, '..', '..', 'shared');
+const IMAGES = join(SHARED, 'images/coco/images');
+const MODELS = [
+  { name: 'ultraface_rfb_320', file: 'ultraface_rfb_320.onnx', mean: 127, std: 128, keepFloat: [] as string[] },
+  // The head concatenates sigmoid, box and softmax maps: the quantizer ties a concat's inputs to LOGISTIC's fixed
+  // int8 scale (1/256), which clips the box map; keeping that last concat in float avoids it (reported below).
+  { name: 'fastestdet_352', file: 'fastestdet_352.onnx', mean: 0, std: 255, keepFloat: ['758'] },
+];
+const CALIB = 64, HELD = 16, RUNS = Number(process.env.BENCH_RUNS ?? 100);
+
+/** Operator indices writing the named tensors. */
+function keepOps(bytes: Uint8Array, names: string[]): number[] {
+  const sg = readTflite(bytes).subgraphs[0]!;
+  return names.map((n) => sg.operators.findIndex((op) => op.outputs.some((t) => sg.tensors[t]!.name === n)));
+}
+
+const median = (a: Float64Array): number => { const s = Array.from(a).sort((x, y) => x - y); return s[Math.floor(s.length / 2)]!; };
+
+async function invokeMs(s: Session): Promise<number> {
+  await s.invokeLoop(10);
+  return median(await s.invokeLoop(RUNS));
+}
+
+function agreement(ref: Float32Array, got: ArrayLike<number>): { maxAbs: number; cosine: number; sqnrDb: number } {
+  let maxAbs = 0, dot = 0, aa = 0, bb = 0, err = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const d = got[i]! - ref[i]!;
+    maxAbs = Math.max(maxAbs, Math.abs(d));
+    dot += ref[i]! * got[i]!; aa += ref[i]! ** 2; bb += got[i]! ** 2; err += d * d;
+  }
+  return { maxAbs, cosine: dot / Math.sqrt(aa * bb), sqnrDb: 10 * Math.log10(aa / Math.max(err, 1e-30)) };
+}
+
+const files = readdirSync(IMAGES).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().slice(0, CALIB + HELD).map((f) => join(IMAGES, f));
+const results = [];
+console.log(`bench:onnx — 1 thread, median of ${RUNS} invokes; agreement with onnxruntime on ${HELD} held-out COCO photos`);
+for (const m of MODELS) {
+  const path = join(SHARED, 'models/onnx', m.file);
+  const conv = await convertOnnxFile(path, { samples: 3 });
+  const io = conv.report.inputs[0]!;
+  const info: TensorInfo = { name: io.name, dtype: 'float32', shape: io.tfliteShape, quantization: { scale: 0, zeroPoint: 0 }, byteLength: io.tfliteShape.reduce((a, b) => a * b, 4) };
+  const nhwc: Float32Array[] = [];
+  for (const f of files) nhwc.push(pixelsToInput(await decodeImage(f, info), info, { mean: m.mean, std: m.std }) as Float32Array);
+  const tq = performance.now();
+  const q = await quantizeTflite(conv.bytes, { calibration: nhwc.slice(0, CALIB).map((x) => [x]) }, { source: m.name, threads: 1, allowFloat: true, keepFloat: keepOps(conv.bytes, m.keepFloat) });
+  const quantizeMs = performance.now() - tq;
+  const onnx = await load(path, { threads: 1 });
+  const flt = await load(conv.bytes, { threads: 1 });
+  const int8 = await load(q.bytes, { threads: 1 });
+  const worst = conv.report.outputs.map(() => ({ float: { maxAbs: 0, cosine: 1 }, int8: { maxAbs: 0, cosine: 1, sqnrDb: Infinity } }));
+  for (const x of nhwc.slice(CALIB)) {
+    const nchw = permuteData(x, io.tfliteShape, [0, 3, 1, 2]);
+    const ref = await onnx.run([nchw]);
+    const f = await flt.run([x]);
+    const qi = int8.inputs[0]!;
+    const qx = qi.dtype === 'float32' ? x : quantize(x, qi.quantization, qi.dtype as 'int8');
+    const qo = await int8.run([qx]);
+    conv.report.outputs.forEach((o, k) => {
+      const r = permuteData(ref[o.name]!.data as Float32Array, o.onnxShape, o.perm);
+      const a = agreement(r, f[flt.outputs[k]!.name]!.data as Float32Array);
+      const qinfo = int8.outputs[k]!;
+      const qd = qinfo.dtype === 'float32' ? qo[qinfo.name]!.data as Float32Array : dequantize(qo[qinfo.name]!.data as Int8Array, qinfo.quantization);
+      const b = agreement(r, qd);
+      const w = worst[k]!;
+      w.float = { maxAbs: Math.max(w.float.maxAbs, a.maxAbs), cosine: Math.min(w.float.cosine, a.cosine) };
+      w.int8 = { maxAbs: Math.max(w.int8.maxAbs, b.maxAbs), cosine: Math.min(w.int8.cosine, b.cosine), sqnrDb: Math.min(w.int8.sqnrDb, b.sqnrDb) };
+    });
+  }
+  const onnxMs = await invokeMs(onnx), floatMs = await invokeMs(flt), int8Ms = await invokeMs(int8);
+  await Promise.all([onnx.dispose(), flt.dispose(), int8.dispose()]);
+  const tpu = checkEdgetpu(q.bytes);
+  const r = {
+    model: m.name, convertMs: conv.timings.convertMs, checkMs: conv.timings.checkMs, quantizeMs, transposes: conv.report.transposes.total,
+    onnxMs, floatMs, int8Ms, int8VsOnnx: onnxMs / int8Ms, floatVsOnnx: onnxMs / floatMs,
+    outputs: conv.report.outputs.map((o, k) => ({ name: o.name, ...worst[k]! })),
+    edgetpu: { tpuOps: tpu.tpuOps, cpuOps: tpu.cpuOps, segments: tpu.segments },
+  };
+  results.push(r);
+  console.log(`\n${m.name}`);
+  console.log(`  convert ${r.convertMs.toFixed(0)} ms (+ check vs onnxruntime ${r.checkMs.toFixed(0)} ms), TRANSPOSE ops ${r.transposes}; quantize (${CALIB} photos${m.keepFloat.length ? `, --keep-float ${m.keepFloat.join(',')}` : ''}) ${(quantizeMs / 1000).toFixed(1)} s`);
+  console.log(`  median invoke: onnxruntime float ${onnxMs.toFixed(2)} ms | reef float TFLite XNNPACK ${floatMs.toFixed(2)} ms (${r.floatVsOnnx.toFixed(2)}x) | reef int8 XNNPACK QS8 ${int8Ms.toFixed(2)} ms (${r.int8VsOnnx.toFixed(2)}x vs onnxruntime; target >= 2x)`);
+  for (const o of r.outputs) console.log(`  ${o.name}: float vs onnxruntime max|diff| ${o.float.maxAbs.toExponential(2)} cosine ${o.float.cosine.toFixed(6)}; int8 vs onnxruntime max|diff| ${o.int8.maxAbs.toFixed(3)} cosine ${o.int8.cosine.toFixed(4)} SQNR ${o.int8.sqnrDb.toFixed(1)} dB`);
+  console.log(`  Edge TPU check of the int8 model: ${tpu.tpuOps} ops on the TPU, ${tpu.cpuOps} on the CPU, ${tpu.segments} segment(s)`);
+}
+if (process.argv.includes('--json')) console.log(JSON.stringify(results));

@@ -1,0 +1,178 @@
+/**
+ * Checks for well-formed models that still crash the native TFLite 2.9 library (a signal, not an
+ * error status): each one was found by the runtime fuzzer (fuzz/, `npm run fuzz`) and is refused
+ * here, in TypeScript, before native code sees the model. validateTflite() runs them.
+ */
+import { ReefError } from '../../errors.js';
+import type { TfliteModel, TfliteOperator, TfliteSubgraph, TfliteTensor } from './ir.js';
+
+function invalid(where: string, what: string): ReefError {
+  return new ReefError('REEF_MODEL_INVALID', `Invalid TFLite model: ${where}: ${what}`);
+}
+
+function label(t: TfliteTensor | undefined, i: number): string {
+  return t && t.name ? `tensor ${i} ('${t.name}')` : `tensor ${i}`;
+}
+
+/** Integer range of each quantized dtype's zero point. */
+const ZERO_POINT_RANGE: Partial<Record<string, [number, number]>> = {
+  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], int32: [-(2 ** 31), 2 ** 31 - 1],
+};
+
+/**
+ * Inputs an op may leave out (-1). Ops not listed read every input they are given, and TFLite's
+ * kernels dereference an omitted one (SIGSEGV in STRIDED_SLICE, MEAN, TRANSPOSE, RESHAPE's shape ...). 'any': ops
+ * whose kernels check each input themselves (recurrent cells), custom ops and unknown builtins.
+ */
+const OPTIONAL_INPUTS: Record<string, number[] | 'any'> = {
+  CONV_2D: [2], DEPTHWISE_CONV_2D: [2], FULLY_CONNECTED: [2], TRANSPOSE_CONV: [3], CONV_3D: [2],
+  CONV_3D_TRANSPOSE: [3], SVDF: [3], LSTM: 'any', UNIDIRECTIONAL_SEQUENCE_LSTM: 'any',
+  BIDIRECTIONAL_SEQUENCE_LSTM: 'any', RNN: 'any', UNIDIRECTIONAL_SEQUENCE_RNN: 'any',
+  BIDIRECTIONAL_SEQUENCE_RNN: 'any', CUSTOM: 'any', CALL: 'any', IF: 'any', WHILE: 'any',
+};
+
+/**
+ * Ops whose output has the dtype of their first input. A mismatch (a float SOFTMAX writing into a
+ * bool tensor) overruns the smaller tensor and corrupts the heap ("double free or corruption").
+ */
+const SAME_DTYPE = new Set([
+  'SOFTMAX', 'LOGISTIC', 'TANH', 'RELU', 'RELU6', 'RELU_N1_TO_1', 'LEAKY_RELU', 'HARD_SWISH', 'PRELU', 'ELU',
+  'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'L2_POOL_2D', 'L2_NORMALIZATION', 'RESHAPE', 'SQUEEZE', 'EXPAND_DIMS',
+  'TRANSPOSE', 'CONCATENATION', 'PAD', 'PADV2', 'MIRROR_PAD', 'STRIDED_SLICE', 'SLICE', 'TILE',
+  'ADD', 'SUB', 'MUL', 'DIV', 'MAXIMUM', 'MINIMUM', 'SQUARED_DIFFERENCE', 'NEG', 'ABS', 'SQRT', 'RSQRT',
+  'SQUARE', 'EXP', 'LOG', 'SIN', 'COS', 'MEAN', 'SUM', 'REDUCE_MAX', 'REDUCE_MIN', 'REDUCE_PROD',
+  'RESIZE_BILINEAR', 'RESIZE_NEAREST_NEIGHBOR', 'DEPTH_TO_SPACE', 'SPACE_TO_DEPTH', 'BATCH_TO_SPACE_ND',
+  'SPACE_TO_BATCH_ND', 'PACK', 'UNPACK', 'BROADCAST_TO', 'REVERSE_V2', 'ZEROS_LIKE', 'ONES_LIKE',
+]);
+
+/** Allowed (input, output) dtype pairs besides equal ones: TFLite's int8 -> int16 softmax. */
+const MIXED_DTYPE: Record<string, string[]> = { SOFTMAX: ['int8>int16'] };
+
+/**
+ * Elementwise unary ops: the output has the input's shape. TFLite resizes the output to the input
+ * at Prepare, so a declared output shape that differs hides the real one from the checks on the
+ * ops after it (a 5-D input behind a 4-D declared RELU6 output aborted a 4-D-only POW).
+ */
+const SAME_SHAPE = new Set([
+  'RELU', 'RELU6', 'RELU_N1_TO_1', 'LOGISTIC', 'TANH', 'SOFTMAX', 'LOG_SOFTMAX', 'HARD_SWISH', 'LEAKY_RELU', 'ELU',
+  'NEG', 'ABS', 'SQRT', 'RSQRT', 'SQUARE', 'EXP', 'LOG', 'SIN', 'COS', 'FLOOR', 'CEIL', 'ROUND', 'L2_NORMALIZATION',
+  'ZEROS_LIKE', 'ONES_LIKE', 'QUANTIZE', 'DEQUANTIZE',
+]);
+
+/**
+ * Elementwise ops with broadcasting: TFLite 2.9's kernels broadcast in at most 4 dimensions and
+ * abort (SIGABRT) on a 5-D broadcast (same shapes take the flat path and are fine).
+ */
+const BROADCASTING = new Set([
+  'ADD', 'SUB', 'MUL', 'DIV', 'POW', 'SQUARED_DIFFERENCE', 'MAXIMUM', 'MINIMUM', 'FLOOR_DIV', 'FLOOR_MOD',
+  'LESS', 'LESS_EQUAL', 'GREATER', 'GREATER_EQUAL', 'EQUAL', 'NOT_EQUAL', 'LOGICAL_AND', 'LOGICAL_OR', 'PRELU',
+]);
+
+/** Option fields that are sizes or steps (>= 1); 0 or a negative value divides by zero or reads out of bounds. */
+const POSITIVE_OPTION = /^(stride[HWD]?|dilation[HWD]Factor|filter(Width|Height|Depth))$/;
+
+function checkOptions(op: TfliteOperator, where: string): void {
+  const v = op.builtinOptions?.value as unknown as Record<string, unknown> | undefined;
+  if (!v) return;
+  for (const [key, value] of Object.entries(v)) {
+    if (typeof value !== 'number') continue;
+    if (POSITIVE_OPTION.test(key) && !(value >= 1 && value <= 65535)) {
+      throw invalid(where, `${op.builtinOptions!.type}.${key} is ${value}; it must be from 1 to 65535`);
+    }
+    if (key === 'padding' && value !== 0 && value !== 1) {
+      throw invalid(where, `${op.builtinOptions!.type}.padding is ${value}; it must be 0 (SAME) or 1 (VALID)`);
+    }
+    if (key === 'fusedActivationFunction' && !(value >= 0 && value <= 5)) {
+      throw invalid(where, `${op.builtinOptions!.type}.fusedActivationFunction is ${value}; it must be from 0 to 5`);
+    }
+  }
+}
+
+function checkOperator(sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
+  const optional = OPTIONAL_INPUTS[op.opcode] ?? (op.opcode.startsWith('BUILTIN_') ? 'any' : []);
+  if (optional !== 'any') {
+    op.inputs.forEach((t, k) => {
+      if (t === -1 && !optional.includes(k)) throw invalid(where, `input ${k} is omitted (-1), but ${op.opcode} needs it`);
+    });
+    op.outputs.forEach((t, k) => {
+      if (t === -1) throw invalid(where, `output ${k} is omitted (-1), but ${op.opcode} writes it`);
+    });
+  }
+  checkOptions(op, where);
+  if (SAME_DTYPE.has(op.opcode)) {
+    const x = sg.tensors[op.inputs[0] ?? -1];
+    for (const o of op.outputs) {
+      const y = sg.tensors[o];
+      if (!x || !y || x.dtype === y.dtype || MIXED_DTYPE[op.opcode]?.includes(`${x.dtype}>${y.dtype}`)) continue;
+      throw invalid(where, `writes ${label(y, o)} as ${y.dtype}, but ${op.opcode} outputs the dtype of its input (${x.dtype})`);
+    }
+  }
+  if (SAME_SHAPE.has(op.opcode)) {
+    const x = sg.tensors[op.inputs[0] ?? -1];
+    const y = sg.tensors[op.outputs[0] ?? -1];
+    if (x && y && x.shape.join(',') !== y.shape.join(',')) {
+      throw invalid(where, `declares output shape [${y.shape.join(',')}] for input shape [${x.shape.join(',')}], but ${op.opcode} keeps the shape`);
+    }
+  }
+  if (BROADCASTING.has(op.opcode) && op.inputs.length >= 2) {
+    const a = sg.tensors[op.inputs[0]!];
+    const b = sg.tensors[op.inputs[1]!];
+    if (a && b && a.shape.join(',') !== b.shape.join(',') && Math.max(a.shape.length, b.shape.length) > 4) {
+      throw invalid(where, `broadcasts [${a.shape.join(',')}] with [${b.shape.join(',')}]: TFLite 2.9 broadcasts in at most 4 dimensions`);
+    }
+  }
+  if (op.opcode === 'FULLY_CONNECTED') {
+    const x = sg.tensors[op.inputs[0] ?? -1];
+    const w = sg.tensors[op.inputs[1] ?? -1];
+    if (x && w && w.shape.length === 2 && x.shape.length > 0) {
+      const n = x.shape.reduce((a, b) => a * b, 1);
+      const depth = w.shape[1]!;
+      if (depth > 0 && (n < depth || n % depth !== 0)) {
+        throw invalid(where, `input shape [${x.shape.join(',')}] (${n} values) is not a whole number of rows of ${depth} for weights [${w.shape.join(',')}]`);
+      }
+    }
+  }
+}
+
+/**
+ * The checks that keep well-formed models which crash TFLite 2.9 natively away from it.
+ * @throws ReefError REEF_MODEL_INVALID naming the part and the reason.
+ */
+export function validateNativeSafety(model: TfliteModel): void {
+  model.subgraphs.forEach((sg, si) => {
+    sg.inputs.forEach((i, k) => {
+      const t = sg.tensors[i]!;
+      if (t.shape.some((d) => d === 0)) {
+        throw invalid(`subgraph ${si}, input ${k}`, `${label(t, i)} has shape [${t.shape.join(',')}] with a zero-sized dimension (TFLite divides by it)`);
+      }
+    });
+    sg.outputs.forEach((i, k) => {
+      const t = sg.tensors[i]!;
+      if ((model.buffers[t.buffer]?.length ?? 0) > 0) {
+        throw invalid(`subgraph ${si}, output ${k}`, `${label(t, i)} is a constant: constant outputs crash TFLite 2.9 under XNNPACK`);
+      }
+    });
+    sg.tensors.forEach((t, ti) => {
+      const q = t.quantization;
+      const range = ZERO_POINT_RANGE[t.dtype];
+      if (!q || !range) return;
+      q.zeroPoint.forEach((z, k) => {
+        if (!(z >= range[0] && z <= range[1])) {
+          throw invalid(`subgraph ${si}, ${label(t, ti)}`, `zero point ${z}${q.zeroPoint.length > 1 ? ` (channel ${k})` : ''} is outside the ${t.dtype} range ${range[0]}..${range[1]}`);
+        }
+      });
+    });
+    // An operator none of whose outputs is read (nor a subgraph output) crashes TFLite 2.9 under
+    // XNNPACK at invoke; converters never write one (they prune dead operators).
+    const read = new Uint8Array(sg.tensors.length);
+    for (const op of sg.operators) for (const t of op.inputs) if (t >= 0) read[t] = 1;
+    for (const t of sg.outputs) read[t] = 1;
+    const where = (op: TfliteOperator, oi: number): string => `subgraph ${si}, operator ${oi} (${op.customCode ?? op.opcode})`;
+    sg.operators.forEach((op, oi) => checkOperator(sg, op, where(op, oi)));
+    sg.operators.forEach((op, oi) => {
+      if (op.outputs.length > 0 && op.outputs.every((t) => t < 0 || !read[t])) {
+        throw invalid(where(op, oi), `nothing reads its output${op.outputs.length > 1 ? 's' : ''} (${op.outputs.map((t) => label(sg.tensors[t], t)).join(', ')}), and it is not a subgraph output: dead operators crash TFLite 2.9 under XNNPACK`);
+      }
+    });
+  });
+}
