@@ -115,6 +115,12 @@ export function isCompiledForEdgetpu(model: TfliteModel): boolean {
   return edgetpuSegments(model).length > 0;
 }
 
+/** " (here: x.tflite)" when the compiler's input sits beside its output, as edgetpu_compiler leaves it. */
+function cpuTwin(source: string): string {
+  const twin = source.replace(/_edgetpu\.tflite$/, '.tflite');
+  return twin !== source && existsSync(twin) ? ` (here: ${twin})` : '';
+}
+
 export interface EdgetpuPlan {
   runtime: EdgetpuRuntime;
   /** One device per interpreter of the pool, spread round-robin over the matching devices. */
@@ -132,7 +138,7 @@ export function planEdgetpu(source: string, model: TfliteModel, spec: EdgetpuSpe
   if (!runtime) {
     throw new ReefError('REEF_EDGETPU_RUNTIME_MISSING',
       `${source} was compiled for the Edge TPU, and no Edge TPU runtime (libedgetpu.so.1) is installed: ${EDGETPU_INSTALL}. ` +
-      `Or run the CPU model, the one given to edgetpu_compiler${source.endsWith('_edgetpu.tflite') ? ` (here: ${source.replace(/_edgetpu\.tflite$/, '.tflite')})` : ''}.`);
+      `Or run the CPU model, the one given to edgetpu_compiler${cpuTwin(source)}.`);
   }
   const need = minRuntimeVersion(model);
   if (Number.isFinite(runtime.runtimeVersion) && need > runtime.runtimeVersion) {
