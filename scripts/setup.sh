@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   cmake g++ make python3   # the native addon
+  chromium                 # headless browser for the page tests (reef serve status page)
   valgrind                 # the leak check in `npm test`
   libonnx-testdata         # ONNX operator models the model-IR tests parse
   flatbuffers-compiler     # flatc, the independent decoder the model-IR tests compare against

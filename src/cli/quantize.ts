@@ -18,6 +18,7 @@ import { RANGE_METHODS, type RangeMethod } from '../quantize/ranges.js';
 import { IO_TYPES, type IoType } from '../quantize/quantize.js';
 import { checkOutputs, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
 import { readUserFile } from '../files.js';
+import { convertOnnxFile } from '../convert/index.js';
 
 export interface QuantizeCliOptions {
   calib?: string;
@@ -102,7 +103,13 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
   // Every output path is checked before minutes of calibration, not after.
   await checkOutputs([['-o/--output', opts.output], ['--report', opts.report], ['--plot', opts.plot]], [['the model', model]]);
 
-  const bytes = await readUserFile(model, 'model');
+  let bytes = await readUserFile(model, 'model');
+  if (model.toLowerCase().endsWith('.onnx')) {
+    // An ONNX model is converted (and checked against onnxruntime) first, then quantized.
+    const converted = await convertOnnxFile(model);
+    if (!opts.json) io.err(`converted ${model} to TFLite (${converted.report.transposes.total} TRANSPOSE ops; check vs onnxruntime: ${converted.check!.outputs.map((o) => `${o.name} max|diff| ${o.maxAbs.toExponential(1)}`).join(', ')})\n`);
+    bytes = converted.bytes;
+  }
   const ir = readTflite(bytes);
   const sg = ir.subgraphs[0]!;
   const md = readTfliteMetadata(ir);
@@ -165,7 +172,7 @@ export function registerQuantize(program: Command, io: CliIO): void {
   program
     .command('quantize')
     .description('post-training full-integer int8 quantization with calibration (float32, float16-weight or legacy uint8 TFLite in)')
-    .argument('<model>', 'a float32 .tflite model (or a legacy uint8 one to re-quantize)')
+    .argument('<model>', 'a float32 .tflite model (or a legacy uint8 one to re-quantize), or a float .onnx model (converted first)')
     .option('--calib <dir|glob>', 'calibration data: a folder or glob of images, .npy or .bin (float32) tensors')
     .option('-o, --output <file>', 'where to write the int8 .tflite')
     .option('--method <m>', `activation range method: ${RANGE_METHODS.join(', ')} (auto: per tensor the least-error range, checked against each single method)`, 'auto')

@@ -15,7 +15,16 @@ interface Message {
 
 class Reader {
   pos = 0;
+  /** Where each field of each message starts ('' = the message itself), for messages about meaning. */
+  readonly where = new WeakMap<Message, Map<string, number>>();
   constructor(readonly text: string, readonly file: string) {}
+
+  /** Fails pointing at a field of a message (or at the message). */
+  failAt(msg: Message, field: string, text: string): never {
+    const at = this.where.get(msg);
+    this.pos = at?.get(field) ?? at?.get('') ?? this.pos;
+    return this.fail(text);
+  }
 
   fail(msg: string): never {
     const before = this.text.slice(0, this.pos);
@@ -37,6 +46,8 @@ class Reader {
 
   message(end: string | null): Message {
     const msg: Message = {};
+    const at = new Map<string, number>([['', this.pos]]);
+    this.where.set(msg, at);
     for (;;) {
       this.skip();
       if (this.pos >= this.text.length) {
@@ -51,6 +62,7 @@ class Reader {
       const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(this.text.slice(this.pos));
       if (!m) this.fail(`expected a field name but found "${c}"`);
       const name = m[0];
+      if (!at.has(name)) at.set(name, this.pos);
       this.pos += name.length;
       this.skip();
       let colon = false;
@@ -115,22 +127,22 @@ function one<T extends Value>(r: Reader, msg: Message, field: string, kind: 'str
 export function parseModelConfig(text: string, file: string): ModelSource[] {
   const r: Reader = new Reader(text, file);
   const top = r.message(null);
-  for (const k of Object.keys(top)) if (k !== 'model_config_list') r.fail(`unsupported field "${k}" (reef reads model_config_list)`);
+  for (const k of Object.keys(top)) if (k !== 'model_config_list') r.failAt(top, k, `unsupported field "${k}" (reef reads model_config_list)`);
   const list = one<Message>(r, top, 'model_config_list', 'message');
   if (!list) r.fail('no model_config_list');
   const out: ModelSource[] = [];
   for (const cv of (list.config ?? [])) {
     if (typeof cv !== 'object') r.fail('config must be a message');
     const c = cv as Message;
-    for (const k of Object.keys(c)) if (!CONFIG_FIELDS.has(k)) r.fail(`unknown field "${k}" in config`);
+    for (const k of Object.keys(c)) if (!CONFIG_FIELDS.has(k)) r.failAt(c, k, `unknown field "${k}" in config`);
     const name = one<string>(r, c, 'name', 'string');
     const base = one<string>(r, c, 'base_path', 'string');
-    if (!name) r.fail('a config has no name');
-    if (!base) r.fail(`config "${name}" has no base_path`);
+    if (!name) r.failAt(c, '', 'a config has no name');
+    if (!base) r.failAt(c, '', `config "${name}" has no base_path`);
     try {
       checkModelName(name);
     } catch (e) {
-      r.fail((e as Error).message);
+      r.failAt(c, 'name', (e as Error).message);
     }
     const platform = one<string>(r, c, 'model_platform', 'string');
     if (platform !== undefined && !['tensorflow', 'tflite', 'reef'].includes(platform)) {

@@ -56,16 +56,10 @@ export class DataPlane {
 
   async infer(model: ServedModel, tensors: Map<string, WireTensor>, deadline: number, outputs?: string[]): Promise<InferResult> {
     const labels = { model: model.name, version: String(model.version) };
-    const before = model.scheduler.expired;
-    try {
-      const r = await model.infer(tensors, { deadline, ...(outputs ? { outputs } : {}) });
-      this.metrics.queueSeconds.observe(labels, r.queueMs / r.runs / 1000);
-      this.metrics.invokeSeconds.observe(labels, r.invokeMs / r.runs / 1000);
-      return r;
-    } finally {
-      const expired = model.scheduler.expired - before;
-      if (expired > 0) this.metrics.expired.inc(labels, expired);
-    }
+    const r = await model.infer(tensors, { deadline, ...(outputs ? { outputs } : {}) });
+    this.metrics.queueSeconds.observe(labels, r.queueMs / r.runs / 1000);
+    this.metrics.invokeSeconds.observe(labels, r.invokeMs / r.runs / 1000);
+    return r;
   }
 
   /**

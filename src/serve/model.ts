@@ -30,6 +30,8 @@ export interface ServedModelOptions {
   load: LoadOptions;
   maxQueue: number;
   labels?: string[] | null;
+  /** Called for every run of this model dropped unrun because its deadline passed (for metrics). */
+  onExpire?: (name: string, version: number) => void;
 }
 
 export interface InferOptions {
@@ -97,13 +99,16 @@ export class ServedModel {
 
   private constructor(init: {
     name: string; version: number; path: string; session: Session; maxQueue: number;
-    sig: SignatureNames | null; labels: string[] | null; loadMs: number;
+    sig: SignatureNames | null; labels: string[] | null; loadMs: number; onExpire?: ServedModelOptions['onExpire'];
   }) {
     this.name = init.name;
     this.version = init.version;
     this.path = init.path;
     this.session = init.session;
-    this.scheduler = new Scheduler(init.session, { maxQueue: init.maxQueue });
+    const onExpire = init.onExpire;
+    this.scheduler = new Scheduler(init.session, {
+      maxQueue: init.maxQueue, ...(onExpire ? { onExpire: () => onExpire(init.name, init.version) } : {}),
+    });
     const spec = (names: Map<number, string> | undefined) => (t: Session['inputs'][number], i: number): IoSpec => ({
       name: names?.get(i) ?? t.name, tensorName: t.name, index: i, dtype: t.dtype, shape: t.shape.slice(),
       quantization: t.quantization,
@@ -126,7 +131,7 @@ export class ServedModel {
     try {
       const sig = await readSignature(path, session);
       const labels = opts.labels ?? session.bundle?.labels ?? null;
-      const m = new ServedModel({ name, version, path, session, maxQueue: opts.maxQueue, sig, labels, loadMs: 0 });
+      const m = new ServedModel({ name, version, path, session, maxQueue: opts.maxQueue, sig, labels, loadMs: 0, ...(opts.onExpire ? { onExpire: opts.onExpire } : {}) });
       await m.#warmup();
       (m as { loadMs: number }).loadMs = performance.now() - t0;
       return m;

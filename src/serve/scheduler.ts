@@ -13,6 +13,8 @@ import type { TypedArray } from '../types.js';
 export interface SchedulerOptions {
   /** Runs that may wait for an interpreter; 0 = none wait. */
   maxQueue: number;
+  /** Called once for every run dropped because its deadline passed while it waited. */
+  onExpire?: () => void;
   /** Runs handed to the session at once. Default: 2 per interpreter. */
   capacity?: number;
 }
@@ -42,6 +44,7 @@ export class Scheduler {
   readonly maxQueue: number;
   readonly capacity: number;
   readonly #session: Session;
+  readonly #onExpire: (() => void) | undefined;
   #waiting: Job[] = [];
   #head = 0;
   #inFlight = 0;
@@ -53,6 +56,7 @@ export class Scheduler {
   constructor(session: Session, opts: SchedulerOptions) {
     this.#session = session;
     this.maxQueue = opts.maxQueue;
+    this.#onExpire = opts.onExpire;
     this.capacity = opts.capacity ?? session.poolSize * 2;
   }
 
@@ -115,6 +119,7 @@ export class Scheduler {
     if (job.settled) return;
     this.expired++;
     this.#live--;
+    this.#onExpire?.();
     job.group.failed = true;
     this.#settle(job, null, new ReefError('REEF_SERVE_DEADLINE',
       `the request's deadline passed after ${Math.round(performance.now() - job.enqueued)} ms in the queue; its work was dropped, not run`));

@@ -110,7 +110,10 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   };
   const { sources, root } = await sourcesFor(opts);
   let metrics: ServeMetrics | null = null;
-  const repo = new Repository({ load, maxQueue: opts.maxQueue ?? 64, labels: opts.labels ?? null }, {
+  const repo = new Repository({
+    load, maxQueue: opts.maxQueue ?? 64, labels: opts.labels ?? null,
+    onExpire: (name, version) => metrics?.expired.inc({ model: name, version: String(version) }),
+  }, {
     onLoad(name, version, ms, err) {
       if (!metrics) return;
       if (err) metrics.loadFailures.inc({ model: name, version: String(version) });
@@ -219,7 +222,9 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     const status = httpStatus(e, overloadStatus);
     if (status === 503 || status === 429) reply.header('retry-after', '1');
     const msg = e instanceof ReefError ? e.message : `internal error: ${(e as Error).message}`;
-    if (status >= 500) req.log.warn({ err: e }, msg);
+    // Refusals under load (503/429/504) are answers, not faults: debug; anything else 5xx is a fault: warn.
+    if (status >= 500 && status !== 503 && status !== 504) req.log.warn({ code: (e as ReefError).code, status }, msg);
+    else req.log.debug({ code: (e as ReefError).code, status }, msg);
     const tags = (req as unknown as { reefTags?: RequestTags }).reefTags;
     if (!tags) (req as unknown as { reefTags?: RequestTags }).reefTags = { protocol: req.url.startsWith('/v1') ? 'v1' : req.url.startsWith('/v2') ? 'v2' : 'other' };
     reply.code(status).header('content-type', 'application/json').send(JSON.stringify({ error: msg }));

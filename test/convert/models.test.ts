@@ -85,6 +85,29 @@ describe('reef convert: the shared models', () => {
   });
 });
 
+describe('reef quantize model.onnx: converted, checked, then quantized in one step', () => {
+  it('mnist: an int8 TFLite model whose top-1 matches mnist_reference.json', async () => {
+    const out = join(tmp, 'mnist_int8.tflite');
+    const r = await cli('quantize', sharedPath('models/onnx/mnist_opset8.onnx'), '--calib', sharedPath('images/mnist'), '--mean', '0', '--std', '255', '--eval', '0', '-o', out);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^converted .*mnist_opset8\.onnx to TFLite \(0 TRANSPOSE ops; check vs onnxruntime: Plus214_Output_0 max\|diff\| /m);
+    const s = await load(out);
+    try {
+      expect(s.inputs[0]).toMatchObject({ dtype: 'int8', shape: [1, 28, 28, 1] });
+      const ref = JSON.parse(readFileSync(sharedPath('models/onnx/mnist_reference.json'), 'utf8')) as Record<string, { inputs: { data: number[] }; outputs: { data: number[] } }>;
+      const { quantize, dequantize } = await import('../../src/quant.js');
+      for (const c of Object.values(ref)) {
+        const q = s.inputs[0]!.quantization, oq = s.outputs[0]!.quantization;
+        const o = await s.run([quantize(Float32Array.from(c.inputs.data), q, 'int8')]);
+        const got = Array.from(dequantize(o[s.outputs[0]!.name]!.data as Int8Array, oq));
+        expect(got.indexOf(Math.max(...got))).toBe(c.outputs.data.indexOf(Math.max(...c.outputs.data)));
+      }
+    } finally {
+      await s.dispose();
+    }
+  });
+});
+
 describe('reef convert: what goes wrong is named', () => {
   const write = (name: string, bytes: Uint8Array): string => {
     const p = join(tmp, name);

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { deflateSync, gzipSync } from 'node:zlib';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { load } from '../../src/runtime/session.js';
 import type { ReefServer } from '../../src/serve/server.js';
