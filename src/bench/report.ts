@@ -230,7 +230,7 @@ export function formatSweep(results: BenchResult[]): string {
   const header = ['threads', 'xnnpack', ...(results.some((r) => r.variant) ? ['variant'] : []),
     'p50 ms', 'p90 ms', 'p99 ms', 'invoke p50', 'overhead p50', 'inf/s', 'init ms', 'first ms', 'peak MB'];
   const rows = results.map((r) => [
-    String(r.threads), r.xnnpack ? 'on' : 'off', ...(results.some((x) => x.variant) ? [r.variant ?? '-'] : []),
+    String(r.threads), r.xnnpack ? (r.delegate === 'none' ? 'refused' : 'on') : 'off', ...(results.some((x) => x.variant) ? [r.variant ?? '-'] : []),
     fmtMs(r.latency_ms.p50), fmtMs(r.latency_ms.p90), fmtMs(r.latency_ms.p99), fmtMs(r.invoke_ms.p50),
     `${fmtMs(r.overhead_ms.p50)} (${((r.overhead_ms.ratio - 1) * 100).toFixed(1)}%)`,
     `${fmtIps(r.throughput_ips)}${r.throughput.mode === 'offline' ? ` (${r.throughput.workers}w)` : ''}`,

@@ -219,7 +219,8 @@ export class Session {
       bytes = await readUserFile(model, 'model');
     } else if (model instanceof Uint8Array) {
       source = '<buffer>';
-      bytes = model;
+      // Shared memory can change between the checks below and the native copy: check a private copy.
+      bytes = model.buffer instanceof SharedArrayBuffer ? new Uint8Array(model) : model;
     } else {
       throw invalidArgument('model', 'a file path or a Uint8Array', model);
     }

@@ -107,7 +107,9 @@ export async function readTensorFile(file: string, input: TensorInfo): Promise<T
     if (t.dtype !== input.dtype) {
       throw new ReefError('REEF_INPUT_DTYPE_MISMATCH', `input "${input.name}" expects ${input.dtype} but ${file} holds ${t.dtype}`);
     }
-    if (t.data.length !== want) {
+    // Same element count in another arrangement of the same rank (say NCHW for NHWC) is a layout mistake.
+    const sameRank = t.shape.length === input.shape.length && t.shape.some((d, i) => d !== input.shape[i]);
+    if (t.data.length !== want || sameRank) {
       throw new ReefError('REEF_INPUT_SHAPE_MISMATCH',
         `input "${input.name}" expects shape [${input.shape.join(',')}] (${want} elements) but ${file} holds [${t.shape.join(',')}] (${t.data.length})`);
     }

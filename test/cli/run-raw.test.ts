@@ -68,10 +68,13 @@ describe('reef run with raw tensors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'reef-raw-'));
     const i32 = join(dir, 'i32.npy');
     writeFileSync(i32, writeNpy({ dtype: 'int32', shape: [2], data: new Int32Array(2) }));
+    const nchw = join(dir, 'nchw.npy');
+    writeFileSync(nchw, writeNpy({ dtype: 'float32', shape: [1, 3, 128, 128], data: new Float32Array(3 * 128 * 128) }));
     const bin = join(dir, 'short.bin');
     writeFileSync(bin, new Uint8Array(10));
     const cases: Array<[string[], number, string]> = [
       [[i32], 1, `reef: REEF_INPUT_DTYPE_MISMATCH: input "input" expects float32 but ${i32} holds int32`],
+      [[nchw], 1, `reef: REEF_INPUT_SHAPE_MISMATCH: input "input" expects shape [1,128,128,3] (49152 elements) but ${nchw} holds [1,3,128,128] (49152)`],
       [[bin], 1, `reef: REEF_INPUT_SHAPE_MISMATCH: input "input" expects 196608 bytes (float32[1,128,128,3], little-endian) but ${bin} holds 10`],
       [['--input', `nope=${bin}`], 1, 'reef: REEF_INPUT_NAME_MISMATCH: unknown input "nope"; the model\'s inputs are "input" float32[1,128,128,3]'],
       [['--input', 'input'], 2, 'reef: REEF_INVALID_ARGUMENT: Expected NAME=FILE for --input but received "input"'],
