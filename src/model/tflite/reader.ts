@@ -325,19 +325,6 @@ const SHAPE_OPERAND: Record<string, number> = {
  * so these are checked against the declared shapes here.
  */
 function validateShapeOperands(model: TfliteModel, sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
-  if (op.opcode === 'FULLY_CONNECTED') {
-    // XNNPACK's fully-connected reads out of bounds (SIGSEGV in TFLite 2.9) when the input's element
-    // count is not a whole number of weight rows, a shape TFLite's own Prepare lets through.
-    const x = sg.tensors[op.inputs[0] ?? -1];
-    const w = sg.tensors[op.inputs[1] ?? -1];
-    if (x && w && w.shape.length === 2 && x.shape.length > 0 && x.shape.every((d) => d > 0)) {
-      const depth = w.shape[1]!;
-      const n = x.shape.reduce((a, b) => a * b, 1);
-      if (depth > 0 && n % depth !== 0) {
-        throw invalid(where, `input [${x.shape.join(',')}] (${n} values) is not a whole number of rows of the weights' input depth ${depth}`);
-      }
-    }
-  }
   if (op.opcode === 'TRANSPOSE_CONV') {
     const shape = constInts(model, sg.tensors[op.inputs[0] ?? -1]);
     const out = sg.tensors[op.outputs[0] ?? -1];
