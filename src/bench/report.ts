@@ -47,7 +47,7 @@ export interface ResultEnv {
 export interface BenchResult {
   schema: string;
   model: string;
-  backend: 'tflite-native';
+  backend: 'tflite-native' | 'onnxruntime';
   /** The delegate that ran: 'none' when XNNPACK was off, absent, or refused the model. */
   delegate: 'xnnpack' | 'edgetpu' | 'none';
   /** Why that delegate (e.g. "XNNPACK refused this model (...)"). */
@@ -108,6 +108,7 @@ export function toResult(m: BenchMeasurement, host: HostEnv, version = reefVersi
   const lat = summarize(m.latencyMs);
   const inv = summarize(m.invokeMs);
   const paired = m.latencyMs.map((x, i) => x - m.invokeMs[i]);
+  const onnx = m.model.toLowerCase().endsWith('.onnx');
   const delegate = m.delegate.name;
   const single = {
     mode: 'single-stream' as const, workers: 1, in_flight: 1, runs: m.latencyMs.length,
@@ -121,7 +122,7 @@ export function toResult(m: BenchMeasurement, host: HostEnv, version = reefVersi
   return {
     schema: RESULT_SCHEMA,
     model: m.model,
-    backend: 'tflite-native',
+    backend: onnx ? 'onnxruntime' : 'tflite-native',
     delegate,
     delegate_reason: m.delegate.reason,
     threads: m.point.threads,

@@ -12,6 +12,10 @@ import { formatResult, formatSweep, toResult, type BenchResult } from '../bench/
 import { plotLatency } from '../bench/plot.js';
 import { compareResults, formatComparison, readResults } from '../bench/compare.js';
 import { checkWritable, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { convertOnnxFile } from '../convert/index.js';
 
 /** Options as commander hands them over (strings until parsed). */
 export interface BenchCliOptions {
@@ -31,6 +35,7 @@ export interface BenchCliOptions {
   library?: string;
   device?: string;
   edgetpu?: string;
+  backend?: string;
 }
 
 const DEFAULT_RUNS = 100;
@@ -152,6 +157,24 @@ export async function benchCommand(model: string | undefined, opts: BenchCliOpti
   }
   const plan = planBench(opts);
   if (opts.plot !== undefined) await checkWritable('--plot', opts.plot);
+  const isOnnx = model.toLowerCase().endsWith('.onnx');
+  if (opts.backend !== undefined && opts.backend !== 'tflite' && opts.backend !== 'onnx') {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected tflite or onnx for --backend but received "${opts.backend}"`);
+  }
+  if (opts.backend === 'onnx' && !isOnnx) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected an .onnx model for --backend onnx but received ${model}`);
+  if (opts.backend === 'tflite' && isOnnx) {
+    // The same network through reef's converter: bench the converted (and checked) float TFLite model.
+    const converted = await convertOnnxFile(model);
+    const dir = await mkdtemp(join(tmpdir(), 'reef-bench-'));
+    const file = join(dir, basename(model).replace(/\.onnx$/i, '.tflite'));
+    try {
+      await writeFile(file, converted.bytes);
+      const results = await benchCommand(file, { ...opts, backend: undefined }, io);
+      return results;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
   const tty = process.stderr.isTTY === true;
   const onProgress = tty || opts.progress ? progressLine(io, tty, plan.points.length) : undefined;
   const measurements = await sweep(model, plan.points, plan.settings, onProgress);
@@ -180,7 +203,7 @@ export function registerBench(program: Command, io: CliIO): void {
   program
     .command('bench')
     .description('measure latency, throughput, reef\'s overhead and memory of a model on this device')
-    .argument('[model]', 'a .tflite model')
+    .argument('[model]', 'a .tflite model, a .reef bundle or an .onnx model')
     .option('--runs <n>', `measured runs (default ${DEFAULT_RUNS}; with --duration, whichever limit comes first)`)
     .option('--duration <s>', 'measure for this many seconds')
     .option('--warmup <n>', 'unmeasured runs first (the first of them is timed as "first inference")', '10')
@@ -198,6 +221,7 @@ export function registerBench(program: Command, io: CliIO): void {
     .option('--library <path>', 'libtensorflowlite_c to load')
     .option('--device <id>', 'device profile to use instead of the detected one')
     .option('--edgetpu <spec>', 'Edge TPU for compiled models: usb, pci, :N, usb:N, pci:N, or off (default: any)')
+    .option('--backend <b>', 'for an .onnx model: onnx (onnxruntime, the default) or tflite (reef\'s converted TFLite model)')
     .action(async (model: string | undefined, opts: BenchCliOptions) => {
       await benchCommand(model, opts, io);
     });

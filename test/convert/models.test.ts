@@ -108,6 +108,23 @@ describe('reef quantize model.onnx: converted, checked, then quantized in one st
   });
 });
 
+describe('reef bench on an .onnx model, both ways', () => {
+  it('--backend onnx (the default) runs onnxruntime; --backend tflite runs reef\'s converted model; wrong pairings are refused', async () => {
+    const onnx = sharedPath('models/onnx/mnist_opset8.onnx');
+    const a = await cli('bench', onnx, '--runs', '5', '--warmup', '1', '--json');
+    expect(a.code).toBe(0);
+    expect(JSON.parse(a.out)).toMatchObject({ model: onnx, backend: 'onnxruntime', delegate: 'none', runs: 5 });
+    const b = await cli('bench', onnx, '--backend', 'tflite', '--runs', '5', '--warmup', '1', '--json');
+    expect(b.code).toBe(0);
+    expect(JSON.parse(b.out)).toMatchObject({ model: expect.stringMatching(/mnist_opset8\.tflite$/), backend: 'tflite-native', delegate: 'xnnpack', runs: 5 });
+    const c = await cli('bench', sharedPath('models/tflite/mobilenet_v1_0.25_128_float.tflite'), '--backend', 'onnx', '--json');
+    expect(c.code).toBe(2);
+    expect(JSON.parse(c.out).error.code).toBe('REEF_INVALID_ARGUMENT');
+    const d = await cli('bench', onnx, '--backend', 'gpu', '--json');
+    expect(JSON.parse(d.out).error).toMatchObject({ code: 'REEF_INVALID_ARGUMENT', message: 'Expected tflite or onnx for --backend but received "gpu"' });
+  });
+});
+
 describe('reef convert: what goes wrong is named', () => {
   const write = (name: string, bytes: Uint8Array): string => {
     const p = join(tmp, name);
