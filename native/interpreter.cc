@@ -493,7 +493,14 @@ bool Interpreter::WaitForJob(uint32_t next, int64_t spin_us) {
 
 bool Interpreter::DoRun(JobSlot& slot) {
   for (size_t i = 0; i < inputs_.size(); ++i) {
-    std::memcpy(inputs_[i].data, slot.in[i].data(), inputs_[i].bytes);
+    // Re-read the pointer every run: in a graph with dynamic tensors TFLite may re-plan its arena
+    // during an invoke and move every tensor, inputs included (a cached pointer corrupted the heap).
+    void* dst = api_->TensorData(inputs_[i].tensor);
+    if (dst == nullptr || api_->TensorByteSize(inputs_[i].tensor) != inputs_[i].bytes) {
+      slot.error = "input " + std::to_string(i) + " changed size inside TFLite";
+      return false;
+    }
+    std::memcpy(dst, slot.in[i].data(), inputs_[i].bytes);
   }
   errors_.clear();
   double t0 = NowNs();
