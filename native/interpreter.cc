@@ -493,10 +493,12 @@ bool Interpreter::WaitForJob(uint32_t next, int64_t spin_us) {
 
 bool Interpreter::DoRun(JobSlot& slot) {
   for (size_t i = 0; i < inputs_.size(); ++i) {
-    // Re-read the pointer every run: in a graph with dynamic tensors TFLite may re-plan its arena
-    // during an invoke and move every tensor, inputs included (a cached pointer corrupted the heap).
-    void* dst = api_->TensorData(inputs_[i].tensor);
-    if (dst == nullptr || api_->TensorByteSize(inputs_[i].tensor) != inputs_[i].bytes) {
+    // Look the tensor up again every run: in a graph with dynamic tensors TFLite re-prepares during
+    // an invoke, may add tensors (moving every TfLiteTensor) and re-plan its arena (moving their
+    // data); cached pointers corrupted the heap.
+    TfLiteTensor* t = api_->GetInputTensor(interpreter_, static_cast<int32_t>(i));
+    void* dst = t == nullptr ? nullptr : api_->TensorData(t);
+    if (dst == nullptr || api_->TensorByteSize(t) != inputs_[i].bytes) {
       slot.error = "input " + std::to_string(i) + " changed size inside TFLite";
       return false;
     }
@@ -515,7 +517,7 @@ bool Interpreter::DoRun(JobSlot& slot) {
   // kernel may have reallocated its data.
   slot.shapes_changed = false;
   for (size_t i = 0; i < outputs_.size(); ++i) {
-    const TfLiteTensor* t = outputs_[i].tensor;
+    const TfLiteTensor* t = api_->GetOutputTensor(interpreter_, static_cast<int32_t>(i));  // Not cached: see above.
     const size_t bytes = api_->TensorByteSize(t);
     const void* src = api_->TensorData(t);
     if (src == nullptr && bytes > 0) {
