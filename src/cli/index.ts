@@ -13,6 +13,8 @@ import { registerEdgetpu } from './edgetpu.js';
 import { registerPackage } from './package.js';
 import { registerQuantize } from './quantize.js';
 import { registerDoctor } from './doctor.js';
+import { registerPrune } from './prune.js';
+import { registerOptimize } from './optimize.js';
 import { registerServe } from './serve.js';
 import { registerConvert } from './convert.js';
 import { registerRepair } from './repair.js';
@@ -40,6 +42,8 @@ export function buildProgram(io: CliIO = stdio, options: { json?: boolean } = {}
   registerEdgetpu(program, io);
   registerPackage(program, io);
   registerQuantize(program, io);
+  registerPrune(program, io);
+  registerOptimize(program, io);
   registerConvert(program, io);
   registerInfo(program, io);
   registerDoctor(program, io);

@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 import { ReefError } from '../errors.js';
 import { DEFAULT_NORMALIZATION, type Normalization } from '../image/preprocess.js';
 import { readTflite } from '../model/tflite/reader.js';
+import type { TfliteModel } from '../model/tflite/ir.js';
 import { readTfliteMetadata } from '../model/tflite/metadata.js';
 import { listCalibrationFiles, loadSamples } from '../quantize/data.js';
 import { quantizeTflite } from '../quantize/pipeline.js';
@@ -82,6 +83,32 @@ function progress(io: CliIO, json: boolean | undefined): (stage: string, done: n
   };
 }
 
+/**
+ * Samples for a model from a folder or glob (images pre-processed with --mean/--std, else the
+ * model's metadata, else 127.5/127.5; .npy/.bin as they are), `limit` at most, with a line saying
+ * where the normalisation came from and progress on stderr.
+ */
+export async function imageSamples(ir: TfliteModel, calib: string, opts: { mean?: string; std?: string; limit: number; json?: boolean },
+  io: CliIO): Promise<Array<{ file: string; sample: Sample }>> {
+  const userMean = opts.mean === undefined ? undefined : parseNumberList('--mean', opts.mean);
+  const userStd = opts.std === undefined ? undefined : parseNumberList('--std', opts.std);
+  if ([userStd ?? []].flat().some((s) => s === 0)) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a non-zero --std but received 0');
+  const sg = ir.subgraphs[0]!;
+  const md = readTfliteMetadata(ir);
+  const norm: Normalization = {
+    mean: userMean ?? md.mean ?? DEFAULT_NORMALIZATION.mean,
+    std: userStd ?? md.std ?? DEFAULT_NORMALIZATION.std,
+  };
+  const from = (u: unknown, m: unknown): string => (u !== undefined ? 'option' : m !== undefined ? 'model metadata' : 'default');
+  const files = await listCalibrationFiles(calib);
+  const inputs = sg.inputs.map((i) => ({ name: sg.tensors[i]!.name, shape: sg.tensors[i]!.shape }));
+  if (!opts.json) {
+    io.err(`calibration data: ${files.length} file(s) in ${calib}; normalisation mean ${String(norm.mean)} (${from(userMean, md.mean)}), std ${String(norm.std)} (${from(userStd, md.std)})\n`);
+  }
+  const tick = progress(io, opts.json);
+  return loadSamples(files, inputs, norm, opts.limit, (n) => tick('loading', n, Math.min(opts.limit, files.length)));
+}
+
 export async function quantizeCommand(model: string, opts: QuantizeCliOptions, io: CliIO): Promise<void> {
   if (!opts.output) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected an output path for -o/--output but received nothing');
   if (!RANGE_METHODS.includes(opts.method as RangeMethod)) {
@@ -97,9 +124,6 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
   const nCal = parsePositiveInt('--samples', opts.samples);
   const nEval = opts.eval === '0' ? 0 : parsePositiveInt('--eval', opts.eval);
   const threads = opts.threads === undefined ? undefined : parsePositiveInt('--threads', opts.threads);
-  const userMean = opts.mean === undefined ? undefined : parseNumberList('--mean', opts.mean);
-  const userStd = opts.std === undefined ? undefined : parseNumberList('--std', opts.std);
-  if ([userStd ?? []].flat().some((s) => s === 0)) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a non-zero --std but received 0');
   // Every output path is checked before minutes of calibration, not after.
   await checkOutputs([['-o/--output', opts.output], ['--report', opts.report], ['--plot', opts.plot]], [['the model', model]]);
 
@@ -112,25 +136,13 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
   }
   const ir = readTflite(bytes);
   const sg = ir.subgraphs[0]!;
-  const md = readTfliteMetadata(ir);
-  const norm: Normalization = {
-    mean: userMean ?? md.mean ?? DEFAULT_NORMALIZATION.mean,
-    std: userStd ?? md.std ?? DEFAULT_NORMALIZATION.std,
-  };
-  const from = (u: unknown, m: unknown): string => (u !== undefined ? 'option' : m !== undefined ? 'model metadata' : 'default');
   const legacy = sg.inputs.some((i) => sg.tensors[i]!.dtype === 'uint8');
   let calibration: Array<{ file: string; sample: Sample }> = [];
   let held: Array<{ file: string; sample: Sample }> = [];
   if (opts.calib === undefined) {
     if (!legacy) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected calibration data for --calib (a folder or glob of images, .npy or .bin) but received nothing');
   } else {
-    const files = await listCalibrationFiles(opts.calib);
-    const inputs = sg.inputs.map((i) => ({ name: sg.tensors[i]!.name, shape: sg.tensors[i]!.shape }));
-    if (!opts.json) {
-      io.err(`calibration data: ${files.length} file(s) in ${opts.calib}; normalisation mean ${String(norm.mean)} (${from(userMean, md.mean)}), std ${String(norm.std)} (${from(userStd, md.std)})\n`);
-    }
-    const tick = progress(io, opts.json);
-    const all = await loadSamples(files, inputs, norm, nCal + nEval, (n) => tick('loading', n, Math.min(nCal + nEval, files.length)));
+    const all = await imageSamples(ir, opts.calib, { mean: opts.mean, std: opts.std, limit: nCal + nEval, json: opts.json }, io);
     // Hold samples back for the report only when some remain for calibration.
     const evalCount = all.length > nCal ? Math.min(nEval, all.length - nCal) : all.length > 1 ? Math.min(nEval, Math.floor(all.length / 4)) : 0;
     // Held samples are spread evenly over the data (sorted folders are often grouped by class or value).

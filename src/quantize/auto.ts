@@ -2,7 +2,8 @@
  * `--method auto`: per activation tensor the candidate range with the least expected int8 error
  * (ranges.ts autoRange), then a check of the whole model against every single method: each
  * candidate set of ranges is rewritten, bias-corrected on a head of the calibration samples and
- * scored (the worst output's SQNR against float) on a tail of them; the best is kept. So auto is
+ * scored (the worst output's SQNR against float) on all of them (a whole-model run is cheap; the
+ * more samples, the less the choice is noise); the best is kept. So auto is
  * never worse than the best single method on the scoring samples, and says which range each
  * tensor got.
  */
@@ -15,9 +16,9 @@ import type { TensorHistogram } from './histogram.js';
 import type { QuantizedGraph } from './quantize.js';
 import { autoRange, chooseRange, SINGLE_METHODS, type Range } from './ranges.js';
 
-/** Calibration samples used to bias-correct each candidate, and to score it. */
+/** Calibration samples used to bias-correct each candidate; every calibration sample (up to SCORE_SAMPLES) scores it. */
 export const HEAD_SAMPLES = 32;
-export const SCORE_SAMPLES = 32;
+export const SCORE_SAMPLES = 200;
 
 export interface MethodChoice {
   /** The ranges to quantize with, and the method each tensor's range came from. */

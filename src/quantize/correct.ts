@@ -13,7 +13,7 @@ import type { TfliteModel } from '../model/tflite/ir.js';
 import type { TypedArray } from '../types.js';
 import type { Sample } from './calibrate.js';
 import { feedFor } from './evaluate.js';
-import { bytesOf, constInt32 } from './graph.js';
+import { bytesOf, constFloat32, constInt32 } from './graph.js';
 import { INT8_RULES } from './ops.js';
 import type { QuantizedGraph } from './quantize.js';
 import { OpStepper } from './stepwise.js';
@@ -56,13 +56,24 @@ export async function correctBiases(q: QuantizedGraph, floatOps: TfliteModel, sa
     const qp = inputs[k]!.quantization;
     return feedFor(inputs[k]!.dtype, { scale: qp?.scale[0] ?? 0, zeroPoint: qp?.zeroPoint[0] ?? 0 }, d);
   }));
-  const stepper = new OpStepper(qm, feeds, opts.threads);
+  return walkAndCorrect(qm, feeds, new Map([...targets].map(([oi, t]) => [oi, { bias: t.bias, mean: floatMeans.get(t.floatOut)! }])), opts);
+}
+
+/**
+ * Walks `model` one operator at a time over `feeds`; after each operator in `targets`, folds its
+ * mean output error per channel against `mean` into its bias (int32 or float32) and runs it again.
+ * Returns how many biases changed.
+ */
+export async function walkAndCorrect(model: TfliteModel, feeds: Sample[], targets: Map<number, { bias: number; mean: Float64Array }>,
+  opts: { threads?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<number> {
+  const sg = model.subgraphs[0]!;
+  const stepper = new OpStepper(model, feeds, opts.threads);
   let changed = 0;
   const last = Math.max(...targets.keys());
   for (let oi = 0; oi <= last; oi++) {
     let outs = await stepper.run(oi);
     const t = targets.get(oi);
-    if (t && adjustBias(qm, t.bias, qsg.operators[oi]!.outputs[0]!, outs[0]!, floatMeans.get(t.floatOut)!)) {
+    if (t && adjustBias(model, t.bias, sg.operators[oi]!.outputs[0]!, outs[0]!, t.mean)) {
       changed++;
       outs = await stepper.run(oi);
     }
@@ -73,27 +84,29 @@ export async function correctBiases(q: QuantizedGraph, floatOps: TfliteModel, sa
 }
 
 /** Folds the mean error of `out` (int8, per sample) against `floatMean` into the bias; true when it changed. */
-function adjustBias(qm: TfliteModel, biasIdx: number, outIdx: number, out: TypedArray[], floatMean: Float64Array): boolean {
-  const qsg = qm.subgraphs[0]!;
-  const qp = qsg.tensors[outIdx]!.quantization!;
-  const s = qp.scale[0]!;
-  const z = qp.zeroPoint[0]!;
+function adjustBias(model: TfliteModel, biasIdx: number, outIdx: number, out: TypedArray[], floatMean: Float64Array): boolean {
+  const sg = model.subgraphs[0]!;
+  const qp = sg.tensors[outIdx]!.quantization;
+  const quantized = sg.tensors[outIdx]!.dtype !== 'float32' && (qp?.scale.length ?? 0) > 0;
+  const s = quantized ? qp!.scale[0]! : 1;
+  const z = quantized ? qp!.zeroPoint[0]! : 0;
   const c = floatMean.length;
   const sums = new Float64Array(c);
   let count = 0;
   for (const data of out) {
-    for (let j = 0; j < data.length; j++) sums[j % c] += s * ((data as Int8Array)[j]! - z);
+    for (let j = 0; j < data.length; j++) sums[j % c] += s * ((data as Float32Array)[j]! - z);
     count += data.length / c;
   }
-  const bt = qsg.tensors[biasIdx]!;
-  const b = constInt32(qm, bt);
-  const scales = bt.quantization!.scale;
+  const bt = sg.tensors[biasIdx]!;
+  const floatBias = bt.dtype === 'float32';
+  const b = floatBias ? constFloat32(model, bt) : constInt32(model, bt);
+  const scales = bt.quantization?.scale ?? [1];
   let any = false;
   for (let k = 0; k < b.length; k++) {
     const err = sums[k]! / Math.max(1, count) - floatMean[k]!;
-    const delta = Math.round(err / (scales.length === 1 ? scales[0]! : scales[k]!));
-    if (delta !== 0) { b[k] = b[k]! - delta; any = true; }
+    const delta = floatBias ? err : Math.round(err / (scales.length === 1 ? scales[0]! : scales[k]!));
+    if (delta !== 0 && Number.isFinite(delta)) { b[k] = b[k]! - delta; any = true; }
   }
-  if (any) qm.buffers[bt.buffer] = bytesOf(b);
+  if (any) model.buffers[bt.buffer] = bytesOf(b);
   return any;
 }

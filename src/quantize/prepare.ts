@@ -31,21 +31,22 @@ export function modelKind(model: TfliteModel): ModelKind {
 }
 
 /** Names the input model's kind in errors. */
-export function checkFloatModel(model: TfliteModel, source: string): void {
+export function checkFloatModel(model: TfliteModel, source: string, tool: 'quantize' | 'prune' = 'quantize'): void {
+  const takes = tool === 'quantize' ? 'reef quantize takes a float32 model (or a legacy uint8 one)' : 'reef prune takes a float32 model (prune first, then quantize)';
   if (model.subgraphs.length !== 1) {
     throw new ReefError('REEF_MODEL_INVALID',
-      `${source} has ${model.subgraphs.length} subgraphs; reef quantize handles single-subgraph models (no control flow) only`);
+      `${source} has ${model.subgraphs.length} subgraphs; reef ${tool} handles single-subgraph models (no control flow) only`);
   }
   const kind = modelKind(model);
   if (kind === 'int8') {
     throw new ReefError('REEF_MODEL_ALREADY_QUANTIZED',
-      `${source} is already quantized (int8 activations); reef quantize takes a float32 model (or a legacy uint8 one)`);
+      `${source} is already quantized (int8 activations); ${takes}`);
   }
   if (kind === 'non-float') {
     const sg = model.subgraphs[0]!;
     const types = [...new Set(sg.inputs.map((i) => sg.tensors[i]!.dtype))].join(', ');
     throw new ReefError('REEF_MODEL_NOT_FLOAT',
-      `${source} is not a float model (its activations are ${types || 'not float32'}); reef quantize takes a float32 model`);
+      `${source} is not a float model (its activations are ${types || 'not float32'}); reef ${tool} takes a float32 model`);
   }
 }
 

@@ -385,7 +385,7 @@ function quantizeConstants(g: Graph, plan: OpPlan, params: Map<number, QParams>,
       const bIdx = rule.bias !== undefined ? op.inputs[rule.bias] ?? -1 : -1;
       const bias = bIdx >= 0 && isFloatConst(bIdx) ? constFloat32(m, sg.tensors[bIdx]!) : null;
       const scales = weightScales(w, wt.shape, rule.axis, bias, sIn, sOut);
-      if (scaleSearch) refineScales(w, wt.shape, rule.axis, scales);
+      if (scaleSearch) refineScalesCached(m.buffers[wt.buffer]!, w, wt.shape, rule.axis, scales);
       const wTarget = target(wIdx);
       put(wTarget, 'int8', quantizeSymmetric(w, wt.shape, rule.axis, scales), scales, scales.map(() => 0), rule.axis ?? 0);
       op.inputs[rule.weights!] = wTarget;
@@ -452,6 +452,22 @@ function rewireOperators(g: Graph, plan: OpPlan, reps: Representations): void {
     ops.push(op, ...(after.get(oi) ?? []));
   });
   sg.operators = ops;
+}
+
+/**
+ * The weight-scale search depends only on the weights and the starting scales, not on the
+ * activation ranges: `--method auto` rewrites the same model once per candidate, so results are
+ * kept per weight buffer (the float model's buffers are shared by every rewrite of it).
+ */
+const refined = new WeakMap<Uint8Array, Map<string, number[]>>();
+function refineScalesCached(buffer: Uint8Array, w: Float32Array, shape: number[], axis: number | undefined, scales: number[]): void {
+  let byStart = refined.get(buffer);
+  if (!byStart) { byStart = new Map(); refined.set(buffer, byStart); }
+  const key = `${axis}:${scales.join(',')}`;
+  const hit = byStart.get(key);
+  if (hit) { scales.splice(0, scales.length, ...hit); return; }
+  refineScales(w, shape, axis, scales);
+  byStart.set(key, [...scales]);
 }
 
 /**

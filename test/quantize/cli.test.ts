@@ -13,6 +13,7 @@ import { registerQuantize } from '../../src/cli/quantize.js';
 import { readTflite } from '../../src/model/tflite/reader.js';
 import { load } from '../../src/runtime/session.js';
 import { sharedPath } from '../shared.js';
+import { npyBytes } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reef-quantize-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,24 +33,12 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   }
 }
 
-/** A NumPy .npy (format 1.0, little-endian float32) of the given shape. */
-function npy(shape: number[], data: Float32Array): Uint8Array {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
-  header += '\n';
-  const out = new Uint8Array(10 + header.length + data.byteLength);
-  out.set([0x93, ...Buffer.from('NUMPY'), 1, 0], 0);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(Buffer.from(header, 'latin1'), 10);
-  out.set(new Uint8Array(data.buffer), 10 + header.length);
-  return out;
-}
 
 describe('reef quantize (CLI)', () => {
   it('quantizes hello_world from a .npy of 200 samples, prints the report, writes model, report JSON and SVG plot', async () => {
     const calib = join(dir, 'sine');
     mkdirSync(calib);
-    writeFileSync(join(calib, 'x.npy'), npy([250, 1, 1], Float32Array.from({ length: 250 }, (_, i) => (i / 250) * 2 * Math.PI)));
+    writeFileSync(join(calib, 'x.npy'), npyBytes([250, 1, 1], Float32Array.from({ length: 250 }, (_, i) => (i / 250) * 2 * Math.PI)));
     const out = join(dir, 'hello_int8.tflite');
     const r = await cli([sharedPath('models/tflite/hello_world_float.tflite'), '--calib', calib, '-o', out, '--report', join(dir, 'r.json'), '--plot', join(dir, 'r.svg'), '--io', 'float']);
     expect(r.err).not.toContain('reef:');
@@ -81,7 +70,7 @@ describe('reef quantize (CLI)', () => {
       'REEF_MODEL_NOT_FLOAT', `${sharedPath('models/tflite/ops/mirror-pad.int32.tflite')} is not a float model (its activations are int32); reef quantize takes a float32 model`],
     ['calibration data of the wrong shape', () => {
       const d = join(dir, 'wrongshape');
-      if (!existsSync(d)) { mkdirSync(d); writeFileSync(join(d, 'x.npy'), npy([3, 2], new Float32Array(6))); }
+      if (!existsSync(d)) { mkdirSync(d); writeFileSync(join(d, 'x.npy'), npyBytes([3, 2], new Float32Array(6))); }
       return [sharedPath('models/tflite/hello_world_float.tflite'), '--calib', d, '-o', join(dir, 'bad3.tflite')];
     }, 'REEF_CALIBRATION_INVALID', `calibration file ${join(dir, 'wrongshape', 'x.npy')}: shape [3,2] does not fit input "serving_default_dense_input:0" of shape [1,1] (1 values per sample)`],
     ['an empty folder', () => { const d = join(dir, 'empty'); if (!existsSync(d)) mkdirSync(d); return [sharedPath('models/tflite/vww_96_float.tflite'), '--calib', d, '-o', join(dir, 'bad4.tflite')]; },

@@ -13,7 +13,7 @@ import { readTflite } from '../../src/model/tflite/reader.js';
 import { quantizeTflite } from '../../src/quantize/pipeline.js';
 import { cli } from '../cli.js';
 import { sharedPath } from '../shared.js';
-import { imagenetSamples, modelBytes } from './helpers.js';
+import { imagenetSamples, modelBytes, npyBytes } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reef-guard-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -71,13 +71,7 @@ describe('output SQNR check', () => {
     const calib = join(dir, 'sine');
     mkdirSync(calib);
     const xs = Float32Array.from({ length: 100 }, (_, i) => (i / 100) * 2 * Math.PI);
-    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (100, 1, 1), }`.padEnd(117, ' ') + '\n';
-    const bytes = new Uint8Array(10 + header.length + xs.byteLength);
-    bytes.set([0x93, ...Buffer.from('NUMPY'), 1, 0]);
-    new DataView(bytes.buffer).setUint16(8, header.length, true);
-    bytes.set(Buffer.from(header, 'latin1'), 10);
-    bytes.set(new Uint8Array(xs.buffer), 10 + header.length);
-    writeFileSync(join(calib, 'x.npy'), bytes);
+    writeFileSync(join(calib, 'x.npy'), npyBytes([100, 1, 1], xs));
     const model = sharedPath('models/tflite/hello_world_float.tflite');
     const out = join(dir, 'low.tflite');
     const args = ['quantize', model, '--calib', calib, '-o', out, '--samples', '80', '--eval', '20', '--method', 'percentile', '--percentile', '51'];

@@ -59,3 +59,16 @@ export async function outputSqnr(model: string | Uint8Array, floatPath: string, 
 export function modelBytes(rel: string): Uint8Array {
   return new Uint8Array(readFileSync(sharedPath(rel)));
 }
+
+/** A NumPy .npy (format 1.0, little-endian float32) of the given shape. */
+export function npyBytes(shape: number[], data: Float32Array): Uint8Array {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
+  header += '\n';
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set([0x93, ...Buffer.from('NUMPY'), 1, 0], 0);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(Buffer.from(header, 'latin1'), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}
