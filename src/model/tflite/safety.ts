@@ -88,6 +88,37 @@ function checkOptions(op: TfliteOperator, where: string): void {
   }
 }
 
+/** Ops that slide a window over NHWC input: the declared output height and width follow from it. */
+const WINDOWED = new Set(['CONV_2D', 'DEPTHWISE_CONV_2D', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'L2_POOL_2D']);
+
+/**
+ * The output size TFLite computes for a windowed op must be the declared one: a changed stride
+ * left the declared shape behind, and the next ops, sized from the declared shapes, read out of
+ * bounds (SIGSEGV).
+ */
+function checkWindow(sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
+  const x = sg.tensors[op.inputs[0] ?? -1];
+  const y = sg.tensors[op.outputs[0] ?? -1];
+  const o = op.builtinOptions?.value as { padding?: number; strideH?: number; strideW?: number; dilationHFactor?: number; dilationWFactor?: number; filterHeight?: number; filterWidth?: number } | undefined;
+  if (!x || !y || !o || x.shape.length !== 4 || y.shape.length !== 4) return;
+  let kh = o.filterHeight, kw = o.filterWidth;
+  if (kh === undefined || kw === undefined) {
+    const w = sg.tensors[op.inputs[1] ?? -1];
+    if (!w || w.shape.length !== 4) return;
+    kh = w.shape[1]!;
+    kw = w.shape[2]!;
+  }
+  const size = (n: number, k: number, stride = 1, dilation = 1): number => {
+    const span = (k - 1) * dilation + 1;
+    return o.padding === 0 ? Math.ceil(n / stride) : Math.ceil((n - span + 1) / stride);
+  };
+  const h = size(x.shape[1]!, kh, o.strideH, o.dilationHFactor);
+  const w = size(x.shape[2]!, kw, o.strideW, o.dilationWFactor);
+  if (h !== y.shape[1] || w !== y.shape[2]) {
+    throw invalid(where, `declares output shape [${y.shape.join(',')}], but input [${x.shape.join(',')}] with this window, stride and padding gives height ${h} and width ${w}`);
+  }
+}
+
 function checkOperator(sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
   const optional = OPTIONAL_INPUTS[op.opcode] ?? (op.opcode.startsWith('BUILTIN_') ? 'any' : []);
   if (optional !== 'any') {
@@ -121,6 +152,7 @@ function checkOperator(sg: TfliteSubgraph, op: TfliteOperator, where: string): v
       throw invalid(where, `broadcasts [${a.shape.join(',')}] with [${b.shape.join(',')}]: TFLite 2.9 broadcasts in at most 4 dimensions`);
     }
   }
+  if (WINDOWED.has(op.opcode)) checkWindow(sg, op, where);
   if (op.opcode === 'FULLY_CONNECTED') {
     const x = sg.tensors[op.inputs[0] ?? -1];
     const w = sg.tensors[op.inputs[1] ?? -1];
@@ -156,6 +188,11 @@ export function validateNativeSafety(model: TfliteModel): void {
       const q = t.quantization;
       const range = ZERO_POINT_RANGE[t.dtype];
       if (!q || !range) return;
+      q.scale.forEach((x, k) => {
+        if (!(Number.isFinite(x) && x >= 0)) {
+          throw invalid(`subgraph ${si}, ${label(t, ti)}`, `scale ${x}${q.scale.length > 1 ? ` (channel ${k})` : ''} is not a finite number >= 0 (TFLite aborts on it)`);
+        }
+      });
       q.zeroPoint.forEach((z, k) => {
         if (!(z >= range[0] && z <= range[1])) {
           throw invalid(`subgraph ${si}, ${label(t, ti)}`, `zero point ${z}${q.zeroPoint.length > 1 ? ` (channel ${k})` : ''} is outside the ${t.dtype} range ${range[0]}..${range[1]}`);
