@@ -62,6 +62,16 @@ const CASES: Array<[name: string, bytes: () => Uint8Array, message: string]> = [
   ['a NaN scale (SIGABRT)',
     () => edited('tflite/hello_world_int8.tflite', (m) => { sg0(m).tensors[7]!.quantization!.scale = [Number.NaN]; }),
     "subgraph 0, tensor 7 ('sequential/dense/MatMul;sequential/dense/Relu;sequential/dense/BiasAdd'): scale NaN is not a finite number >= 0 (TFLite aborts on it)"],
+  ['PAD paddings that disagree with the declared output (unbounded allocation: SIGABRT)',
+    () => edited('tflite/ops/padding.float32.tflite', (m) => {
+      const p = new Uint8Array(m.buffers[sg0(m).tensors[2]!.buffer]!); // a copy (Buffer.slice would share)
+      new DataView(p.buffer, p.byteOffset, p.byteLength).setInt32(28, 131072, true);
+      m.buffers[sg0(m).tensors[2]!.buffer] = p;
+    }),
+    'subgraph 0, operator 0 (PAD): input [1,5,5,3] padded by [0,0,1,2,2,1,0,131072] is [1,8,8,131075], not the declared output [1,8,8,3]'],
+  ['a quantized ADD whose output scale is too small (SIGABRT)',
+    () => edited('tflite/resnet8_cifar10_int8.tflite', (m) => { sg0(m).tensors[29]!.quantization!.scale = [1e-10]; }),
+    'subgraph 0, operator 7 (ADD): output scale 1.000000013351432e-10 is too small for input scales 0.044761426746845245 and 0.11311884224414825 (TFLite\'s output multiplier 2.16e+3 must be below 1)'],
   ['a zero-sized dimension in an input shape (SIGFPE)',
     () => edited('tflite/hello_world_int8.tflite', (m) => { sg0(m).tensors[0]!.shape = [0, 1]; }),
     "subgraph 0, input 0: tensor 0 ('serving_default_dense_input:0') has shape [0,1] with a zero-sized dimension (TFLite divides by it)"],

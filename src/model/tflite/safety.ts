@@ -119,7 +119,49 @@ function checkWindow(sg: TfliteSubgraph, op: TfliteOperator, where: string): voi
   }
 }
 
-function checkOperator(sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
+/** A constant int32 tensor's values, or undefined when the tensor is not one. */
+function constInts(model: TfliteModel, t: TfliteTensor | undefined): number[] | undefined {
+  const data = t && t.dtype === 'int32' ? model.buffers[t.buffer] : undefined;
+  if (!data || data.length === 0 || data.length % 4 !== 0) return undefined;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return Array.from({ length: data.length / 4 }, (_, i) => view.getInt32(i * 4, true));
+}
+
+/**
+ * PAD's output is its input plus the constant paddings: TFLite sizes it from them, so paddings
+ * that disagree with the declared output (a flipped bit: 131072) allocate without bound (SIGABRT).
+ */
+function checkPad(model: TfliteModel, sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
+  const x = sg.tensors[op.inputs[0] ?? -1];
+  const y = sg.tensors[op.outputs[0] ?? -1];
+  const p = constInts(model, sg.tensors[op.inputs[1] ?? -1]);
+  if (!x || !y || !p) return;
+  if (p.length !== 2 * x.shape.length || p.some((v) => v < 0)) {
+    throw invalid(where, `paddings [${p.join(',')}] are not two non-negative numbers per dimension of input [${x.shape.join(',')}]`);
+  }
+  const out = x.shape.map((d, i) => d + p[2 * i]! + p[2 * i + 1]!);
+  if (out.join(',') !== y.shape.join(',')) {
+    throw invalid(where, `input [${x.shape.join(',')}] padded by [${p.join(',')}] is [${out.join(',')}], not the declared output [${y.shape.join(',')}]`);
+  }
+}
+
+/**
+ * Quantized ADD/SUB rescale through a multiplier TFLite requires to be below 1
+ * (2 * largest input scale / (2^20 * output scale), 2^15 for int16); it aborts otherwise.
+ */
+function checkAddScales(sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
+  const [a, b] = [sg.tensors[op.inputs[0]!], sg.tensors[op.inputs[1]!]];
+  const y = sg.tensors[op.outputs[0] ?? -1];
+  if (!a || !b || !y || !['int8', 'uint8', 'int16'].includes(y.dtype)) return;
+  const sa = a.quantization?.scale[0], sb = b.quantization?.scale[0], so = y.quantization?.scale[0];
+  if (sa === undefined || sb === undefined || so === undefined || so <= 0) return;
+  const m = (2 * Math.max(sa, sb)) / (2 ** (y.dtype === 'int16' ? 15 : 20) * so);
+  if (!(m < 1)) {
+    throw invalid(where, `output scale ${so} is too small for input scales ${sa} and ${sb} (TFLite's output multiplier ${m.toPrecision(3)} must be below 1)`);
+  }
+}
+
+function checkOperator(model: TfliteModel, sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
   const optional = OPTIONAL_INPUTS[op.opcode] ?? (op.opcode.startsWith('BUILTIN_') ? 'any' : []);
   if (optional !== 'any') {
     op.inputs.forEach((t, k) => {
@@ -153,6 +195,8 @@ function checkOperator(sg: TfliteSubgraph, op: TfliteOperator, where: string): v
     }
   }
   if (WINDOWED.has(op.opcode)) checkWindow(sg, op, where);
+  if (op.opcode === 'PAD' || op.opcode === 'PADV2' || op.opcode === 'MIRROR_PAD') checkPad(model, sg, op, where);
+  if ((op.opcode === 'ADD' || op.opcode === 'SUB') && op.inputs.length >= 2) checkAddScales(sg, op, where);
   if (op.opcode === 'FULLY_CONNECTED') {
     const x = sg.tensors[op.inputs[0] ?? -1];
     const w = sg.tensors[op.inputs[1] ?? -1];
@@ -205,7 +249,7 @@ export function validateNativeSafety(model: TfliteModel): void {
     for (const op of sg.operators) for (const t of op.inputs) if (t >= 0) read[t] = 1;
     for (const t of sg.outputs) read[t] = 1;
     const where = (op: TfliteOperator, oi: number): string => `subgraph ${si}, operator ${oi} (${op.customCode ?? op.opcode})`;
-    sg.operators.forEach((op, oi) => checkOperator(sg, op, where(op, oi)));
+    sg.operators.forEach((op, oi) => checkOperator(model, sg, op, where(op, oi)));
     sg.operators.forEach((op, oi) => {
       if (op.outputs.length > 0 && op.outputs.every((t) => t < 0 || !read[t])) {
         throw invalid(where(op, oi), `nothing reads its output${op.outputs.length > 1 ? 's' : ''} (${op.outputs.map((t) => label(sg.tensors[t], t)).join(', ')}), and it is not a subgraph output: dead operators crash TFLite 2.9 under XNNPACK`);
