@@ -119,6 +119,25 @@ function checkWindow(sg: TfliteSubgraph, op: TfliteOperator, where: string): voi
   }
 }
 
+/**
+ * TRANSPOSE_CONV's output (its output_shape operand, which the reader checks against the declared
+ * output) must be what a convolution with the same window, stride and padding maps back onto the
+ * input: a mismatch (an input dimension or stride changed) overruns TFLite's buffers (heap
+ * corruption, SIGABRT).
+ */
+function checkTransposeConv(sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
+  const w = sg.tensors[op.inputs[1] ?? -1];
+  const x = sg.tensors[op.inputs[2] ?? -1];
+  const y = sg.tensors[op.outputs[0] ?? -1];
+  const o = op.builtinOptions?.type === 'TransposeConvOptions' ? op.builtinOptions.value : undefined;
+  if (!w || !x || !y || !o || w.shape.length !== 4 || x.shape.length !== 4 || y.shape.length !== 4) return;
+  const back = (out: number, k: number, s: number): number => (o.padding === 0 ? Math.ceil(out / s) : Math.ceil((out - k + 1) / s));
+  const h = back(y.shape[1]!, w.shape[1]!, o.strideH), wd = back(y.shape[2]!, w.shape[2]!, o.strideW);
+  if (h !== x.shape[1] || wd !== x.shape[2]) {
+    throw invalid(where, `output [${y.shape.join(',')}] with kernel ${w.shape[1]}x${w.shape[2]}, stride ${o.strideH}x${o.strideW} and ${o.padding === 0 ? 'SAME' : 'VALID'} padding comes from a ${h}x${wd} input, not the ${x.shape[1]}x${x.shape[2]} given`);
+  }
+}
+
 /** A constant int32 tensor's values, or undefined when the tensor is not one. */
 function constInts(model: TfliteModel, t: TfliteTensor | undefined): number[] | undefined {
   const data = t && t.dtype === 'int32' ? model.buffers[t.buffer] : undefined;
@@ -195,6 +214,7 @@ function checkOperator(model: TfliteModel, sg: TfliteSubgraph, op: TfliteOperato
     }
   }
   if (WINDOWED.has(op.opcode)) checkWindow(sg, op, where);
+  if (op.opcode === 'TRANSPOSE_CONV') checkTransposeConv(sg, op, where);
   if (op.opcode === 'PAD' || op.opcode === 'PADV2' || op.opcode === 'MIRROR_PAD') checkPad(model, sg, op, where);
   if ((op.opcode === 'ADD' || op.opcode === 'SUB') && op.inputs.length >= 2) checkAddScales(sg, op, where);
   if (op.opcode === 'FULLY_CONNECTED') {
