@@ -215,6 +215,11 @@ function checkOperator(model: TfliteModel, sg: TfliteSubgraph, op: TfliteOperato
   }
   if (WINDOWED.has(op.opcode)) checkWindow(sg, op, where);
   if (op.opcode === 'TRANSPOSE_CONV') checkTransposeConv(sg, op, where);
+  if (op.opcode === 'UNIDIRECTIONAL_SEQUENCE_LSTM' || op.opcode === 'BIDIRECTIONAL_SEQUENCE_LSTM') {
+    // TFLite 2.9 asserts (SIGABRT) on a sequence input that is not [time, batch, n] or [batch, n].
+    const x = sg.tensors[op.inputs[0] ?? -1];
+    if (x && (x.shape.length < 2 || x.shape.length > 3)) throw invalid(where, `input shape [${x.shape.join(',')}] must have 2 or 3 dimensions`);
+  }
   if (op.opcode === 'PAD' || op.opcode === 'PADV2' || op.opcode === 'MIRROR_PAD') checkPad(model, sg, op, where);
   if ((op.opcode === 'ADD' || op.opcode === 'SUB') && op.inputs.length >= 2) checkAddScales(sg, op, where);
   if (op.opcode === 'FULLY_CONNECTED') {
