@@ -7,7 +7,7 @@
  */
 import type { Rng } from '../src/bench/inputs.js';
 import type { DType } from '../src/types.js';
-import type { TfliteModel, TfliteOperator, TfliteSubgraph, TfliteTensor } from '../src/model/tflite/ir.js';
+import { DTYPE_SIZE, type TfliteModel, type TfliteOperator, type TfliteSubgraph, type TfliteTensor } from '../src/model/tflite/ir.js';
 import { readTflite } from '../src/model/tflite/reader.js';
 import { writeTflite } from '../src/model/tflite/writer.js';
 
@@ -27,6 +27,8 @@ function pick<T>(rng: Rng, xs: readonly T[]): T {
   return xs[Math.floor(rng() * xs.length)]!;
 }
 const int = (rng: Rng, n: number): number => Math.floor(rng() * n);
+/** The largest tensor a shape edit may make (bytes). */
+const MAX_TENSOR_BYTES = 64 << 20;
 
 /** A subgraph and one of its tensors, chosen at random (undefined when there are none). */
 function someTensor(m: TfliteModel, rng: Rng): { sg: TfliteSubgraph; si: number; t: TfliteTensor; ti: number } | undefined {
@@ -56,6 +58,8 @@ function editIr(m: TfliteModel, kind: MutationKind, rng: Rng): string | undefine
       const old = x.t.shape[d]!;
       const v = pick(rng, [0, 1, old + 1, old - 1, old * 2, Math.max(1, old >> 1), 3, 1000]);
       if (v < 0 || v === old) return undefined;
+      // A valid model with a 1 GB tensor is slow, not broken: keep every edited tensor under 64 MB.
+      if ((x.t.shape.reduce((a, b) => a * b, 1) / Math.max(old, 1)) * v * (DTYPE_SIZE[x.t.dtype] ?? 1) > MAX_TENSOR_BYTES) return undefined;
       x.t.shape = x.t.shape.slice();
       x.t.shape[d] = v;
       return `subgraph ${x.si} tensor ${x.ti} dim ${d}: ${old} -> ${v}`;

@@ -11,6 +11,7 @@
 
 #include "addon_data.h"
 #include "interpreter.h"
+#include "edgetpu_api.h"
 #include "tflite_api.h"
 
 namespace reef {
@@ -102,6 +103,43 @@ Napi::Value WakeLatency(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, lat[lat.size() / 2]);
 }
 
+// loadEdgetpu(path: string): { path, version }
+Napi::Value LoadEdgetpu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    MakeError(env, "REEF_INVALID_ARGUMENT", "loadEdgetpu expects a path string").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string error;
+  const EdgetpuApi* api = LoadEdgetpuApi(info[0].As<Napi::String>(), &error);
+  if (api == nullptr) {
+    MakeError(env, "REEF_EDGETPU_RUNTIME_MISSING", error).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto o = Napi::Object::New(env);
+  o.Set("path", api->path);
+  o.Set("version", api->version);
+  return o;
+}
+
+// edgetpuDevices(): Array<{ type: 'usb' | 'pci', path }> (empty before loadEdgetpu)
+Napi::Value EdgetpuDevices(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const EdgetpuApi* api = GetEdgetpuApi();
+  auto arr = Napi::Array::New(env);
+  if (api == nullptr) return arr;
+  size_t n = 0;
+  EdgetpuDevice* list = api->ListDevices(&n);
+  for (size_t i = 0; list != nullptr && i < n; ++i) {
+    auto o = Napi::Object::New(env);
+    o.Set("type", list[i].type == kEdgetpuApexPci ? "pci" : "usb");
+    o.Set("path", list[i].path != nullptr ? list[i].path : "");
+    arr.Set(static_cast<uint32_t>(i), o);
+  }
+  if (list != nullptr) api->FreeDevices(list);
+  return arr;
+}
+
 // takeTfliteLog(): string[] — the lines TFLite logged (INFO: ...) while reef
 // created interpreters, instead of printing them; cleared by each call.
 Napi::Value TakeLog(const Napi::CallbackInfo& info) {
@@ -134,6 +172,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadLibrary", Napi::Function::New(env, LoadLibrary, "loadLibrary"));
   exports.Set("libraryInfo", Napi::Function::New(env, GetLibraryInfo, "libraryInfo"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  exports.Set("loadEdgetpu", Napi::Function::New(env, LoadEdgetpu, "loadEdgetpu"));
+  exports.Set("edgetpuDevices", Napi::Function::New(env, EdgetpuDevices, "edgetpuDevices"));
   exports.Set("takeTfliteLog", Napi::Function::New(env, TakeLog, "takeTfliteLog"));
   exports.Set("wakeLatency", Napi::Function::New(env, WakeLatency, "wakeLatency"));
   return exports;

@@ -254,7 +254,7 @@ Interpreter::Interpreter(const Napi::CallbackInfo& info)
       !info[1].IsNumber() || !info[2].IsBoolean() ||
       (info.Length() > 3 && !info[3].IsNumber())) {
     MakeError(env, "REEF_INVALID_ARGUMENT",
-              "Interpreter expects (model: Model, threads: number, xnnpack: boolean, spinMicros?: number)")
+              "Interpreter expects (model: Model, threads: number, xnnpack: boolean, spinMicros?: number, options?: { edgetpu? })")
         .ThrowAsJavaScriptException();
     return;
   }
@@ -267,6 +267,30 @@ Interpreter::Interpreter(const Napi::CallbackInfo& info)
   threads_ = info[1].As<Napi::Number>().Int32Value();
   use_xnnpack_ = info[2].As<Napi::Boolean>().Value();
   if (info.Length() > 3) spin_us_ = std::max(0, info[3].As<Napi::Number>().Int32Value());
+  // options.edgetpu: { type: 'usb' | 'pci', path: string, options: { name: value } }
+  if (info.Length() > 4 && info[4].IsObject()) {
+    Napi::Value e = info[4].As<Napi::Object>().Get("edgetpu");
+    if (e.IsObject()) {
+      auto o = e.As<Napi::Object>();
+      edgetpu_api_ = GetEdgetpuApi();
+      if (edgetpu_api_ == nullptr) {
+        MakeError(env, "REEF_EDGETPU_RUNTIME_MISSING", "the Edge TPU runtime is not loaded")
+            .ThrowAsJavaScriptException();
+        return;
+      }
+      use_edgetpu_ = true;
+      edgetpu_type_ = o.Get("type").ToString().Utf8Value() == "pci" ? kEdgetpuApexPci : kEdgetpuApexUsb;
+      edgetpu_path_ = o.Get("path").ToString().Utf8Value();
+      Napi::Value opts = o.Get("options");
+      if (opts.IsObject()) {
+        Napi::Array keys = opts.As<Napi::Object>().GetPropertyNames();
+        for (uint32_t i = 0; i < keys.Length(); ++i) {
+          std::string k = keys.Get(i).ToString().Utf8Value();
+          edgetpu_options_.emplace_back(k, opts.As<Napi::Object>().Get(k).ToString().Utf8Value());
+        }
+      }
+    }
+  }
 }
 
 Interpreter::~Interpreter() { FreeNative(); }
@@ -286,6 +310,18 @@ bool Interpreter::TryCreate(bool xnnpack, std::string* error) {
   options_ = api_->OptionsCreate();
   api_->OptionsSetNumThreads(options_, threads_);
   api_->OptionsSetErrorReporter(options_, &Interpreter::ReportError, this);
+  if (use_edgetpu_) {
+    std::vector<EdgetpuOption> opts;
+    for (const auto& kv : edgetpu_options_) opts.push_back({kv.first.c_str(), kv.second.c_str()});
+    edgetpu_ = edgetpu_api_->CreateDelegate(edgetpu_type_, edgetpu_path_.c_str(), opts.data(), opts.size());
+    if (edgetpu_ == nullptr) {
+      *error = std::string("the Edge TPU runtime could not open the ") +
+               (edgetpu_type_ == kEdgetpuApexPci ? "PCIe" : "USB") + " device " + edgetpu_path_ +
+               " (unplugged, or in use by another process?)";
+      return false;
+    }
+    api_->OptionsAddDelegate(options_, edgetpu_);
+  }
   if (xnnpack) {
     XnnpackOptions xo = api_->XnnpackOptionsDefault();
     xo.num_threads = threads_;
@@ -320,6 +356,8 @@ void Interpreter::FreeTflite() {
   interpreter_ = nullptr;
   if (xnnpack_ != nullptr) api_->XnnpackDelegateDelete(xnnpack_);
   xnnpack_ = nullptr;
+  if (edgetpu_ != nullptr) edgetpu_api_->FreeDelegate(edgetpu_);
+  edgetpu_ = nullptr;
   if (options_ != nullptr) api_->OptionsDelete(options_);
   options_ = nullptr;
 }
@@ -327,7 +365,14 @@ void Interpreter::FreeTflite() {
 bool Interpreter::CreateOnWorker(std::string* error) {
   LogCapture capture;  // TFLite's INFO lines are kept for `reef -v`, not printed.
   const bool want_xnnpack = use_xnnpack_ && api_->has_xnnpack;
-  if (!want_xnnpack) {
+  if (use_edgetpu_) {
+    // The Edge TPU runs the compiled part; ops left on the CPU run on TFLite's built-in kernels,
+    // as in libcoral (XNNPACK would only compete with the delegate for them).
+    if (!TryCreate(false, error)) return false;
+    delegate_ = "edgetpu";
+    delegate_reason_ = std::string("Edge TPU ") + (edgetpu_type_ == kEdgetpuApexPci ? "pci" : "usb") + " " +
+                       edgetpu_path_ + ", runtime " + edgetpu_api_->version;
+  } else if (!want_xnnpack) {
     delegate_ = "none";
     delegate_reason_ = use_xnnpack_ ? "this TensorFlow Lite library has no XNNPACK delegate"
                                     : "XNNPACK was turned off (xnnpack: false)";
@@ -448,7 +493,16 @@ bool Interpreter::WaitForJob(uint32_t next, int64_t spin_us) {
 
 bool Interpreter::DoRun(JobSlot& slot) {
   for (size_t i = 0; i < inputs_.size(); ++i) {
-    std::memcpy(inputs_[i].data, slot.in[i].data(), inputs_[i].bytes);
+    // Look the tensor up again every run: in a graph with dynamic tensors TFLite re-prepares during
+    // an invoke, may add tensors (moving every TfLiteTensor) and re-plan its arena (moving their
+    // data); cached pointers corrupted the heap.
+    TfLiteTensor* t = api_->GetInputTensor(interpreter_, static_cast<int32_t>(i));
+    void* dst = t == nullptr ? nullptr : api_->TensorData(t);
+    if (dst == nullptr || api_->TensorByteSize(t) != inputs_[i].bytes) {
+      slot.error = "input " + std::to_string(i) + " changed size inside TFLite";
+      return false;
+    }
+    std::memcpy(dst, slot.in[i].data(), inputs_[i].bytes);
   }
   errors_.clear();
   double t0 = NowNs();
@@ -463,7 +517,7 @@ bool Interpreter::DoRun(JobSlot& slot) {
   // kernel may have reallocated its data.
   slot.shapes_changed = false;
   for (size_t i = 0; i < outputs_.size(); ++i) {
-    const TfLiteTensor* t = outputs_[i].tensor;
+    const TfLiteTensor* t = api_->GetOutputTensor(interpreter_, static_cast<int32_t>(i));  // Not cached: see above.
     const size_t bytes = api_->TensorByteSize(t);
     const void* src = api_->TensorData(t);
     if (src == nullptr && bytes > 0) {
@@ -778,7 +832,8 @@ Napi::Value Interpreter::Run(const Napi::CallbackInfo& info) {
     size_t n;
     Napi::Value given = outs.Get(i);
     if (IsNullish(given)) continue;  // The addon allocates it at the size the invoke produces.
-    if (!ViewBytes(given, &p, &n) || (n != outputs_[i].bytes && !outputs_[i].dynamic)) {
+    // Sizes are checked in TypeScript (a dynamic output's only after the invoke, in CopyOutputs).
+    if (!ViewBytes(given, &p, &n)) {
       MakeError(env, "REEF_INVALID_ARGUMENT",
                 "output " + std::to_string(i) + " must be null or a typed array of " +
                     std::to_string(outputs_[i].bytes) + " bytes")

@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "edgetpu_api.h"
 #include "tflite_api.h"
 
 namespace reef {
@@ -165,6 +166,13 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
 
   TfLiteInterpreterOptions* options_ = nullptr;
   TfLiteDelegate* xnnpack_ = nullptr;
+  // The Edge TPU device to run on (empty type: none). Set from the constructor's options.
+  bool use_edgetpu_ = false;
+  EdgetpuDeviceType edgetpu_type_ = kEdgetpuApexUsb;
+  std::string edgetpu_path_;
+  std::vector<std::pair<std::string, std::string>> edgetpu_options_;
+  TfLiteDelegate* edgetpu_ = nullptr;
+  const EdgetpuApi* edgetpu_api_ = nullptr;
   TfLiteInterpreter* interpreter_ = nullptr;
   std::vector<TensorBinding> inputs_;
   std::vector<TensorBinding> outputs_;

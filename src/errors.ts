@@ -115,7 +115,7 @@ export const ERROR_CODES = {
   },
   REEF_VARIANT_UNAVAILABLE: {
     meaning: 'The bundle has no variant by that name, or none that this host can run.',
-    fix: 'Pick one of the variants the message lists (`reef inspect` on the bundle lists them too), or package a CPU variant.',
+    fix: 'Pick one of the variants the message lists (`reef run BUNDLE IMAGE -v` says which one this host chooses and why), or package a CPU variant.',
     http: 400,
   },
   REEF_COMPILER_NOT_FOUND: {
@@ -252,6 +252,36 @@ export const ERROR_CODES = {
     meaning: '`reef repair` was given a model without any defect it knows: there is nothing to change.',
     fix: 'Use the model as it is; if it still fails to load, the error you got names the reason (`reef inspect` shows the model).',
     http: 400,
+  },
+  REEF_INTERNAL_ERROR: {
+    meaning: 'A defect in reef itself: something failed that reef did not expect to fail.',
+    fix: 'Report it with the command you ran and the output of `REEF_DEBUG=1 reef ...` (which adds the stack trace).',
+    http: 500,
+  },
+  REEF_TASK_UNSUPPORTED: {
+    meaning: 'The model\'s outputs are not of a task this command can interpret (e.g. `reef run` on images classifies; a detector or segmenter has other outputs).',
+    fix: 'Run it with --raw to print every output tensor (or --save DIR for .npy files), or use a task the model has.',
+    http: 400,
+  },
+  REEF_EDGETPU_RUNTIME_MISSING: {
+    meaning: 'The model needs the Edge TPU runtime (libedgetpu.so.1), and none could be loaded.',
+    fix: 'Install libedgetpu1-std from Coral\'s apt repository (or set REEF_EDGETPU_LIBRARY), or run the CPU model; `reef doctor` checks the setup.',
+    http: 503,
+  },
+  REEF_EDGETPU_RUNTIME_TOO_OLD: {
+    meaning: 'The compiled model needs a newer Edge TPU runtime than the one installed (the message names both versions).',
+    fix: 'Upgrade libedgetpu, or recompile the model for the installed runtime with `edgetpu_compiler -m N` (`reef edgetpu compile --min-runtime N`).',
+    http: 503,
+  },
+  REEF_EDGETPU_NO_DEVICE: {
+    meaning: 'No Edge TPU device matches: none is attached, or the device spec (usb:N, pci:N, :N) names one that is not there.',
+    fix: 'Plug in the Coral device (USB 3 port) or check the PCIe driver; the message lists the devices that do exist. `--edgetpu off` runs on the CPU.',
+    http: 503,
+  },
+  REEF_EDGETPU_DEVICE_LOST: {
+    meaning: 'A run on the Edge TPU failed the way a device that went away (unplugged, reset, USB error) fails.',
+    fix: 'Check the device (`reef doctor`, the USB cable and port), then load the model again; run the CPU variant meanwhile.',
+    http: 503,
   },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readUserFile } from './files.js';
 import { ReefError } from './errors.js';
 
 /**
@@ -6,13 +6,10 @@ import { ReefError } from './errors.js';
  * "index label" / "index: label" lines as Coral's label files have them.
  */
 export async function readLabels(path: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read labels ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  return parseLabels(text);
+  const text = new TextDecoder().decode(await readUserFile(path, 'labels', 'REEF_FILE_NOT_FOUND'));
+  const labels = parseLabels(text);
+  if (labels.length === 0) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected labels, one per line, in ${path} but it has none`);
+  return labels;
 }
 
 /** Parses label text; see {@link readLabels}. */

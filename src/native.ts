@@ -32,7 +32,7 @@ export interface NativeRunResult {
 
 /** Which delegate runs an interpreter's model, and why. */
 export interface NativeDelegate {
-  name: 'xnnpack' | 'none';
+  name: 'xnnpack' | 'edgetpu' | 'none';
   reason: string;
 }
 
@@ -73,10 +73,15 @@ export interface NativeInterpreter {
 
 interface Addon {
   Model: new (bytes: Uint8Array) => NativeModel;
-  Interpreter: new (model: NativeModel, threads: number, xnnpack: boolean, spinMicros?: number) => NativeInterpreter;
+  Interpreter: new (model: NativeModel, threads: number, xnnpack: boolean, spinMicros?: number,
+    options?: { edgetpu?: { type: 'usb' | 'pci'; path: string; options: Record<string, string> } }) => NativeInterpreter;
   loadLibrary(path: string): LibraryInfo;
   libraryInfo(): LibraryInfo | null;
   setErrorClass(cls: new (code: string, message: string) => Error): void;
+  /** Opens libedgetpu (once per process); throws REEF_EDGETPU_RUNTIME_MISSING. */
+  loadEdgetpu(path: string): { path: string; version: string };
+  /** The Edge TPUs the loaded runtime lists (empty before loadEdgetpu). */
+  edgetpuDevices(): Array<{ type: 'usb' | 'pci'; path: string }>;
   /** The lines TFLite logged (INFO: ...) while interpreters were created, instead of printing them; clears them. */
   takeTfliteLog(): string[];
   /** Median microseconds for a thread that slept sleepMicros to wake when notified (a machine floor for hand-offs). */

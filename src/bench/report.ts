@@ -35,7 +35,7 @@ export interface ResultEnv {
   tflite_version: string;
   tflite_library: string;
   xnnpack_available: boolean;
-  delegate: 'xnnpack' | 'none';
+  delegate: 'xnnpack' | 'edgetpu' | 'none';
   threads: number;
   device_profile: string | null;
   reef_version: string;
@@ -48,7 +48,10 @@ export interface BenchResult {
   schema: string;
   model: string;
   backend: 'tflite-native' | 'onnxruntime';
-  delegate: 'xnnpack' | 'none';
+  /** The delegate that ran: 'none' when XNNPACK was off, absent, or refused the model. */
+  delegate: 'xnnpack' | 'edgetpu' | 'none';
+  /** Why that delegate (e.g. "XNNPACK refused this model (...)"). */
+  delegate_reason: string;
   threads: number;
   xnnpack: boolean;
   variant: string | null;
@@ -106,7 +109,7 @@ export function toResult(m: BenchMeasurement, host: HostEnv, version = reefVersi
   const inv = summarize(m.invokeMs);
   const paired = m.latencyMs.map((x, i) => x - m.invokeMs[i]);
   const onnx = m.model.toLowerCase().endsWith('.onnx');
-  const delegate = m.point.xnnpack && !onnx ? 'xnnpack' : 'none';
+  const delegate = m.delegate.name;
   const single = {
     mode: 'single-stream' as const, workers: 1, in_flight: 1, runs: m.latencyMs.length,
     ips: round(m.latencyMs.length / (m.wallMs / 1000), 2), latency_ms: roundStats(lat), invoke_ms: roundStats(inv),
@@ -121,6 +124,7 @@ export function toResult(m: BenchMeasurement, host: HostEnv, version = reefVersi
     model: m.model,
     backend: onnx ? 'onnxruntime' : 'tflite-native',
     delegate,
+    delegate_reason: m.delegate.reason,
     threads: m.point.threads,
     xnnpack: m.point.xnnpack,
     variant: m.point.variant,
@@ -159,7 +163,7 @@ function pointWarnings(m: BenchMeasurement, host: HostEnv): string[] {
   if (host.cpu.cores > 0 && m.point.threads * workers > host.cpu.cores) {
     w.push(`${workers} worker(s) x ${m.point.threads} thread(s) is more than the ${host.cpu.cores} cores: threads compete for cores`);
   }
-  if (m.point.xnnpack && !m.library.xnnpack) w.push('XNNPACK was asked for but the TFLite library has no XNNPACK: built-in kernels ran');
+  if (m.point.xnnpack && m.delegate.name === 'none') w.push(`XNNPACK was asked for but did not run: ${m.delegate.reason}`);
   if (m.latencyMs.length < 20) w.push(`only ${m.latencyMs.length} measured run(s): p90 and above are interpolated from few values`);
   return w;
 }
@@ -190,7 +194,7 @@ export function envLine(e: ResultEnv): string {
 }
 
 function pointLabel(r: BenchResult): string {
-  return `${r.xnnpack ? 'XNNPACK' : 'built-in kernels'}, ${r.threads} thread${r.threads === 1 ? '' : 's'}${r.variant ? `, variant ${r.variant}` : ''}`;
+  return `${r.delegate === 'xnnpack' ? 'XNNPACK' : r.delegate === 'edgetpu' ? 'Edge TPU' : 'built-in kernels'}, ${r.threads} thread${r.threads === 1 ? '' : 's'}${r.variant ? `, variant ${r.variant}` : ''}`;
 }
 
 /** The table for one result. */
@@ -227,7 +231,7 @@ export function formatSweep(results: BenchResult[]): string {
   const header = ['threads', 'xnnpack', ...(results.some((r) => r.variant) ? ['variant'] : []),
     'p50 ms', 'p90 ms', 'p99 ms', 'invoke p50', 'overhead p50', 'inf/s', 'init ms', 'first ms', 'peak MB'];
   const rows = results.map((r) => [
-    String(r.threads), r.xnnpack ? 'on' : 'off', ...(results.some((x) => x.variant) ? [r.variant ?? '-'] : []),
+    String(r.threads), r.xnnpack ? (r.delegate === 'none' ? 'refused' : 'on') : 'off', ...(results.some((x) => x.variant) ? [r.variant ?? '-'] : []),
     fmtMs(r.latency_ms.p50), fmtMs(r.latency_ms.p90), fmtMs(r.latency_ms.p99), fmtMs(r.invoke_ms.p50),
     `${fmtMs(r.overhead_ms.p50)} (${((r.overhead_ms.ratio - 1) * 100).toFixed(1)}%)`,
     `${fmtIps(r.throughput_ips)}${r.throughput.mode === 'offline' ? ` (${r.throughput.workers}w)` : ''}`,

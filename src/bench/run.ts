@@ -63,6 +63,8 @@ export interface BenchSettings {
   input?: string;
   library?: string;
   device?: string;
+  /** Edge TPU device spec for compiled models (usb, pci, :N, usb:N, pci:N, off). */
+  edgetpu?: string;
 }
 
 /** Progress of a measurement, for a progress line. */
@@ -80,6 +82,8 @@ export interface BenchMeasurement {
   sha256: string;
   point: BenchPoint;
   library: LibraryInfo;
+  /** The delegate that really ran (XNNPACK may refuse a model: then TFLite's built-in kernels did), and why. */
+  delegate: { name: 'xnnpack' | 'edgetpu' | 'none'; reason: string };
   device: string | null;
   inputs: string;
   load: { readMs: number; modelMs: number; interpretersMs: number; initMs: number };
@@ -222,6 +226,7 @@ export async function measure(
   const t0 = performance.now();
   const session = await load(model, {
     threads: point.threads, xnnpack: point.xnnpack, pool: 1, library: settings.library, device: settings.device,
+    ...(settings.edgetpu !== undefined ? { edgetpu: settings.edgetpu } : {}),
     ...(point.variant !== null ? { variant: point.variant } : {}),
   });
   const initMs = performance.now() - t0;
@@ -253,6 +258,7 @@ export async function measure(
     if (settings.workers > 1) {
       offlineSession = await load(model, {
         threads: point.threads, xnnpack: point.xnnpack, pool: settings.workers, library: settings.library, device: settings.device,
+        ...(settings.edgetpu !== undefined ? { edgetpu: settings.edgetpu } : {}),
         ...(point.variant !== null ? { variant: point.variant } : {}),
       });
       const inFlight = settings.workers * 2;
@@ -267,6 +273,7 @@ export async function measure(
       sha256,
       point: { ...point },
       library: session.library,
+      delegate: { name: session.delegate.name, reason: session.delegate.reason },
       device: session.device?.id ?? null,
       inputs,
       load: { ...session.timings, initMs },

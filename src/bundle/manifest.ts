@@ -170,16 +170,16 @@ export function parseManifest(text: string): Manifest {
     if (names.has(v.name as string)) throw bad(`variant "${String(v.name)}" appears twice`);
     names.add(v.name as string);
     const file = str(v, 'file', where);
-    if (!(file in files)) throw bad(`${where}.file "${file}" is not listed in files`);
+    if (!Object.hasOwn(files, file)) throw bad(`${where}.file "${file}" is not listed in files`);
     if (v.format !== 'tflite' && v.format !== 'onnx') throw bad(`${where}.format must be "tflite" or "onnx"`);
     tensors(v.inputs, `${where}.inputs`);
     tensors(v.outputs, `${where}.outputs`);
     if (!isObj(v.provenance)) throw bad(`${where}.provenance must be an object`);
   });
-  if (raw.labels !== undefined && (typeof raw.labels !== 'string' || !(raw.labels in files))) throw bad('labels must name a file listed in files');
+  if (raw.labels !== undefined && (typeof raw.labels !== 'string' || !Object.hasOwn(files, raw.labels))) throw bad('labels must name a file listed in files');
   if (raw.reports !== undefined) {
     if (!isObj(raw.reports)) throw bad('reports must be an object');
-    for (const [k, f] of Object.entries(raw.reports)) if (typeof f !== 'string' || !(f in files)) throw bad(`reports.${k} must name a file listed in files`);
+    for (const [k, f] of Object.entries(raw.reports)) if (typeof f !== 'string' || !Object.hasOwn(files, f)) throw bad(`reports.${k} must name a file listed in files`);
   }
   return raw as unknown as Manifest;
 }

@@ -34,6 +34,7 @@ export interface BenchCliOptions {
   progress?: boolean;
   library?: string;
   device?: string;
+  edgetpu?: string;
   backend?: string;
 }
 
@@ -110,6 +111,7 @@ export function planBench(opts: BenchCliOptions): BenchPlan {
   const settings: BenchSettings = {
     runs: runs ?? (durationMs === undefined ? DEFAULT_RUNS : undefined),
     durationMs, warmup, workers, seed, input: opts.input, library: opts.library, device: opts.device,
+    ...(opts.edgetpu !== undefined ? { edgetpu: opts.edgetpu } : {}),
   };
   checkSettings(settings);
   const variants: Array<string | null> = opts.variant === undefined ? [null]
@@ -218,6 +220,7 @@ export function registerBench(program: Command, io: CliIO): void {
     .option('--progress', 'show progress on stderr even when it is not a terminal')
     .option('--library <path>', 'libtensorflowlite_c to load')
     .option('--device <id>', 'device profile to use instead of the detected one')
+    .option('--edgetpu <spec>', 'Edge TPU for compiled models: usb, pci, :N, usb:N, pci:N, or off (default: any)')
     .option('--backend <b>', 'for an .onnx model: onnx (onnxruntime, the default) or tflite (reef\'s converted TFLite model)')
     .action(async (model: string | undefined, opts: BenchCliOptions) => {
       await benchCommand(model, opts, io);

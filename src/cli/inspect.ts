@@ -4,6 +4,8 @@ import { basename } from 'node:path';
 import { formatInspect, inspectModel, type InspectReport } from '../inspect/report.js';
 import { stdio, type CliIO } from './io.js';
 import { readUserFile } from '../files.js';
+import { ReefError } from '../errors.js';
+import { isBundle } from '../runtime/bundle.js';
 
 export interface InspectCliOptions {
   json?: boolean;
@@ -11,7 +13,13 @@ export interface InspectCliOptions {
 
 /** Read the model at `path` and build its report. */
 export async function inspectFile(path: string): Promise<InspectReport> {
-  return inspectModel(await readUserFile(path, 'model'), basename(path));
+  const bytes = await readUserFile(path, 'model');
+  if (isBundle(bytes)) {
+    throw new ReefError('REEF_INVALID_ARGUMENT',
+      `Expected a .tflite or .onnx model for reef inspect but received a .reef bundle (${path}); inspect the model files it was made from, ` +
+      'or see the variant a board runs with `reef run BUNDLE ... -v`');
+  }
+  return inspectModel(bytes, basename(path));
 }
 
 /** The command's work, separate from commander so tests can call it. */

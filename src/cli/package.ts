@@ -9,7 +9,7 @@ import { reefVersion } from '../paths.js';
 import { buildBundle, readInputFile, type VariantInput } from '../package/writer.js';
 import { sha256 } from '../runtime/bundle.js';
 import type { ColorOrder, Preprocess, ResizeMode, Task } from '../bundle/manifest.js';
-import { checkWritable, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
+import { checkOutputs, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
 
 export interface PackageCliOptions {
   output: string;
@@ -52,7 +52,9 @@ function producer(): string {
 
 /** `reef package`. */
 export async function packageCommand(opts: PackageCliOptions, io: CliIO): Promise<void> {
-  await checkWritable('-o/--output', opts.output);
+  await checkOutputs([['-o/--output', opts.output]], [
+    ['--edgetpu', opts.edgetpu], ['--cpu-int8', opts.cpuInt8], ['--cpu-float', opts.cpuFloat], ['--onnx', opts.onnx], ['--labels', opts.labels],
+  ]);
   const variants: VariantInput[] = [];
   const add = async (name: VariantInput['name'], path: string | undefined): Promise<void> => {
     if (path !== undefined) variants.push({ name, source: path, data: await readInputFile(path, `the ${name} model`) });

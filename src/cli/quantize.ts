@@ -17,7 +17,7 @@ import { sqnrPlotSvg } from '../quantize/plot.js';
 import { formatReport, reportJson } from '../quantize/report.js';
 import { RANGE_METHODS, type RangeMethod } from '../quantize/ranges.js';
 import { IO_TYPES, type IoType } from '../quantize/quantize.js';
-import { checkWritable, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
+import { checkOutputs, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
 import { readUserFile } from '../files.js';
 import { convertOnnxFile } from '../convert/index.js';
 
@@ -125,9 +125,7 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
   const nEval = opts.eval === '0' ? 0 : parsePositiveInt('--eval', opts.eval);
   const threads = opts.threads === undefined ? undefined : parsePositiveInt('--threads', opts.threads);
   // Every output path is checked before minutes of calibration, not after.
-  await checkWritable('-o/--output', opts.output);
-  if (opts.report) await checkWritable('--report', opts.report);
-  if (opts.plot) await checkWritable('--plot', opts.plot);
+  await checkOutputs([['-o/--output', opts.output], ['--report', opts.report], ['--plot', opts.plot]], [['the model', model]]);
 
   let bytes = await readUserFile(model, 'model');
   if (model.toLowerCase().endsWith('.onnx')) {

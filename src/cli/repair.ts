@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { describeDefect, repairTflite, type ModelDefect } from '../model/tflite/defects.js';
 import { readUserFile } from '../files.js';
-import { checkWritable, stdio, writeAtomic, type CliIO } from './io.js';
+import { checkOutputs, stdio, writeAtomic, type CliIO } from './io.js';
 
 export interface RepairCliOptions {
   output: string;
@@ -22,7 +22,7 @@ export interface RepairReport {
 
 /** The command's work, separate from commander so tests can call it. */
 export async function repairCommand(path: string, opts: RepairCliOptions, io: CliIO = stdio): Promise<RepairReport> {
-  await checkWritable('-o/--output', opts.output);
+  await checkOutputs([['-o/--output', opts.output]], [['the model', path]]);
   const { bytes, repaired } = repairTflite(await readUserFile(path, 'model'), path);
   await writeAtomic([[opts.output, bytes]]);
   const report: RepairReport = { model: path, output: opts.output, bytes: bytes.length, repaired };

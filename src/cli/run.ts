@@ -1,90 +1,176 @@
 /**
- * `reef run <model> <image...>`: classify images and print the top-k classes.
+ * `reef run <model> [inputs...]`: classify images, or feed raw tensors and print every output.
+ * Parsing and printing only; the work is in src/tasks/run.ts.
  */
 import type { Command } from 'commander';
-import { basename } from 'node:path';
-import { load } from '../runtime/session.js';
-import { imageToInput, DEFAULT_NORMALIZATION, type Normalization } from '../image/preprocess.js';
-import { dequantize } from '../quant.js';
-import { topK } from '../postprocess/classify.js';
+import { basename, join } from 'node:path';
+import { mkdir, stat } from 'node:fs/promises';
+import { load, type Outputs, type Session } from '../runtime/session.js';
+import { DEFAULT_NORMALIZATION, type Layout, type Normalization } from '../image/preprocess.js';
 import { readLabels } from '../labels.js';
-import { readFile } from 'node:fs/promises';
-import { readTfliteMetadata, type TfliteMetadataSummary } from '../model/tflite/metadata.js';
+import { readUserFile } from '../files.js';
+import { readTfliteMetadata } from '../model/tflite/metadata.js';
 import { ReefError } from '../errors.js';
-import { parseNumberList, parsePositiveInt, type CliIO } from './io.js';
+import { writeNpy } from '../tensor/npy.js';
+import { formatValues, jsonValue } from '../tensor/values.js';
+import {
+  classifyImages, imageStem, isTensorFile, rawFeeds, requireClassifier, runImage, safeTensorFileName, tensorRecords,
+  type RawInputSpec,
+} from '../tasks/run.js';
+import { parsePositiveInt, writeAtomic, checkWritable, type CliIO } from './io.js';
+import {
+  addNormalizationOptions, addRuntimeOptions, loadOptions, parseNormalization, reportSession, type RuntimeCliOptions,
+} from './options.js';
 
-export interface RunCliOptions {
+export interface RunCliOptions extends RuntimeCliOptions {
   labels?: string;
   topK: string;
   mean?: string;
   std?: string;
-  threads?: string;
-  xnnpack: boolean;
-  library?: string;
-  device?: string;
+  layout?: string;
+  input?: string[];
+  random?: string | boolean;
+  raw?: boolean;
+  save?: string;
   json?: boolean;
   verbose?: boolean;
-  /** For .reef bundles: force a variant. */
-  variant?: string;
 }
 
-export interface ClassifyResult {
-  image: string;
-  top: Array<{ index: number; label: string | null; score: number }>;
+export type { ClassifyResult } from '../tasks/run.js';
+
+function parseLayout(text: string | undefined): Layout | undefined {
+  if (text === undefined) return undefined;
+  if (text !== 'nhwc' && text !== 'nchw') throw new ReefError('REEF_INVALID_ARGUMENT', `Expected nhwc or nchw for --layout but received "${text}"`);
+  return text;
 }
 
-export async function runCommand(model: string, images: string[], opts: RunCliOptions, io: CliIO): Promise<void> {
+function parseNamedInputs(list: string[] | undefined): Array<[string, string]> | undefined {
+  if (!list?.length) return undefined;
+  return list.map((s) => {
+    const eq = s.indexOf('=');
+    if (eq <= 0 || eq === s.length - 1) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected NAME=FILE for --input but received "${s}"`);
+    return [s.slice(0, eq), s.slice(eq + 1)];
+  });
+}
+
+/** Pre-processing the user did not give, from the bundle manifest or the model's metadata; and where each came from. */
+async function normalization(session: Session, model: string, opts: RunCliOptions): Promise<{ norm: Normalization; labels: string[] | null; said: string }> {
+  const user = parseNormalization(opts);
+  const b = session.bundle;
+  const md: { mean?: number[]; std?: number[]; labels?: string[]; labelsFile?: string } = b
+    ? { mean: [b.manifest.preprocess.mean].flat(), std: [b.manifest.preprocess.std].flat(), labels: b.labels ?? undefined, labelsFile: b.manifest.labels }
+    : opts.labels && user.mean !== undefined && user.std !== undefined ? {} : readTfliteMetadata(await readUserFile(model, 'model'));
+  const where = b ? 'bundle manifest' : 'model metadata';
+  const from = (u: unknown, m: unknown): string => (u !== undefined ? 'option' : m !== undefined ? where : 'default');
+  const norm = { mean: user.mean ?? md.mean ?? DEFAULT_NORMALIZATION.mean, std: user.std ?? md.std ?? DEFAULT_NORMALIZATION.std };
+  const said = `normalisation: mean ${String(norm.mean)} (${from(user.mean, md.mean)}), std ${String(norm.std)} (${from(user.std, md.std)}); ` +
+    `labels: ${opts.labels ? opts.labels : md.labels ? `${md.labelsFile ?? where} (${where})` : 'none'}`;
+  return { norm, labels: opts.labels ? await readLabels(opts.labels) : md.labels ?? null, said };
+}
+
+function printRaw(io: CliIO, out: Outputs, session: Session, title?: string): void {
+  if (title !== undefined) io.out(`${title}\n`);
+  for (const o of session.outputs) {
+    const t = out[o.name]!;
+    io.out(`  ${o.name}  ${t.dtype}[${t.shape.join(',')}]  ${formatValues(t.dtype, t.data)}\n`);
+  }
+}
+
+/** One file-name prefix per image: its stem, or more of its name where stems repeat; never two alike. */
+function imagePrefixes(images: string[]): string[] {
+  const stems = images.map(imageStem);
+  const names = images.map((p, i) => (stems.filter((s) => s === stems[i]).length > 1 ? basename(p) : stems[i]!));
+  return names.map((n, i) => `${names.filter((m) => m === n).length > 1 ? `${i + 1}_` : ''}${n}.`);
+}
+
+async function saveOutputs(dir: string, prefix: string, out: Outputs, session: Session): Promise<string[]> {
+  const base = session.outputs.map((o, i) => safeTensorFileName(o.name, i));
+  // Names that sanitise alike ("a/b", "a:b") get their output index, so no output overwrites another.
+  const names = base.map((b, i) => (base.filter((x) => x === b).length > 1 ? `${b}_${i}` : b));
+  const files: Array<[string, Uint8Array]> = session.outputs.map((o, i) => [join(dir, `${prefix}${names[i]}.npy`), writeNpy(out[o.name]!)]);
+  await writeAtomic(files);
+  return files.map(([f]) => f);
+}
+
+export async function runCommand(model: string, inputs: string[], opts: RunCliOptions, io: CliIO): Promise<void> {
   const k = parsePositiveInt('--top-k', opts.topK);
-  const threads = opts.threads === undefined ? undefined : parsePositiveInt('--threads', opts.threads);
-  const userMean = opts.mean === undefined ? undefined : parseNumberList('--mean', opts.mean);
-  const userStd = opts.std === undefined ? undefined : parseNumberList('--std', opts.std);
-  if ([userStd ?? []].flat().some((s) => s === 0)) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a non-zero --std but received 0');
-  // A .reef bundle: load() chooses the variant; its manifest supplies pre-processing and labels.
-  const session = await load(model, { threads, xnnpack: opts.xnnpack, library: opts.library, device: opts.device, variant: opts.variant });
-  const bundle = session.bundle;
-  try {
-    // The model's own metadata fills in what the user did not say.
-    const md: TfliteMetadataSummary | null = bundle
-      ? {
-        entries: [], inputs: [], outputs: [], associatedFiles: [],
-        mean: [bundle.manifest.preprocess.mean].flat(), std: [bundle.manifest.preprocess.std].flat(),
-        ...(bundle.labels ? { labels: bundle.labels, labelsFile: bundle.manifest.labels } : {}),
-      }
-      : opts.labels && userMean !== undefined && userStd !== undefined ? null : readTfliteMetadata(await readFile(model));
-    const norm: Normalization = {
-      mean: userMean ?? md?.mean ?? DEFAULT_NORMALIZATION.mean,
-      std: userStd ?? md?.std ?? DEFAULT_NORMALIZATION.std,
-    };
-    const labels = opts.labels ? await readLabels(opts.labels) : md?.labels ?? null;
-    const variant = session.variant;
-    if (variant && opts.verbose && !opts.json) {
-      io.err(`variant ${variant.variant} (${variant.file}): ${variant.reason}\n`);
-      for (const s of variant.skipped) io.err(`  skipped ${s.variant}: ${s.reason}\n`);
+  const layout = parseLayout(opts.layout);
+  const named = parseNamedInputs(opts.input);
+  const randomSeed = opts.random === undefined || opts.random === false ? undefined : opts.random === true ? 1
+    : /^\d{1,10}$/.test(opts.random) && Number(opts.random) <= 0xffffffff ? Number(opts.random) : NaN;
+  if (randomSeed !== undefined && !Number.isInteger(randomSeed)) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a seed from 0 to 4294967295 for --random but received "${String(opts.random)}"`);
+  }
+  const tensorFiles = inputs.filter(isTensorFile);
+  if (tensorFiles.length > 0 && tensorFiles.length !== inputs.length) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected either images or .npy/.bin tensor files but received both: ${inputs.join(' ')}`);
+  }
+  const sources = [named !== undefined, randomSeed !== undefined, tensorFiles.length > 0].filter(Boolean).length;
+  if (sources > 1) {
+    throw new ReefError('REEF_INVALID_ARGUMENT',
+      `Expected one source of input tensors (--input NAME=FILE, .npy/.bin files in input order, or --random) but received ${sources}`);
+  }
+  const rawMode = sources === 1;
+  if (rawMode && tensorFiles.length === 0 && inputs.length > 0) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected no images with --input or --random but received ${inputs.join(' ')}`);
+  }
+  if (!rawMode && inputs.length === 0) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected images, .npy/.bin tensor files, --input NAME=FILE or --random but received none');
+  }
+  const sSave = opts.save;
+  if (sSave !== undefined) {
+    await mkdir(sSave, { recursive: true }).catch(() => undefined);
+    if (!(await stat(sSave).then((st) => st.isDirectory(), () => false))) {
+      throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a folder for --save but received "${sSave}" (it is not a folder and cannot be made one)`);
     }
+    await checkWritable('--save', join(sSave, 'probe.npy'));
+  }
 
-    const input = session.inputs[0];
-    const output = session.outputs[0];
-    if (opts.verbose && !opts.json) {
-      io.err(`model ${model}: ${input.dtype}[${input.shape.join(',')}] -> ${output.dtype}[${output.shape.join(',')}]; ` +
-        `${session.xnnpack ? 'XNNPACK' : 'built-in kernels'}, ${session.threads} thread(s); TFLite ${session.library.version} from ${session.library.path}\n`);
-      const where = bundle ? 'bundle manifest' : 'model metadata';
-      const from = (user: unknown, meta: unknown) => (user !== undefined ? 'option' : meta !== undefined ? where : 'default');
-      io.err(`normalisation: mean ${String(norm.mean)} (${from(userMean, md?.mean)}), std ${String(norm.std)} (${from(userStd, md?.std)}); ` +
-        `labels: ${opts.labels ? opts.labels : md?.labels ? `${md.labelsFile ?? where} (${where})` : 'none'}\n`);
+  const session = await load(model, loadOptions(opts, io));
+  try {
+    reportSession(session, io, opts.verbose === true && !opts.json);
+    const variant = session.variant ? { variant: { name: session.variant.variant, reason: session.variant.reason } } : {};
+    const delegate = { delegate: session.delegate };
+    if (rawMode) {
+      const spec: RawInputSpec = named ? { named } : randomSeed !== undefined ? { randomSeed } : { positional: tensorFiles };
+      const out = await session.run(await rawFeeds(session, spec));
+      const saved = sSave !== undefined ? await saveOutputs(sSave, '', out, session) : [];
+      if (opts.json) io.out(JSON.stringify({ model, ...variant, ...delegate, outputs: tensorRecords(session, out), ...(saved.length ? { saved } : {}) }) + '\n');
+      else {
+        printRaw(io, out, session);
+        for (const f of saved) io.out(`saved ${f}\n`);
+      }
+      return;
     }
-    const results: ClassifyResult[] = [];
-    for (const image of images) {
-      const feed = await imageToInput(image, input, norm);
-      const out = await session.run([feed]);
-      const raw = out[output.name].data as ArrayLike<number>;
-      const scores = output.quantization.scale !== 0 ? dequantize(raw, output.quantization) : raw;
-      results.push({
-        image,
-        top: topK(scores, k).map((c) => ({ index: c.index, label: labels ? labels[c.index] ?? null : null, score: c.score })),
-      });
+    const { norm, labels, said } = await normalization(session, model, opts);
+    if (opts.verbose && !opts.json) io.err(`${said}\n`);
+    if (opts.raw || sSave !== undefined) {
+      const results = [];
+      const prefixes = imagePrefixes(inputs);
+      for (const [k, image] of inputs.entries()) {
+        const out = await runImage(session, image, { norm, layout });
+        const saved = sSave !== undefined ? await saveOutputs(sSave, prefixes[k]!, out, session) : [];
+        results.push({ image, out, saved });
+      }
+      if (opts.json) {
+        io.out(JSON.stringify({
+          model, ...variant, ...delegate,
+          results: results.map((r) => ({ image: r.image, outputs: tensorRecords(session, r.out), ...(r.saved.length ? { saved: r.saved } : {}) })),
+        }) + '\n');
+      } else {
+        for (const r of results) {
+          printRaw(io, r.out, session, basename(r.image));
+          for (const f of r.saved) io.out(`saved ${f}\n`);
+        }
+      }
+      return;
     }
+    requireClassifier(session);
+    const results = await classifyImages(session, inputs, { norm, layout, labels, k });
     if (opts.json) {
-      io.out(JSON.stringify({ model, ...(variant ? { variant: { name: variant.variant, reason: variant.reason } } : {}), results }) + '\n');
+      // JSON has no token for NaN or the infinities: the strings reef uses in every JSON.
+      const json = results.map((r) => ({ ...r, top: r.top.map((c) => ({ ...c, score: jsonValue('float32', c.score) })) }));
+      io.out(JSON.stringify({ model, ...variant, ...delegate, results: json }) + '\n');
     } else {
       for (const r of results) {
         io.out(`${basename(r.image)}\n`);
@@ -99,21 +185,22 @@ export async function runCommand(model: string, images: string[], opts: RunCliOp
 }
 
 export function registerRun(program: Command, io: CliIO): void {
-  program
+  const cmd = program
     .command('run')
-    .description('classify images with a model and print the top-k classes')
+    .description('classify images with a model, or feed raw tensors (.npy/.bin/--random) and print every output')
     .argument('<model>', 'a .tflite model or a .reef bundle')
-    .argument('<images...>', 'image files (JPEG, PNG, WebP, ...)')
+    .argument('[inputs...]', 'image files (JPEG, PNG, WebP, ...), or .npy/.bin tensors in input order')
+    .option('--input <name=file...>', 'a raw tensor for the named input (.npy of its dtype, or .bin of its exact bytes); repeat per input')
+    .option('--random [seed]', 'feed seeded random data to every input')
+    .option('--raw', 'print every output tensor instead of classifying')
+    .option('--save <dir>', 'write every output as a .npy file into this folder')
     .option('--labels <file>', 'label file, one label per line (line = class index)')
     .option('-k, --top-k <n>', 'how many classes to print', '5')
-    .option('--mean <v>', 'subtracted from 0..255 pixels for float inputs (one value or r,g,b)', undefined)
-    .option('--std <v>', 'divides after the mean (one value or r,g,b); default 127.5', undefined)
-    .option('--threads <n>', 'CPU threads (default: the device profile\'s)')
-    .option('--no-xnnpack', 'use TFLite\'s built-in kernels instead of XNNPACK')
-    .option('--library <path>', 'libtensorflowlite_c to load')
-    .option('--device <id>', 'device profile to use instead of the detected one')
+    .option('--layout <nhwc|nchw>', 'image input layout when the shape does not tell (default: from the shape)');
+  addNormalizationOptions(cmd);
+  addRuntimeOptions(cmd);
+  cmd
     .option('--json', 'print JSON')
-    .option('--variant <name>', 'for a .reef bundle: run this variant (edgetpu, cpu-int8, cpu-float)')
-    .option('-v, --verbose', 'say which model, runtime and settings are used')
-    .action(async (model: string, images: string[], opts: RunCliOptions) => runCommand(model, images, opts, io));
+    .option('-v, --verbose', 'say which variant, delegate and settings are used, and what TFLite logged')
+    .action(async (model: string, inputs: string[], opts: RunCliOptions) => runCommand(model, inputs, opts, io));
 }

@@ -9,6 +9,7 @@ import { ReefError } from '../errors.js';
 import { decodeImage, pixelsToInput, type Normalization } from '../image/preprocess.js';
 import type { TensorInfo } from '../types.js';
 import type { Sample } from './calibrate.js';
+import { readNpy } from '../tensor/npy.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif', '.tif', '.tiff'];
 export const TENSOR_EXTENSIONS = ['.npy', '.bin'];
@@ -77,32 +78,10 @@ export interface NpyArray {
  * @throws ReefError REEF_INVALID_ARGUMENT naming what is unsupported.
  */
 export function parseNpy(bytes: Uint8Array, name = '.npy file'): NpyArray {
-  const bad = (why: string): ReefError => new ReefError('REEF_INVALID_ARGUMENT', `Expected a NumPy .npy array for ${name} but ${why}`);
-  if (bytes.length < 10 || bytes[0] !== 0x93 || String.fromCharCode(...bytes.subarray(1, 6)) !== 'NUMPY') throw bad('the magic string is missing');
-  const major = bytes[6]!;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const hlen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
-  const hstart = major === 1 ? 10 : 12;
-  const header = new TextDecoder().decode(bytes.subarray(hstart, hstart + hlen));
-  const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
-  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) throw bad('its header is malformed');
-  if (fortran === 'True') throw bad('it is in Fortran order');
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  const n = shape.reduce((a, b) => a * b, 1);
-  const off = hstart + hlen;
-  const readers: Record<string, [number, (o: number) => number]> = {
-    '<f4': [4, (o) => dv.getFloat32(o, true)], '<f8': [8, (o) => dv.getFloat64(o, true)],
-    '|u1': [1, (o) => dv.getUint8(o)], '|i1': [1, (o) => dv.getInt8(o)],
-    '<i2': [2, (o) => dv.getInt16(o, true)], '<i4': [4, (o) => dv.getInt32(o, true)], '<u2': [2, (o) => dv.getUint16(o, true)],
-  };
-  const r = readers[descr];
-  if (!r) throw bad(`its dtype '${descr}' is not supported (use float32, float64, int8/16/32, uint8/16)`);
-  if (off + n * r[0] > bytes.length) throw bad(`it is truncated (${n} elements of ${r[0]} bytes do not fit)`);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = r[1](off + i * r[0]);
-  return { shape, data };
+  const t = readNpy(bytes, name);
+  const data = new Float32Array(t.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = Number(t.data[i]);
+  return { shape: t.shape, data };
 }
 
 const count = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);

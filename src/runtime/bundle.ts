@@ -11,6 +11,7 @@ import { parseLabels } from '../labels.js';
 import { validateTflite } from '../model/tflite/reader.js';
 import { chooseVariant, type HostCapabilities, type VariantChoice } from './variant.js';
 import { edgetpuPresence, probeEdgetpuFacts } from './edgetpu-host.js';
+import { listEdgetpuDevices, loadEdgetpuRuntime } from './edgetpu.js';
 import { MANIFEST_NAME, parseManifest, type Manifest, type Variant } from '../bundle/manifest.js';
 import { readTar, TarError } from '../bundle/tar.js';
 import { readUserFile } from '../files.js';
@@ -66,14 +67,26 @@ export function readBundle(bytes: Uint8Array): Bundle {
     files.set(name, data);
   }
   for (const name of byName.keys()) {
-    if (name !== MANIFEST_NAME && !(name in manifest.files)) throw invalid(`file "${name}" is not listed in the manifest (tampered?)`);
+    if (name !== MANIFEST_NAME && !Object.hasOwn(manifest.files, name)) throw invalid(`file "${name}" is not listed in the manifest (tampered?)`);
   }
   return { manifest, files };
 }
 
-/** The host's capabilities as probed now (libedgetpu + Coral device), for {@link openBundle}. */
+/**
+ * The host's capabilities as probed now, for {@link openBundle}: on the real host ('/') the Edge TPU
+ * runtime is loaded and asked for its devices; under a fixture root (tests) files alone decide.
+ */
 export function probeHost(root = '/'): HostCapabilities {
-  return { edgetpu: edgetpuPresence(probeEdgetpuFacts(root)), edgetpuEnabled: false };
+  const files = edgetpuPresence(probeEdgetpuFacts(root));
+  if (root !== '/') return { edgetpu: files, edgetpuEnabled: true };
+  try {
+    const runtime = loadEdgetpuRuntime();
+    if (runtime) {
+      const d = listEdgetpuDevices()[0];
+      return { edgetpu: { runtime: runtime.path, device: d ? { interface: d.type === 'pci' ? 'pcie' : 'usb', id: d.path } : null }, edgetpuEnabled: true };
+    }
+  } catch { /* an explicit runtime that cannot load: the files below say what is there */ }
+  return { edgetpu: files, edgetpuEnabled: true };
 }
 
 export interface OpenBundleOptions {

@@ -76,3 +76,12 @@ export function ensureLibrary(option?: string, profile?: DeviceProfile | null): 
       'Set REEF_TFLITE_LIBRARY or the `library` option to a libtensorflowlite_c build for this platform.',
   );
 }
+
+/**
+ * The lines TensorFlow Lite logged ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.") while
+ * reef created interpreters. reef keeps them instead of letting them reach stderr; `reef -v` shows
+ * them. Each call returns the lines logged since the last one.
+ */
+export function takeTfliteLog(): string[] {
+  return native().takeTfliteLog();
+}

@@ -4,6 +4,7 @@
  * interpreter is free, each invoke on a worker thread.
  */
 import { performance } from 'node:perf_hooks';
+import { availableParallelism } from 'node:os';
 import { ReefError, invalidArgument } from '../errors.js';
 import {
   native, INTERPRETER_SLOTS,
@@ -12,9 +13,11 @@ import {
 import { hostProfile, type DeviceProfile } from '../devices.js';
 import { ensureLibrary } from './library.js';
 import { checkTfliteBytes } from './validate.js';
-import { validateTflite } from '../model/tflite/reader.js';
+import { readTflite, validateTflite } from '../model/tflite/reader.js';
+import type { TfliteModel } from '../model/tflite/ir.js';
 import { defectError, detectDefects } from '../model/tflite/defects.js';
-import { isBundle, openBundleBytes } from './bundle.js';
+import { edgetpuLibraryWarnings, isCompiledForEdgetpu, parseEdgetpuSpec, planEdgetpu } from './edgetpu.js';
+import { isBundle, openBundleBytes, probeHost } from './bundle.js';
 import type { Manifest } from '../bundle/manifest.js';
 import type { VariantChoice } from './variant.js';
 import { readUserFile } from '../files.js';
@@ -46,6 +49,16 @@ export interface LoadOptions {
   inputShapes?: Record<string, number[]>;
   /** For a .reef bundle: run this variant instead of the one chosen for this host. */
   variant?: string;
+  /**
+   * Which Edge TPU runs a model compiled for it (pycoral's grammar): '' any (the default), 'usb',
+   * 'pci', ':N', 'usb:N', 'pci:N'; 'off' never uses the Edge TPU. A pool spreads its interpreters
+   * over the matching devices.
+   */
+  edgetpu?: string;
+  /** Path of libedgetpu to use instead of $REEF_EDGETPU_LIBRARY, the device profile's or the system's. */
+  edgetpuLibrary?: string;
+  /** Edge TPU delegate options. */
+  edgetpuOptions?: { performance?: 'Low' | 'Medium' | 'High' | 'Max'; usbMaxBulkInQueueLength?: number };
 }
 
 /** Which variant of a .reef bundle a session runs, and why. */
@@ -66,7 +79,7 @@ export type Feeds = Record<string, Feed> | Feed[];
 
 export interface RunOptions {
   /** Typed arrays to write the outputs into (by name or in output order) instead of new ones. */
-  outputs?: Record<string, TypedArray> | TypedArray[];
+  outputs?: Record<string, TypedArray | null> | Array<TypedArray | null> | null;
 }
 
 /** run() result: one tensor per output name. */
@@ -91,7 +104,7 @@ export interface LoadTimings {
 
 /** Which delegate runs the model, and why (e.g. XNNPACK refused the model and TFLite's own kernels run it). */
 export interface SessionDelegate {
-  name: 'xnnpack' | 'none';
+  name: 'xnnpack' | 'edgetpu' | 'none';
   reason: string;
 }
 
@@ -126,6 +139,13 @@ function mapInitError(e: unknown, source: string): unknown {
   return new ReefError('REEF_CUSTOM_OP_UNRESOLVED', `${source} uses the custom op "${op}", which this runtime does not provide. TFLite said: ${e.message}`);
 }
 
+/** More threads than cores: TFLite's threads then wait for each other (256 on 2 cores ran 150x slower here). */
+function threadsWarning(pool: number, threads: number, cores: number): string {
+  const what = pool === 1 ? `${threads} threads` : `${pool} interpreters x ${threads} thread${threads === 1 ? '' : 's'}`;
+  return `${what} on ${cores} core${cores === 1 ? '' : 's'}: threads beyond the cores wait for each other and run much slower; ` +
+    `use ${pool === 1 ? `--threads ${cores}` : `pool x threads <= ${cores}`} or fewer`;
+}
+
 export class Session {
   /** The model's inputs, in order. */
   readonly inputs: readonly TensorInfo[];
@@ -147,6 +167,8 @@ export class Session {
    * `{ name: 'none', reason: 'XNNPACK refused this model (...); ...' }` when TFLite's built-in kernels run it.
    */
   readonly delegate: SessionDelegate;
+  /** Things worth saying about this setup that did not stop it (e.g. a TFLite newer than libedgetpu is tested with). */
+  readonly warnings: readonly string[];
 
   readonly #model: NativeModel;
   readonly #interpreters: NativeInterpreter[];
@@ -159,7 +181,9 @@ export class Session {
   private constructor(init: {
     source: string; model: NativeModel; interpreters: NativeInterpreter[]; threads: number; xnnpack: boolean;
     library: LibraryInfo; device: DeviceProfile | null; timings: LoadTimings;
-    variant: SessionVariant | null; bundle: SessionBundle | null;
+    variant: SessionVariant | null; bundle: SessionBundle | null; warnings?: string[];
+    /** Output indices whose shape signature has a -1 past the batch: their shape is known only after an invoke. */
+    dynamicOutputs?: Set<number>;
   }) {
     this.source = init.source;
     this.#model = init.model;
@@ -171,15 +195,17 @@ export class Session {
     this.timings = init.timings;
     this.variant = init.variant;
     this.bundle = init.bundle;
-    const toInfo = (t: ReturnType<NativeInterpreter['inputs']>[number]): TensorInfo => ({
+    const toInfo = (t: ReturnType<NativeInterpreter['inputs']>[number], dynamic = false): TensorInfo => ({
       name: t.name, dtype: t.dtype, shape: t.shape,
       quantization: { scale: t.scale, zeroPoint: t.zeroPoint }, byteLength: t.byteLength,
-      ...(t.dynamic ? { dynamic: true } : {}),
+      ...(t.dynamic || dynamic ? { dynamic: true } : {}),
     });
     const d = init.interpreters[0].delegate;
-    this.delegate = Object.freeze({ name: d.name, reason: d.reason });
-    this.inputs = Object.freeze(init.interpreters[0].inputs().map(toInfo));
-    this.outputs = Object.freeze(init.interpreters[0].outputs().map(toInfo));
+    // TFLite's words can span lines; the reason is said on one.
+    this.delegate = Object.freeze({ name: d.name, reason: d.reason.replace(/\s*\n\s*/g, '; ') });
+    this.warnings = Object.freeze([...(init.warnings ?? [])]);
+    this.inputs = Object.freeze(init.interpreters[0].inputs().map((t) => toInfo(t)));
+    this.outputs = Object.freeze(init.interpreters[0].outputs().map((t, i) => toInfo(t, init.dynamicOutputs?.has(i) ?? false)));
     this.inputs.forEach((t, i) => this.#inputIndex.set(t.name, i));
   }
 
@@ -193,7 +219,8 @@ export class Session {
       bytes = await readUserFile(model, 'model');
     } else if (model instanceof Uint8Array) {
       source = '<buffer>';
-      bytes = model;
+      // Shared memory can change between the checks below and the native copy: check a private copy.
+      bytes = model.buffer instanceof SharedArrayBuffer ? new Uint8Array(model) : model;
     } else {
       throw invalidArgument('model', 'a file path or a Uint8Array', model);
     }
@@ -201,14 +228,20 @@ export class Session {
     const tv = performance.now();
     let variant: SessionVariant | null = null;
     let bundle: SessionBundle | null = null;
+    let ir: TfliteModel | null = null;
     let onnx = false;
     if (isBundle(bytes)) {
-      const b = openBundleBytes(bytes, source, options.variant === undefined ? {} : { variant: options.variant });
+      const off = options.edgetpu === 'off';
+      const b = openBundleBytes(bytes, source, {
+        ...(options.variant === undefined ? {} : { variant: options.variant }),
+        ...(off ? { host: { ...probeHost(), edgetpuEnabled: false } } : {}),
+      });
       if (b.variant.format !== 'tflite') {
         throw new ReefError('REEF_VARIANT_UNAVAILABLE',
           `${source}: the ${b.variant.name} variant is ${b.variant.format}, which this runtime cannot run yet; choose a TFLite variant with --variant`);
       }
       bytes = b.model;
+      if (b.variant.name === 'edgetpu') ir = readTflite(bytes);
       variant = { ...b.choice, file: b.variant.file };
       bundle = { manifest: b.manifest, labels: b.labels };
     } else {
@@ -218,7 +251,6 @@ export class Session {
       onnx = isOnnxModel(bytes, source);
       if (!onnx) {
         checkTfliteBytes(bytes, source);
-        let ir;
         try {
           ir = validateTflite(bytes);
         } catch (e) {
@@ -254,7 +286,17 @@ export class Session {
       throw e;
     }
     const t2 = performance.now();
-    const interpreters = Array.from({ length: pool }, (): NativeInterpreter => (onnx ? new OnnxInterpreter(bytes, threads, source, options.inputShapes) : new addon.Interpreter(nativeModel, threads, xnnpack, spin)));
+    const spec = parseEdgetpuSpec(options.edgetpu ?? '');
+    const plan = ir && !spec.off && isCompiledForEdgetpu(ir)
+      ? planEdgetpu(source, ir, spec, pool, options.edgetpuLibrary, device) : null;
+    const tpuOptions: Record<string, string> = {};
+    if (options.edgetpuOptions?.performance) tpuOptions.Performance = options.edgetpuOptions.performance;
+    if (options.edgetpuOptions?.usbMaxBulkInQueueLength !== undefined) {
+      tpuOptions['Usb.MaxBulkInQueueLength'] = String(options.edgetpuOptions.usbMaxBulkInQueueLength);
+    }
+    const interpreters = Array.from({ length: pool }, (_, i) => (onnx
+      ? new OnnxInterpreter(bytes, threads, source, options.inputShapes)
+      : new addon.Interpreter(nativeModel, threads, xnnpack, spin, plan ? { edgetpu: { ...plan.devices[i]!, options: tpuOptions } } : undefined)));
     const results = await Promise.allSettled(interpreters.map((i) => i.init()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
@@ -265,6 +307,11 @@ export class Session {
     const t3 = performance.now();
     return new Session({
       source, model: nativeModel, interpreters, threads, xnnpack, library, device, variant, bundle,
+      warnings: [
+        ...(plan ? edgetpuLibraryWarnings(library.version) : []),
+        ...(pool * threads > availableParallelism() ? [threadsWarning(pool, threads, availableParallelism())] : []),
+      ],
+      dynamicOutputs: new Set((ir?.subgraphs[0]?.outputs ?? []).flatMap((t, i) => (ir!.subgraphs[0]!.tensors[t]?.shapeSignature?.slice(1).includes(-1) ? [i] : []))),
       timings: { readMs, validateMs, modelMs: t2 - t1, interpretersMs: t3 - t2 },
     });
   }
@@ -368,6 +415,14 @@ export class Session {
     });
   }
 
+  /** An invoke that failed on an Edge TPU: the device went away (or stopped answering). */
+  #invokeError(interp: NativeInterpreter, e: unknown): unknown {
+    if (!(e instanceof ReefError) || e.code !== 'REEF_INVOKE_FAILED' || interp.delegate.name !== 'edgetpu') return e;
+    return new ReefError('REEF_EDGETPU_DEVICE_LOST',
+      `the Edge TPU (${interp.delegate.reason}) failed the run: ${e.message.replace(/\.+$/, '')}. Check that the device is still attached ` +
+      '(`reef doctor`), then load the model again; a .reef bundle can run its cpu-int8 variant meanwhile (variant: \'cpu-int8\')');
+  }
+
   #disposedError(): ReefError {
     return new ReefError('REEF_DISPOSED', `the session for ${this.source} was disposed; load the model again`);
   }
@@ -386,7 +441,7 @@ export class Session {
     this.#inFlight++;
     running.then(
       (r) => { job.resolve(r); this.#release(interp); },
-      (e: unknown) => { job.reject(e); this.#release(interp); },
+      (e: unknown) => { job.reject(this.#invokeError(interp, e)); this.#release(interp); },
     );
   }
 
@@ -459,7 +514,11 @@ export class Session {
       const got = (data as TypedArray).length;
       if (!ArrayBuffer.isView(feed)) {
         const shape = (feed as Tensor).shape;
-        if (!Array.isArray(shape) || shape.length !== info.shape.length || shape.some((d, k) => d !== info.shape[k])) {
+        if (!Array.isArray(shape)) {
+          throw new ReefError('REEF_INPUT_SHAPE_MISMATCH',
+            `input "${info.name}" was given as a tensor ({ data, shape }) without a shape array; expected shape [${info.shape.join(',')}]`);
+        }
+        if (shape.length !== info.shape.length || shape.some((d, k) => d !== info.shape[k])) {
           throw new ReefError('REEF_INPUT_SHAPE_MISMATCH',
             `input "${info.name}" expects shape [${info.shape.join(',')}] but received [${String(shape)}]`);
         }
@@ -478,13 +537,15 @@ export class Session {
     for (const t of this.outputs) {
       if (!TYPED_ARRAY_FOR[t.dtype]) throw new ReefError('REEF_OUTPUT_MISMATCH', `output "${t.name}" has dtype ${t.dtype}, which reef cannot return`);
     }
-    if (given === undefined) return this.outputs.map(() => null);
+    if (given === undefined || given === null) return this.outputs.map(() => null);
+    if (typeof given !== 'object') throw invalidArgument('outputs', 'an array or an object of typed arrays (or null entries)', given);
     const list = Array.isArray(given) ? given : this.outputs.map((t) => (given as Record<string, TypedArray>)[t.name]);
     if (list.length !== this.outputs.length) {
       throw new ReefError('REEF_OUTPUT_MISMATCH', `expected ${this.outputs.length} output arrays but received ${list.length}`);
     }
     return list.map((arr, i) => {
       const t = this.outputs[i];
+      if (arr === null) return null;  // This one is allocated at the size the invoke produces.
       const ctor = TYPED_ARRAY_FOR[t.dtype];
       if (!ctor || !(arr instanceof ctor) || (arr.byteLength !== t.byteLength && !t.dynamic)) {
         throw new ReefError('REEF_OUTPUT_MISMATCH',

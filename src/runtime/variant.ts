@@ -2,9 +2,8 @@
  * Which variant of a bundle to run on this host: a pure function of the manifest and the host's
  * capabilities, so the choice and its reason can be tested with fixture facts.
  *
- * Order: edgetpu (only when Edge TPU execution is enabled and a runtime and device are present:
- * never in this release; the delegate comes with device detection later), then cpu-int8, then
- * cpu-float, then onnx. `force` picks one by name.
+ * Order: edgetpu (when Edge TPU execution is not turned off and a runtime and device are present),
+ * then cpu-int8, then cpu-float, then onnx. `force` picks one by name.
  */
 import { ReefError } from '../errors.js';
 import { EDGETPU_LIBRARY_PATHS, EDGETPU_USB_IDS, type EdgetpuPresence } from './edgetpu-host.js';
@@ -12,7 +11,7 @@ import { VARIANT_NAMES, type Manifest, type VariantName } from '../bundle/manife
 
 export interface HostCapabilities {
   edgetpu: EdgetpuPresence;
-  /** True once the runtime can run the edgetpu variant (libedgetpu delegate). False in this release. */
+  /** False when the user turned Edge TPU execution off (--edgetpu off). Default true. */
   edgetpuEnabled?: boolean;
 }
 
@@ -65,7 +64,7 @@ export function chooseVariant(manifest: Manifest, host: HostCapabilities, force?
     if (name === 'edgetpu') {
       const missing = edgetpuMissing(host.edgetpu);
       if (missing) skipped.push({ variant: name, reason: missing });
-      else if (!host.edgetpuEnabled) skipped.push({ variant: name, reason: `an Edge TPU is present (${host.edgetpu.device!.interface} ${host.edgetpu.device!.id}) but this reef does not run Edge TPU models yet` });
+      else if (host.edgetpuEnabled === false) skipped.push({ variant: name, reason: `an Edge TPU is present (${host.edgetpu.device!.interface} ${host.edgetpu.device!.id}) but Edge TPU execution is turned off (--edgetpu off)` });
       else return { variant: name, reason: `Edge TPU runtime ${host.edgetpu.runtime} and ${host.edgetpu.device!.interface} device ${host.edgetpu.device!.id} present`, skipped };
       continue;
     }

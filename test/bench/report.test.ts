@@ -20,6 +20,7 @@ function measurement(latencyMs: number[], invokeMs: number[], extra: Partial<Ben
   return {
     model: '/models/m.tflite', sha256: 'ab'.repeat(32), point: { threads: 2, xnnpack: true, variant: null },
     library: { path: '/lib/libtensorflowlite_c.so', version: '2.9.0', xnnpack: true }, device: 'raspberry-pi-4',
+    delegate: { name: 'xnnpack', reason: 'default' },
     inputs: 'random (seed 1)', load: { readMs: 1, modelMs: 2, interpretersMs: 3, initMs: 6.5 },
     first: { latencyMs: 9, invokeMs: 8 }, warmup: 10, latencyMs, invokeMs,
     wallMs: latencyMs.reduce((a, b) => a + b, 0) + 1, offline: null,
@@ -50,6 +51,13 @@ describe('toResult', () => {
     expect(r.throughput).toMatchObject({ mode: 'single-stream', workers: 1, in_flight: 1, runs: 20 });
     expect(r.throughput_ips).toBe(Number((20 / ((39 + 1) / 1000)).toFixed(2))); // 500
     expect(r.series.latency_ms).toHaveLength(20);
+  });
+
+  it('a model XNNPACK refused: the result says built-in kernels ran, and why', () => {
+    const reason = "XNNPACK refused this model (interpreter creation failed: no detail from TensorFlow Lite); TensorFlow Lite's built-in kernels run it";
+    const f = toResult(measurement(lat, inv, { delegate: { name: 'none', reason } }), host, '0.1.0', created);
+    expect([f.xnnpack, f.delegate, f.delegate_reason, f.env.delegate]).toEqual([true, 'none', reason, 'none']);
+    expect(f.env.warnings).toContain(`XNNPACK was asked for but did not run: ${reason}`);
   });
 
   it('env carries the host, library, delegate, threads, profile, reef version and sha256', () => {

@@ -94,6 +94,7 @@ describe('reef repair', () => {
 
   it('EXPECTED FAILURE - without -o: a usage error (exit 2)', async () => {
     const r = await cli('repair', sharedPath('models/tflite/vww_96_int8.tflite'));
-    expect([r.code, r.err]).toEqual([2, "error: required option '-o, --output <file>' not specified\n(run with --help for usage)\n"]);
+    expect([r.code, r.err]).toEqual([2, "reef: REEF_INVALID_ARGUMENT: required option '-o, --output <file>' not specified\n" +
+      '  fix: See the message: it names the argument, what was expected and what was received.\n']);
   });
 });

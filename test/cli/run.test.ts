@@ -57,8 +57,8 @@ describe('reef run', () => {
     const r = await cli('run', sharedPath('models/edgetpu/mobilenet_v1_0.25_128_quant_edgetpu.tflite'), sharedPath(TENCH), '--json');
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.out) as { error: { code: string; fix: string } };
-    expect(doc.error.code).toBe('REEF_CUSTOM_OP_UNRESOLVED');
-    expect(doc.error.fix).toContain('install the Edge TPU runtime (libedgetpu)');
+    expect(doc.error.code).toBe('REEF_EDGETPU_RUNTIME_MISSING');
+    expect(doc.error.fix).toContain('Install libedgetpu1-std from Coral\'s apt repository');
   });
 
   it('EXPECTED FAILURE - bad option values exit 2', async () => {
@@ -73,7 +73,8 @@ describe('reef run', () => {
   it('EXPECTED FAILURE - missing arguments is a usage error', async () => {
     const r = await cli('run', sharedPath(MODEL));
     expect(r.code).toBe(2);
-    expect(r.err).toContain("error: missing required argument 'images'");
+    expect(r.err).toBe('reef: REEF_INVALID_ARGUMENT: Expected images, .npy/.bin tensor files, --input NAME=FILE or --random but received none\n' +
+      '  fix: See the message: it names the argument, what was expected and what was received.\n');
   });
 });
 

@@ -30,7 +30,7 @@ function corpus(): string[] {
 /** The models reef refuses, and the code that says why (TFLite itself cannot run them either). */
 const REFUSED: Record<string, { code: string; why: string }> = {};
 for (const m of ['blazeface_front_quant', 'deeplabv3_mnv2_dm05_pascal_quant', 'keras_lstm_mnist_ptq', 'mobilenet_v1_0.25_128_quant', 'mobilenet_v1_0.5_160_quant', 'split_concat']) {
-  REFUSED[`edgetpu/${m}_edgetpu.tflite`] = { code: 'REEF_CUSTOM_OP_UNRESOLVED', why: 'compiled for the Edge TPU: needs libedgetpu and a Coral device' };
+  REFUSED[`edgetpu/${m}_edgetpu.tflite`] = { code: 'REEF_EDGETPU_RUNTIME_MISSING', why: 'compiled for the Edge TPU: needs libedgetpu and a Coral device (none here)' };
 }
 REFUSED['tflite/invalid_model_invoking_error.tflite'] = { code: 'REEF_CUSTOM_OP_UNRESOLVED', why: 'custom op "fake-op-double" (built to fail)' };
 

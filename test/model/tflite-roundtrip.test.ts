@@ -109,7 +109,7 @@ describe('TFLite write round trip through the runtime', () => {
       const bytes = sharedBytes(rel);
       const a = await outcome(bytes, 1);
       const b = await outcome(writeTflite(readTflite(bytes)), 1);
-      expect(a, rel).toEqual({ error: 'REEF_CUSTOM_OP_UNRESOLVED' });
+      expect(a, rel).toEqual({ error: 'REEF_EDGETPU_RUNTIME_MISSING' });
       expect(b, rel).toEqual(a);
     }
   });

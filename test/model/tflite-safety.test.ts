@@ -56,6 +56,28 @@ const CASES: Array<[name: string, bytes: () => Uint8Array, message: string]> = [
   ['a unary op declaring another shape than its input (hid a 5-D broadcast: SIGABRT)',
     () => edited('tflite/ops/relu6-power.float32.tflite', (m) => { sg0(m).tensors[0]!.shape = [1, 1, 32, 64, 128]; }),
     "subgraph 0, operator 0 (RELU6): declares output shape [1,32,64,128] for input shape [1,1,32,64,128], but RELU6 keeps the shape"],
+  ['a stride that no longer fits the declared output shape (SIGSEGV in the ops after it)',
+    () => edited('tflite/vww_96_float.tflite', (m) => setOption(m, 13, 'strideW', 3)),
+    'subgraph 0, operator 13 (DEPTHWISE_CONV_2D): declares output shape [1,6,6,128], but input [1,6,6,128] with this window, stride and padding gives height 6 and width 2'],
+  ['a NaN scale (SIGABRT)',
+    () => edited('tflite/hello_world_int8.tflite', (m) => { sg0(m).tensors[7]!.quantization!.scale = [Number.NaN]; }),
+    "subgraph 0, tensor 7 ('sequential/dense/MatMul;sequential/dense/Relu;sequential/dense/BiasAdd'): scale NaN is not a finite number >= 0 (TFLite aborts on it)"],
+  ['PAD paddings that disagree with the declared output (unbounded allocation: SIGABRT)',
+    () => edited('tflite/ops/padding.float32.tflite', (m) => {
+      const p = new Uint8Array(m.buffers[sg0(m).tensors[2]!.buffer]!); // a copy (Buffer.slice would share)
+      new DataView(p.buffer, p.byteOffset, p.byteLength).setInt32(28, 131072, true);
+      m.buffers[sg0(m).tensors[2]!.buffer] = p;
+    }),
+    'subgraph 0, operator 0 (PAD): input [1,5,5,3] padded by [0,0,1,2,2,1,0,131072] is [1,8,8,131075], not the declared output [1,8,8,3]'],
+  ['a quantized ADD whose output scale is too small (SIGABRT)',
+    () => edited('tflite/resnet8_cifar10_int8.tflite', (m) => { sg0(m).tensors[29]!.quantization!.scale = [1e-10]; }),
+    'subgraph 0, operator 7 (ADD): output scale 1.000000013351432e-10 is too small for input scales 0.044761426746845245 and 0.11311884224414825 (TFLite\'s output multiplier 2.16e+3 must be below 1)'],
+  ['a TRANSPOSE_CONV input that does not map onto its output (heap corruption, SIGABRT)',
+    () => edited('tflite/ops/transposeconv-validpad.float32.tflite', (m) => setOption(m, 0, 'strideW', 2)),
+    'subgraph 0, operator 0 (TRANSPOSE_CONV): output [1,7,7,4] with kernel 3x3, stride 1x2 and VALID padding comes from a 5x3 input, not the 5x5 given'],
+  ['a 4-D input to a sequence LSTM (SIGABRT on an assertion)',
+    () => edited('tflite/mnist_lstm_float.tflite', (m) => { sg0(m).tensors[0]!.shape = [1, 1, 28, 28]; }),
+    'subgraph 0, operator 0 (UNIDIRECTIONAL_SEQUENCE_LSTM): input shape [1,1,28,28] must have 2 or 3 dimensions'],
   ['a zero-sized dimension in an input shape (SIGFPE)',
     () => edited('tflite/hello_world_int8.tflite', (m) => { sg0(m).tensors[0]!.shape = [0, 1]; }),
     "subgraph 0, input 0: tensor 0 ('serving_default_dense_input:0') has shape [0,1] with a zero-sized dimension (TFLite divides by it)"],

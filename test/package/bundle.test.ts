@@ -121,6 +121,26 @@ describe('bundle writer + reader on the shared mobilenet models', () => {
     expect(errorOf(() => readBundle(extra)).message).toBe('Invalid .reef bundle: file "models/evil.tflite" is not listed in the manifest (tampered?)');
   });
 
+  it('BAD INPUT - a manifest naming inherited keys (__proto__, constructor) as files is refused', () => {
+    for (const key of ['constructor', '__proto__', 'toString']) {
+      const t = retar(bytes, (es) => es.map((e) => {
+        if (e.name !== 'manifest.json') return e;
+        const m = JSON.parse(new TextDecoder().decode(e.data)) as Manifest;
+        m.variants[0]!.file = key;
+        return { name: e.name, data: new TextEncoder().encode(JSON.stringify(m)) };
+      }));
+      const e = errorOf(() => readBundle(t));
+      expect([e.code, e.message]).toEqual(['REEF_BUNDLE_INVALID', `Invalid .reef bundle: manifest.json: variants[0].file "${key}" is not listed in files`]);
+      const labels = retar(bytes, (es) => es.map((e) => {
+        if (e.name !== 'manifest.json') return e;
+        const m = JSON.parse(new TextDecoder().decode(e.data)) as Manifest;
+        (m as { labels?: string }).labels = key;
+        return { name: e.name, data: new TextEncoder().encode(JSON.stringify(m)) };
+      }));
+      expect(errorOf(() => readBundle(labels)).message).toBe('Invalid .reef bundle: manifest.json: labels must name a file listed in files');
+    }
+  });
+
   it('BAD INPUT - not a bundle at all', () => {
     expect(errorOf(() => readBundle(sharedBytes(Q).subarray(0, 512 * 20))).message).toMatch(/^Invalid \.reef bundle: /);
   });
@@ -154,13 +174,15 @@ describe('chooseVariant (pure, fixture host facts)', () => {
       skipped: [{ variant: 'edgetpu', reason: 'the Edge TPU runtime (libedgetpu.so.1) is not installed (looked in /usr/lib/x86_64-linux-gnu/libedgetpu.so.1, /usr/lib/aarch64-linux-gnu/libedgetpu.so.1, ...)' }],
     });
   });
-  it('runtime but no device; runtime and device (still not chosen in this release)', () => {
+  it('runtime but no device; runtime and device: edgetpu, unless turned off', () => {
     const lib = '/usr/lib/x86_64-linux-gnu/libedgetpu.so.1';
     expect(chooseVariant(manifest, { edgetpu: { runtime: lib, device: null } }).skipped[0]!.reason)
       .toBe('no Coral device is attached (USB 1a6e:089a / 18d1:9302 or PCIe /dev/apex_0)');
-    const both = chooseVariant(manifest, { edgetpu: { runtime: lib, device: { interface: 'usb', id: '18d1:9302' } } });
+    expect(chooseVariant(manifest, { edgetpu: { runtime: lib, device: { interface: 'usb', id: '18d1:9302' } } }))
+      .toEqual({ variant: 'edgetpu', reason: `Edge TPU runtime ${lib} and usb device 18d1:9302 present`, skipped: [] });
+    const both = chooseVariant(manifest, { edgetpu: { runtime: lib, device: { interface: 'usb', id: '18d1:9302' } }, edgetpuEnabled: false });
     expect(both.variant).toBe('cpu-int8');
-    expect(both.skipped[0]!.reason).toBe('an Edge TPU is present (usb 18d1:9302) but this reef does not run Edge TPU models yet');
+    expect(both.skipped[0]!.reason).toBe('an Edge TPU is present (usb 18d1:9302) but Edge TPU execution is turned off (--edgetpu off)');
     expect(chooseVariant(manifest, { edgetpu: { runtime: lib, device: { interface: 'usb', id: '18d1:9302' } }, edgetpuEnabled: true }).variant).toBe('edgetpu');
   });
   it('--variant: forced; edgetpu without the runtime fails with REEF_CUSTOM_OP_UNRESOLVED; unknown names fail', () => {

@@ -188,7 +188,13 @@ describe('load: bad input', () => {
 
   it('EXPECTED FAILURE - an Edge TPU model without the Edge TPU runtime', async () => {
     const path = sharedPath('models/edgetpu/mobilenet_v1_0.25_128_quant_edgetpu.tflite');
-    const e = await rejection(load(path));
+    const missing = await rejection(load(path));
+    expect([missing.code, missing.message]).toEqual(['REEF_EDGETPU_RUNTIME_MISSING',
+      `${path} was compiled for the Edge TPU, and no Edge TPU runtime (libedgetpu.so.1) is installed: install the Edge TPU runtime: ` +
+      'add Coral\'s apt repository (https://coral.ai/software/#debian-packages) and `sudo apt-get install libedgetpu1-std`, or point ' +
+      `REEF_EDGETPU_LIBRARY at a libedgetpu.so.1. Or run the CPU model, the one given to edgetpu_compiler (here: ${sharedPath('models/edgetpu/mobilenet_v1_0.25_128_quant.tflite')}).`]);
+    // With the Edge TPU turned off, TFLite gets the model and cannot resolve the op: the same advice.
+    const e = await rejection(load(path, { edgetpu: 'off' }));
     expect(e.code).toBe('REEF_CUSTOM_OP_UNRESOLVED');
     expect(e.message).toContain(`${path} was compiled for the Edge TPU (custom op "edgetpu-custom-op"): it needs the Edge TPU runtime (libedgetpu)`);
     expect(e.message).toContain(`(here: ${sharedPath('models/edgetpu/mobilenet_v1_0.25_128_quant.tflite')})`);

@@ -88,7 +88,99 @@ function checkOptions(op: TfliteOperator, where: string): void {
   }
 }
 
-function checkOperator(sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
+/** Ops that slide a window over NHWC input: the declared output height and width follow from it. */
+const WINDOWED = new Set(['CONV_2D', 'DEPTHWISE_CONV_2D', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'L2_POOL_2D']);
+
+/**
+ * The output size TFLite computes for a windowed op must be the declared one: a changed stride
+ * left the declared shape behind, and the next ops, sized from the declared shapes, read out of
+ * bounds (SIGSEGV).
+ */
+function checkWindow(sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
+  const x = sg.tensors[op.inputs[0] ?? -1];
+  const y = sg.tensors[op.outputs[0] ?? -1];
+  const o = op.builtinOptions?.value as { padding?: number; strideH?: number; strideW?: number; dilationHFactor?: number; dilationWFactor?: number; filterHeight?: number; filterWidth?: number } | undefined;
+  if (!x || !y || !o || x.shape.length !== 4 || y.shape.length !== 4) return;
+  let kh = o.filterHeight, kw = o.filterWidth;
+  if (kh === undefined || kw === undefined) {
+    const w = sg.tensors[op.inputs[1] ?? -1];
+    if (!w || w.shape.length !== 4) return;
+    kh = w.shape[1]!;
+    kw = w.shape[2]!;
+  }
+  const size = (n: number, k: number, stride = 1, dilation = 1): number => {
+    const span = (k - 1) * dilation + 1;
+    return o.padding === 0 ? Math.ceil(n / stride) : Math.ceil((n - span + 1) / stride);
+  };
+  const h = size(x.shape[1]!, kh, o.strideH, o.dilationHFactor);
+  const w = size(x.shape[2]!, kw, o.strideW, o.dilationWFactor);
+  if (h !== y.shape[1] || w !== y.shape[2]) {
+    throw invalid(where, `declares output shape [${y.shape.join(',')}], but input [${x.shape.join(',')}] with this window, stride and padding gives height ${h} and width ${w}`);
+  }
+}
+
+/**
+ * TRANSPOSE_CONV's output (its output_shape operand, which the reader checks against the declared
+ * output) must be what a convolution with the same window, stride and padding maps back onto the
+ * input: a mismatch (an input dimension or stride changed) overruns TFLite's buffers (heap
+ * corruption, SIGABRT).
+ */
+function checkTransposeConv(sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
+  const w = sg.tensors[op.inputs[1] ?? -1];
+  const x = sg.tensors[op.inputs[2] ?? -1];
+  const y = sg.tensors[op.outputs[0] ?? -1];
+  const o = op.builtinOptions?.type === 'TransposeConvOptions' ? op.builtinOptions.value : undefined;
+  if (!w || !x || !y || !o || w.shape.length !== 4 || x.shape.length !== 4 || y.shape.length !== 4) return;
+  const back = (out: number, k: number, s: number): number => (o.padding === 0 ? Math.ceil(out / s) : Math.ceil((out - k + 1) / s));
+  const h = back(y.shape[1]!, w.shape[1]!, o.strideH), wd = back(y.shape[2]!, w.shape[2]!, o.strideW);
+  if (h !== x.shape[1] || wd !== x.shape[2]) {
+    throw invalid(where, `output [${y.shape.join(',')}] with kernel ${w.shape[1]}x${w.shape[2]}, stride ${o.strideH}x${o.strideW} and ${o.padding === 0 ? 'SAME' : 'VALID'} padding comes from a ${h}x${wd} input, not the ${x.shape[1]}x${x.shape[2]} given`);
+  }
+}
+
+/** A constant int32 tensor's values, or undefined when the tensor is not one. */
+function constInts(model: TfliteModel, t: TfliteTensor | undefined): number[] | undefined {
+  const data = t && t.dtype === 'int32' ? model.buffers[t.buffer] : undefined;
+  if (!data || data.length === 0 || data.length % 4 !== 0) return undefined;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return Array.from({ length: data.length / 4 }, (_, i) => view.getInt32(i * 4, true));
+}
+
+/**
+ * PAD's output is its input plus the constant paddings: TFLite sizes it from them, so paddings
+ * that disagree with the declared output (a flipped bit: 131072) allocate without bound (SIGABRT).
+ */
+function checkPad(model: TfliteModel, sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
+  const x = sg.tensors[op.inputs[0] ?? -1];
+  const y = sg.tensors[op.outputs[0] ?? -1];
+  const p = constInts(model, sg.tensors[op.inputs[1] ?? -1]);
+  if (!x || !y || !p) return;
+  if (p.length !== 2 * x.shape.length || p.some((v) => v < 0)) {
+    throw invalid(where, `paddings [${p.join(',')}] are not two non-negative numbers per dimension of input [${x.shape.join(',')}]`);
+  }
+  const out = x.shape.map((d, i) => d + p[2 * i]! + p[2 * i + 1]!);
+  if (out.join(',') !== y.shape.join(',')) {
+    throw invalid(where, `input [${x.shape.join(',')}] padded by [${p.join(',')}] is [${out.join(',')}], not the declared output [${y.shape.join(',')}]`);
+  }
+}
+
+/**
+ * Quantized ADD/SUB rescale through a multiplier TFLite requires to be below 1
+ * (2 * largest input scale / (2^20 * output scale), 2^15 for int16); it aborts otherwise.
+ */
+function checkAddScales(sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
+  const [a, b] = [sg.tensors[op.inputs[0]!], sg.tensors[op.inputs[1]!]];
+  const y = sg.tensors[op.outputs[0] ?? -1];
+  if (!a || !b || !y || !['int8', 'uint8', 'int16'].includes(y.dtype)) return;
+  const sa = a.quantization?.scale[0], sb = b.quantization?.scale[0], so = y.quantization?.scale[0];
+  if (sa === undefined || sb === undefined || so === undefined || so <= 0) return;
+  const m = (2 * Math.max(sa, sb)) / (2 ** (y.dtype === 'int16' ? 15 : 20) * so);
+  if (!(m < 1)) {
+    throw invalid(where, `output scale ${so} is too small for input scales ${sa} and ${sb} (TFLite's output multiplier ${m.toPrecision(3)} must be below 1)`);
+  }
+}
+
+function checkOperator(model: TfliteModel, sg: TfliteSubgraph, op: TfliteOperator, where: string): void {
   const optional = OPTIONAL_INPUTS[op.opcode] ?? (op.opcode.startsWith('BUILTIN_') ? 'any' : []);
   if (optional !== 'any') {
     op.inputs.forEach((t, k) => {
@@ -121,6 +213,15 @@ function checkOperator(sg: TfliteSubgraph, op: TfliteOperator, where: string): v
       throw invalid(where, `broadcasts [${a.shape.join(',')}] with [${b.shape.join(',')}]: TFLite 2.9 broadcasts in at most 4 dimensions`);
     }
   }
+  if (WINDOWED.has(op.opcode)) checkWindow(sg, op, where);
+  if (op.opcode === 'TRANSPOSE_CONV') checkTransposeConv(sg, op, where);
+  if (op.opcode === 'UNIDIRECTIONAL_SEQUENCE_LSTM' || op.opcode === 'BIDIRECTIONAL_SEQUENCE_LSTM') {
+    // TFLite 2.9 asserts (SIGABRT) on a sequence input that is not [time, batch, n] or [batch, n].
+    const x = sg.tensors[op.inputs[0] ?? -1];
+    if (x && (x.shape.length < 2 || x.shape.length > 3)) throw invalid(where, `input shape [${x.shape.join(',')}] must have 2 or 3 dimensions`);
+  }
+  if (op.opcode === 'PAD' || op.opcode === 'PADV2' || op.opcode === 'MIRROR_PAD') checkPad(model, sg, op, where);
+  if ((op.opcode === 'ADD' || op.opcode === 'SUB') && op.inputs.length >= 2) checkAddScales(sg, op, where);
   if (op.opcode === 'FULLY_CONNECTED') {
     const x = sg.tensors[op.inputs[0] ?? -1];
     const w = sg.tensors[op.inputs[1] ?? -1];
@@ -156,6 +257,11 @@ export function validateNativeSafety(model: TfliteModel): void {
       const q = t.quantization;
       const range = ZERO_POINT_RANGE[t.dtype];
       if (!q || !range) return;
+      q.scale.forEach((x, k) => {
+        if (!(Number.isFinite(x) && x >= 0)) {
+          throw invalid(`subgraph ${si}, ${label(t, ti)}`, `scale ${x}${q.scale.length > 1 ? ` (channel ${k})` : ''} is not a finite number >= 0 (TFLite aborts on it)`);
+        }
+      });
       q.zeroPoint.forEach((z, k) => {
         if (!(z >= range[0] && z <= range[1])) {
           throw invalid(`subgraph ${si}, ${label(t, ti)}`, `zero point ${z}${q.zeroPoint.length > 1 ? ` (channel ${k})` : ''} is outside the ${t.dtype} range ${range[0]}..${range[1]}`);
@@ -168,7 +274,7 @@ export function validateNativeSafety(model: TfliteModel): void {
     for (const op of sg.operators) for (const t of op.inputs) if (t >= 0) read[t] = 1;
     for (const t of sg.outputs) read[t] = 1;
     const where = (op: TfliteOperator, oi: number): string => `subgraph ${si}, operator ${oi} (${op.customCode ?? op.opcode})`;
-    sg.operators.forEach((op, oi) => checkOperator(sg, op, where(op, oi)));
+    sg.operators.forEach((op, oi) => checkOperator(model, sg, op, where(op, oi)));
     sg.operators.forEach((op, oi) => {
       if (op.outputs.length > 0 && op.outputs.every((t) => t < 0 || !read[t])) {
         throw invalid(where(op, oi), `nothing reads its output${op.outputs.length > 1 ? 's' : ''} (${op.outputs.map((t) => label(sg.tensors[t], t)).join(', ')}), and it is not a subgraph output: dead operators crash TFLite 2.9 under XNNPACK`);
