@@ -9,7 +9,7 @@ import type { Session } from '../runtime/session.js';
 import type { TensorInfo, TypedArray } from '../types.js';
 import { ReefError } from '../errors.js';
 import { dequantize } from '../quant.js';
-import { topK } from '../postprocess/classify.js';
+import { topK } from './classify.js';
 import { pixelsToInput, DEFAULT_NORMALIZATION, type Normalization } from '../image/preprocess.js';
 import { readTfliteMetadata } from '../model/tflite/metadata.js';
 import { load, type LoadOptions } from '../runtime/session.js';
