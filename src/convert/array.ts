@@ -8,6 +8,7 @@ import { ReefError } from '../errors.js';
 import type { DType } from '../types.js';
 import type { OnnxTensor } from '../model/onnx/ir.js';
 import { ONNX_DTYPE_NAME } from '../model/onnx/ir.js';
+import { float16ToNumber } from '../tensor/values.js';
 
 export interface Const {
   dtype: DType;
@@ -30,15 +31,7 @@ export function makeConst(dtype: DType, shape: number[], values: ArrayLike<numbe
 
 export const scalarOf = (dtype: DType, v: number): Const => makeConst(dtype, [], [v]);
 
-const HALF = new Float32Array(1);
-const HALF_BITS = new Uint32Array(HALF.buffer);
-function halfToFloat(h: number): number {
-  const s = (h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff;
-  if (e === 0) return (s ? -1 : 1) * m * 2 ** -24;
-  if (e === 31) HALF_BITS[0] = s | 0x7f800000 | (m << 13);
-  else HALF_BITS[0] = s | ((e + 112) << 23) | (m << 13);
-  return HALF[0]!;
-}
+const halfToFloat = float16ToNumber;
 
 /** Decode an ONNX TensorProto (raw_data or typed fields) into a Const. */
 export function fromOnnxTensor(t: OnnxTensor, where: string): Const {

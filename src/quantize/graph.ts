@@ -7,6 +7,7 @@
  */
 import type { TfliteModel, TfliteOperator, TfliteSubgraph, TfliteTensor } from '../model/tflite/ir.js';
 import { elementCount } from '../types.js';
+import { float16ToNumber } from '../tensor/values.js';
 
 // The IR's own edit helpers; re-exported under the names the quantizer uses.
 export { addBuffer, addTensor, consumers as consumersOf, producers as producersOf } from '../model/tflite/edit.js';
@@ -55,15 +56,8 @@ export function bytesOf(a: Float32Array | Int32Array | Int8Array | Uint8Array | 
   return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
 }
 
-/** Float16 bits -> number. */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
+/** Float16 bits -> number (reef's one decoder). */
+export const halfToFloat = float16ToNumber;
 
 /** The label used in messages: `operator 7 (CONV_2D)`. */
 export function opLabel(op: TfliteOperator, index: number): string {

@@ -6,6 +6,7 @@
  * anything is parsed.
  */
 import { ReefError } from '../errors.js';
+import { float16ToNumber } from '../tensor/values.js';
 
 /** The most nested arrays/objects a request may have (a 6-D tensor in an instances list is 8). */
 export const MAX_JSON_DEPTH = 32;
@@ -138,11 +139,4 @@ export function elementWriter(dtype: string): (v: number | bigint) => string {
   }
 }
 
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 0x1f) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
+export const halfToFloat = float16ToNumber;
