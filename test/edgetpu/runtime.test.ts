@@ -3,10 +3,11 @@
 // edgetpu-custom-op nodes and computes them with the CPU twin model, so results can be checked.
 import { describe, it, expect, beforeAll, afterEach } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load, type ReefError } from '../../src/index.js';
+import type { Session } from '../../src/runtime/session.js';
 import { bundledLibraryPath } from '../../src/runtime/library.js';
 import { edgetpuLibraryWarnings, matchDevices, parseEdgetpuSpec, parseRuntimeVersion } from '../../src/runtime/edgetpu.js';
 import { buildBundle } from '../../src/package/writer.js';
@@ -27,7 +28,8 @@ function buildStandin(): string {
   return out;
 }
 
-const ENV = ['REEF_EDGETPU_LIBRARY', 'REEF_STANDIN_DEVICES', 'REEF_STANDIN_TWIN', 'REEF_STANDIN_TFLITE', 'REEF_STANDIN_RUNTIME', 'REEF_STANDIN_FAIL_AFTER'];
+const ENV = ['REEF_EDGETPU_LIBRARY', 'REEF_STANDIN_DEVICES', 'REEF_STANDIN_TWIN', 'REEF_STANDIN_TFLITE', 'REEF_STANDIN_RUNTIME',
+  'REEF_STANDIN_FAIL_AFTER', 'REEF_STANDIN_STATE', 'REEF_STANDIN_VERSION'];
 const saved = Object.fromEntries(ENV.map((k) => [k, process.env[k]]));
 
 function standinEnv(devices: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -120,9 +122,10 @@ describe('a compiled model on the Edge TPU (stand-in library)', () => {
     await s.run([x]);
     const e = await s.run([x]).catch((err: ReefError) => err);
     expect((e as ReefError).code).toBe('REEF_EDGETPU_DEVICE_LOST');
-    expect((e as ReefError).message).toBe('the Edge TPU (Edge TPU usb /sys/bus/usb/devices/2-1, runtime BuildLabel(reef-standin), RuntimeVersion(14)) failed the run: ' +
+    expect((e as ReefError).message).toBe('the Edge TPU (usb /sys/bus/usb/devices/2-1) failed the run: ' +
       'invoke failed: Failed to execute request. USB transfer error 2 [LibUsbDataInCallback]\nNode number 1 (edgetpu-standin) failed to invoke. ' +
-      'Check that the device is still attached (`reef doctor`), then load the model again; a .reef bundle can run its cpu-int8 variant meanwhile (variant: \'cpu-int8\')');
+      'Check that the device is still attached (`reef doctor`); reef looks for it every 1000 ms and runs fail until it is back ' +
+      '(a .reef bundle would run its CPU variant meanwhile)');
     await s.dispose();
   });
 });
@@ -147,6 +150,134 @@ describe('a .reef bundle on a board with an Edge TPU (stand-in library)', () => 
   });
 });
 
+/** The stand-in's state file: the test unplugs, re-plugs or hangs the device while the session runs. */
+function stateFile(initial: string): { path: string; set: (words: string) => void } {
+  const path = join(mkdtempSync(join(tmpdir(), 'reef-standin-state-')), 'state');
+  writeFileSync(path, initial);
+  return { path, set: (words) => writeFileSync(path, words) };
+}
+
+/** Records a session's device events, in order. */
+function recordEvents(s: Session): string[] {
+  const seen: string[] = [];
+  s.on('device-lost', (e) => seen.push(`device-lost ${e.device} ${e.error.code}`));
+  s.on('fallback', (e) => seen.push(`fallback ${e.variant}`));
+  s.on('device-restored', (e) => seen.push(`device-restored ${e.device}`));
+  s.on('watchdog', (e) => seen.push(`watchdog ${e.ms} ${e.device}`));
+  return seen;
+}
+
+/** Resolves on the session's next `name` event; rejects after ms (bounded: the test never hangs). */
+function nextEvent(s: Session, name: 'device-restored' | 'fallback', ms = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${name} event within ${ms} ms`)), ms);
+    s.once(name, () => { clearTimeout(timer); resolve(); });
+  });
+}
+
+async function tpuBundle(): Promise<Uint8Array> {
+  return (await buildBundle({
+    name: 'mobilenet', created: '2024-01-01T00:00:00.000Z',
+    variants: [
+      { name: 'edgetpu', data: sharedBytes('models/edgetpu/mobilenet_v1_0.25_128_quant_edgetpu.tflite'), source: 'tpu' },
+      { name: 'cpu-int8', data: sharedBytes('models/edgetpu/mobilenet_v1_0.25_128_quant.tflite'), source: 'cpu' },
+    ],
+  })).bytes;
+}
+
+describe('faults: the device goes away, comes back, or stops answering (stand-in library)', () => {
+  const DEV = 'usb /sys/bus/usb/devices/2-1';
+
+  it('unplugged: the failing run gets REEF_EDGETPU_DEVICE_LOST, the bundle\'s cpu-int8 variant carries on, and the Edge TPU takes over again when it is back', async () => {
+    const state = stateFile('devices=usb:1');
+    Object.assign(process.env, standinEnv('', { REEF_STANDIN_STATE: state.path }));
+    const s = await load(await tpuBundle(), { edgetpuRetryMs: 20 });
+    const events = recordEvents(s);
+    const cpu = await load(TWIN, { xnnpack: false });
+    const x = pixels();
+    const want = Buffer.from((await cpu.run([x]))[OUT]!.data.buffer);
+    expect(Buffer.from((await s.run([x]))[OUT]!.data.buffer)).toEqual(want);
+
+    state.set('devices=');  // Unplugged.
+    const lost = await s.run([x]).catch((e: ReefError) => e);
+    expect([(lost as ReefError).code, (lost as ReefError).message]).toEqual(['REEF_EDGETPU_DEVICE_LOST',
+      `the Edge TPU (${DEV}) failed the run: invoke failed: Failed to execute request. USB transfer error 2 [LibUsbDataInCallback]\n` +
+      'Node number 1 (edgetpu-standin) failed to invoke. Check that the device is still attached (`reef doctor`); reef looks for it every 20 ms ' +
+      'and runs go to the bundle\'s cpu-int8 variant until it is back']);
+    // Runs made while the CPU variant is being set up wait for it; none is lost.
+    const during = await Promise.all([s.run([x]), s.run([x]), s.run([x])]);
+    for (const out of during) expect(Buffer.from(out[OUT]!.data.buffer)).toEqual(want);
+    expect([s.variant!.variant, s.variant!.reason, s.delegate.name]).toEqual(['cpu-int8',
+      `the Edge TPU (${DEV}) went away; the cpu-int8 variant runs on the CPU until it is back`, 'xnnpack']);
+    expect(events).toEqual([`device-lost ${DEV} REEF_EDGETPU_DEVICE_LOST`, 'fallback cpu-int8']);
+
+    const back = nextEvent(s, 'device-restored');
+    state.set('devices=usb:1');  // Plugged in again.
+    await back;
+    expect([s.variant!.variant, s.delegate.name]).toEqual(['edgetpu', 'edgetpu']);
+    expect(Buffer.from((await s.run([x]))[OUT]!.data.buffer)).toEqual(want);
+    expect(events).toEqual([`device-lost ${DEV} REEF_EDGETPU_DEVICE_LOST`, 'fallback cpu-int8', `device-restored ${DEV}`]);
+    await Promise.all([s.dispose(), cpu.dispose()]);
+  });
+
+  it('EXPECTED FAILURE - stuck: the watchdog abandons the invoke (REEF_INVOKE_TIMEOUT), the run waiting behind it moves to the CPU variant, and the stuck call is cleaned up when it returns', async () => {
+    const state = stateFile('devices=usb:1');
+    Object.assign(process.env, standinEnv('', { REEF_STANDIN_STATE: state.path }));
+    const s = await load(await tpuBundle(), { watchdogMs: 300, edgetpuRetryMs: 20 });
+    const events = recordEvents(s);
+    const x = pixels();
+    const want = Buffer.from((await s.run([x]))[OUT]!.data.buffer);
+
+    state.set('devices= hang');  // The device stops answering, then drops off the bus.
+    const [stuck, behind] = await Promise.allSettled([s.run([x]), s.run([x])]);
+    expect(stuck.status).toBe('rejected');
+    const e = (stuck as PromiseRejectedResult).reason as ReefError;
+    expect([e.code, e.message]).toEqual(['REEF_INVOKE_TIMEOUT',
+      `the invoke on the Edge TPU (${DEV}) made no progress for 300 ms and was abandoned; the device is treated as lost. ` +
+      'Raise watchdogMs (--watchdog) if the model is just this slow here']);
+    expect(behind.status).toBe('fulfilled');
+    expect(Buffer.from((behind as PromiseFulfilledResult<Awaited<ReturnType<Session['run']>>>).value[OUT]!.data.buffer)).toEqual(want);
+    expect(events).toEqual([`watchdog 300 ${DEV}`, `device-lost ${DEV} REEF_INVOKE_TIMEOUT`, 'fallback cpu-int8']);
+
+    const back = nextEvent(s, 'device-restored');
+    state.set('devices=usb:1');  // The stuck call returns (its interpreter is freed by it) and the device is there.
+    await back;
+    expect(Buffer.from((await s.run([x]))[OUT]!.data.buffer)).toEqual(want);
+    expect(s.delegate.name).toBe('edgetpu');
+    await s.dispose();
+  });
+
+  it('EXPECTED FAILURE - a compiled model without a CPU variant: runs fail at once with REEF_EDGETPU_DEVICE_LOST while the device is gone, and work again when it is back', async () => {
+    const state = stateFile('devices=usb:1');
+    Object.assign(process.env, standinEnv('', { REEF_STANDIN_STATE: state.path }));
+    const s = await load(TPU, { edgetpuRetryMs: 20 });
+    const events = recordEvents(s);
+    const x = pixels();
+    await s.run([x]);
+    state.set('devices=');
+    const codes = [];
+    for (let i = 0; i < 3; i++) codes.push(await s.run([x]).then(() => 'ok', (e: ReefError) => e.code));
+    expect(codes).toEqual(['REEF_EDGETPU_DEVICE_LOST', 'REEF_EDGETPU_DEVICE_LOST', 'REEF_EDGETPU_DEVICE_LOST']);
+    const back = nextEvent(s, 'device-restored');
+    state.set('devices=usb:1');
+    await back;
+    await s.run([x]);
+    expect(events).toEqual([`device-lost ${DEV} REEF_EDGETPU_DEVICE_LOST`, `device-restored ${DEV}`]);
+    await s.dispose();
+  });
+
+  it('EXPECTED FAILURE - a device that never comes back does not hold the process: it ends on its own after the timeout', () => {
+    const state = stateFile('devices=usb:1 hang');
+    const script = `import { load } from ${JSON.stringify(join(REPO_ROOT, 'src', 'index.ts'))};
+      const s = await load(${JSON.stringify(TPU)}, { watchdogMs: 200 });
+      const e = await s.run([new Uint8Array(128 * 128 * 3)]).catch((err) => err);
+      console.log(e.code);`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script],
+      { env: { ...process.env, ...standinEnv('', { REEF_STANDIN_STATE: state.path }) }, encoding: 'utf8', timeout: 60_000, cwd: REPO_ROOT });
+    expect([r.status, r.signal, r.stdout.trim()]).toEqual([0, null, 'REEF_INVOKE_TIMEOUT']);
+  });
+});
+
 describe('checked before loading (a fresh process each: the runtime loads once per process)', () => {
   const cli = (env: Record<string, string>, ...args: string[]) =>
     spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'reef.js'), ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
@@ -157,6 +288,16 @@ describe('checked before loading (a fresh process each: the runtime loads once p
       `reef: REEF_EDGETPU_RUNTIME_TOO_OLD: ${TPU} needs Edge TPU runtime version 12 or newer, and the installed runtime (${standin}) is version 11. ` +
       'Either upgrade libedgetpu (`sudo apt-get install --only-upgrade libedgetpu1-std`), or recompile the model for this runtime: ' +
       '`edgetpu_compiler -m 11 model.tflite` (reef edgetpu compile --min-runtime 11).']);
+  });
+
+  it('EXPECTED FAILURE - a runtime whose version reef cannot read refuses the package itself, in its own words, and gets the same code', () => {
+    const r = cli(standinEnv('usb:1', { REEF_STANDIN_RUNTIME: '11', REEF_STANDIN_VERSION: 'libedgetpu (a custom build)' }),
+      'run', TPU, sharedPath('images/misc/grace_hopper.jpg'));
+    expect([r.status, r.stderr.split('\n')[0]]).toEqual([1,
+      `reef: REEF_EDGETPU_RUNTIME_TOO_OLD: ${TPU} needs Edge TPU runtime version 12 or newer, and the installed runtime is version 11. ` +
+      'Either upgrade libedgetpu (`sudo apt-get install --only-upgrade libedgetpu1-std`), or recompile the model for this runtime: ' +
+      '`edgetpu_compiler -m 11 model.tflite` (reef edgetpu compile --min-runtime 11). The runtime said: tensor allocation failed: ' +
+      'Failed to prepare for TPU. Failed precondition: Package requires runtime version (12), which is newer than this runtime version (11).']);
   });
 
   it('EXPECTED FAILURE - a libedgetpu path that cannot be loaded is named, not replaced by another', () => {
