@@ -18,6 +18,8 @@
 //   REEF_STANDIN_FAIL_AFTER  invokes that succeed before every later one fails
 //                            as a device that went away does
 //   REEF_STANDIN_VERSION     the whole edgetpu_version() string instead
+//   REEF_STANDIN_USB2        1: a USB Accelerator on a USB 2 port: every invoke
+//                            takes 3x as long (the slow-down users report)
 //   REEF_STANDIN_STATE       path of a file read at every call, so a test can
 //                            change the device while it runs: words
 //                            "devices=SPEC" (replaces REEF_STANDIN_DEVICES;
@@ -30,6 +32,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <chrono>
+#include <thread>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -264,7 +268,11 @@ TfLiteStatus KernelInvoke(TfLiteContext* context, TfLiteNode* node) {
     if (src->bytes != d->tfl.ByteSize(dst)) return kTfLiteError;
     std::memcpy(d->tfl.Data(dst), src->data.raw, src->bytes);
   }
+  const auto t0 = std::chrono::steady_clock::now();
   if (d->tfl.Invoke(d->twin) != kTfLiteOk) return kTfLiteError;
+  if (std::strcmp(Env("REEF_STANDIN_USB2", "0"), "1") == 0) {
+    std::this_thread::sleep_for(2 * (std::chrono::steady_clock::now() - t0));
+  }
   for (size_t i = 0; i < k->outputs.size(); ++i) {
     const TfLiteTensor* src = d->tfl.Output(d->twin, static_cast<int>(i));
     TfLiteTensor* dst = &context->tensors[k->outputs[i]];
