@@ -624,13 +624,21 @@ export class Session extends EventEmitter<SessionEvents> {
     const [stuck] = lane.jobs.splice(0, 1);
     stuck!.reject(err);
     this.#dropInFlight(1);
-    this.emit('watchdog', { ms: this.#watchdogMs, device });
+    this.#tell('watchdog', { ms: this.#watchdogMs, device });
     if (lane.device) {
       this.#loseLane(lane, err);
     } else {
       this.#retire(lane, true);
       if (lane.remake) void this.#replaceCpuLane(lane.remake);
     }
+  }
+
+  /**
+   * Emits after the current step: the session's state is settled before any listener runs, and a
+   * listener that throws cannot leave it half-changed.
+   */
+  #tell<K extends keyof SessionEvents>(name: K, ...args: SessionEvents[K]): void {
+    queueMicrotask(() => (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args));
   }
 
   /** Jobs that will never settle through #release (abandoned). */
@@ -696,11 +704,13 @@ export class Session extends EventEmitter<SessionEvents> {
   /** An Edge TPU lane failed or hung: out of the pool, CPU variant in if it was the last, look for the device. */
   #loseLane(lane: Lane, error: ReefError): void {
     if (lane.gone) return;
-    this.#retire(lane, true);
+    // The other interpreters on the same device would fail the same way: out with them too.
+    const same = this.#lanes.filter((l) => l !== lane && l.device?.path === lane.device!.path);
+    for (const l of [lane, ...same]) this.#retire(l, true);
     if (this.#disposed) return;
-    this.#lostLanes++;
+    this.#lostLanes += 1 + same.length;
     this.#lostError = error;
-    this.emit('device-lost', { device: deviceName(lane.device!), error });
+    this.#tell('device-lost', { device: deviceName(lane.device!), error });
     if (!this.#probe && this.#tpu && !this.#disposed) {
       this.#probe = setInterval(() => void this.#lookForDevices(), this.#tpu.retryMs);
       this.#probe.unref();
@@ -744,7 +754,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const reason = `the Edge TPU (${deviceName(lost.device!)}) went away; the ${fb.name} variant runs on the CPU until it is back`;
     this.#fallbackVariant = { variant: fb.name as SessionVariant['variant'], reason, skipped: [], file: fb.file };
     this.#delegate = Session.#delegateOf(interps[0]!);
-    this.emit('fallback', { variant: fb.name, reason });
+    this.#tell('fallback', { variant: fb.name, reason });
     const fallbackModel = model;
     const remake = (): NativeInterpreter => new (native().Interpreter)(fallbackModel, tpu.threads, true, tpu.spin);
     for (const interp of interps) this.#addLane({ interp, device: null, jobs: [], timer: null, gone: false, remake });
@@ -789,7 +799,7 @@ export class Session extends EventEmitter<SessionEvents> {
       if (this.#probe) clearInterval(this.#probe);
       this.#probe = null;
     }
-    this.emit('device-restored', { device: deviceName(device) });
+    this.#tell('device-restored', { device: deviceName(device) });
     this.#addLane({ interp, device, jobs: [], timer: null, gone: false, remake: null });
   }
 
