@@ -280,8 +280,13 @@ export const ERROR_CODES = {
   },
   REEF_EDGETPU_DEVICE_LOST: {
     meaning: 'A run on the Edge TPU failed the way a device that went away (unplugged, reset, USB error) fails.',
-    fix: 'Check the device (`reef doctor`, the USB cable and port), then load the model again; run the CPU variant meanwhile.',
+    fix: 'Check the device (`reef doctor`, the USB cable and port). The session keeps looking for it and goes back to it when it is there again; a .reef bundle runs its CPU variant meanwhile.',
     http: 503,
+  },
+  REEF_INVOKE_TIMEOUT: {
+    meaning: 'An invoke made no progress within the watchdog limit (a stuck Edge TPU or a hung kernel); it was abandoned and its interpreter replaced.',
+    fix: 'Check the device (`reef doctor`); raise the limit (watchdogMs / --watchdog MS) if the model is just slow on this board.',
+    http: 504,
   },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
