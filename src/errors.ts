@@ -169,8 +169,8 @@ export const ERROR_CODES = {
     http: 502,
   },
   REEF_TASK_MISMATCH: {
-    meaning: 'The model\'s outputs do not fit the task asked for (or reef cannot tell the task from them): wrong count, shapes or types for classify, detect, segment or embed.',
-    fix: 'Check the output shapes the message lists against the task (`reef inspect` shows them); pass --task to choose another task, or --raw to print the outputs as they are.',
+    meaning: 'A task was asked for (by --task, by the model\'s own metadata or bundle manifest, or by the command: eval --coco needs a detector, eval --labels-csv a classifier) and the model\'s outputs do not fit it. The message names the task, where it came from, what it needs, the outputs, and the task they do fit when reef can tell. (When no task was asked for and reef cannot tell one from the outputs, the code is REEF_TASK_UNSUPPORTED.)',
+    fix: 'Drop --task (reef takes the task from the metadata or the outputs) or pass the task the message names; `reef inspect` lists the outputs; --raw prints them as they are.',
     http: 422,
   },
   REEF_SERVE_BAD_REQUEST: {
@@ -259,8 +259,8 @@ export const ERROR_CODES = {
     http: 500,
   },
   REEF_TASK_UNSUPPORTED: {
-    meaning: 'The model\'s outputs are not of a task this command can interpret (e.g. `reef run` on images classifies; a detector or segmenter has other outputs).',
-    fix: 'Run it with --raw to print every output tensor (or --save DIR for .npy files), or use a task the model has.',
+    meaning: 'No task was asked for, the model declares none (TFLite metadata, bundle manifest), and its outputs are none of the layouts reef reads (classify: one scores vector; detect: TFLite_Detection_PostProcess, BlazeFace heads, a grid head; segment: one [1,H,W(,C)] map). (When a task was asked for and the outputs do not fit it, the code is REEF_TASK_MISMATCH.)',
+    fix: 'Pass --task classify|detect|segment|embed if you know what the model does, or run it with --raw to print every output tensor (or --save DIR for .npy files).',
     http: 400,
   },
   REEF_EDGETPU_RUNTIME_MISSING: {
