@@ -10,6 +10,9 @@ import { compileEdgetpu, COMPILER_INSTALL, COMPILER_NAME, findCompiler, type Com
 import { DEFAULT_COMPILER_VERSION } from '../edgetpu/rules.js';
 import { parsePositiveInt, type CliIO } from './io.js';
 import { readUserFile } from '../files.js';
+import { readFileSync } from 'node:fs';
+import { readTflite } from '../model/tflite/reader.js';
+import { minRuntimeVersion } from '../runtime/edgetpu.js';
 
 interface CheckCliOptions { json?: boolean; compilerVersion?: string }
 interface CompileCliOptions { json?: boolean; outDir?: string; minRuntime?: string; numSegments?: string; timeout?: string; compiler?: string }
@@ -24,8 +27,16 @@ export async function edgetpuCheckCommand(model: string, opts: CheckCliOptions, 
   return report;
 }
 
-function compileSummary(r: CompileResult, report: EdgetpuCheckReport): { text: string; json: Record<string, unknown> } {
+/** The oldest Edge TPU runtime the compiled model(s) need, read from their edgetpu-custom-op packages. */
+function compiledRuntime(r: CompileResult): number {
+  return Math.max(0, ...r.outputModels.map((f) => minRuntimeVersion(readTflite(new Uint8Array(readFileSync(f))))));
+}
+
+function compileSummary(r: CompileResult, report: EdgetpuCheckReport, requestedRuntime?: number): { text: string; json: Record<string, unknown> } {
   const cmp = compareWithLog(report, r.log ?? r.console);
+  const runtime = compiledRuntime(r);
+  // -m N asks for a model that loads on runtime N: the packages inside say whether the compiler did so.
+  const runtimeOk = requestedRuntime === undefined || runtime <= requestedRuntime;
   const predicted = report.operators.map((o) => o.mapped);
   const opDiffs = r.split ? predicted.flatMap((m, i) => (m !== r.split!.mapped[i] ? [i] : [])) : [];
   const agrees = cmp.agrees && opDiffs.length === 0;
@@ -36,6 +47,8 @@ function compileSummary(r: CompileResult, report: EdgetpuCheckReport): { text: s
   if (r.console.onChipUsedBytes !== undefined) {
     lines.push(`On-chip parameters: ${r.console.onChipUsedBytes} bytes, off-chip: ${r.console.offChipBytes ?? 0} bytes (estimated ${report.memory.onChipBytes} / ${report.memory.offChipBytes})`);
   }
+  lines.push(`The compiled model needs Edge TPU runtime ${runtime} or newer${requestedRuntime !== undefined ? ` (asked for with -m ${requestedRuntime})` : ''}`);
+  if (!runtimeOk) lines.push(`  but -m ${requestedRuntime} asked for runtime ${requestedRuntime}: this model will not load on a runtime older than ${runtime}`);
   lines.push(agrees ? 'The compiler did what reef predicted.' : 'The compiler differs from the prediction:');
   for (const row of cmp.rows.filter((x) => x.predicted !== x.actual)) lines.push(`  ${row.opcode.padEnd(28)} ${row.status}: predicted ${row.predicted}, compiler ${row.actual}`);
   for (const i of opDiffs) lines.push(`  operator #${i} ${report.operators[i]!.opcode}: predicted ${predicted[i] ? 'TPU' : 'CPU'}, compiled ${predicted[i] ? 'CPU' : 'TPU'}`);
@@ -47,6 +60,7 @@ function compileSummary(r: CompileResult, report: EdgetpuCheckReport): { text: s
       on_chip_bytes: r.console.onChipUsedBytes ?? null, off_chip_bytes: r.console.offChipBytes ?? null,
       edgetpu_subgraphs: r.console.edgetpuSubgraphs ?? null, operators: (r.log ?? r.console).operators,
       agrees, differences: cmp.rows.filter((x) => x.predicted !== x.actual), operator_differences: opDiffs,
+      min_runtime_version: runtime, requested_min_runtime_version: requestedRuntime ?? null, runtime_ok: runtimeOk,
     },
   };
 }
@@ -70,7 +84,7 @@ export async function edgetpuCompileCommand(model: string, opts: CompileCliOptio
   }
   const r = await compileEdgetpu(model, { compiler, ...flags });
   const report = checkEdgetpu(bytes, { compilerVersion: r.console.major ?? DEFAULT_COMPILER_VERSION });
-  const s = compileSummary(r, report);
+  const s = compileSummary(r, report, flags.minRuntimeVersion);
   if (opts.json) io.out(JSON.stringify({ check: checkReportJson(report), compile: s.json }) + '\n');
   else io.out(formatCheckReport(report, model) + '\n' + s.text);
 }

@@ -179,6 +179,20 @@ describe('reef edgetpu compile --min-runtime N (-m N): the oldest Edge TPU runti
     expect(args.filter((a) => a === '-m' || a === '--min_runtime_version')).toEqual([]);
   });
 
+  it('the compiled model\'s own packages say which runtime it needs (split_concat_edgetpu: 13), checked against -m', async () => {
+    process.env.REEF_STANDIN_COMPILED = sharedPath('models/edgetpu/split_concat_edgetpu.tflite');
+    const src = sharedPath('models/edgetpu/split_concat.tflite');
+    const ok = await runCli(registerEdgetpu, 'edgetpu', 'compile', src, '-o', dir, '-m', '13', '--json');
+    expect([ok.code, ok.err]).toEqual([0, '']);
+    const doc = JSON.parse(ok.out) as { compile: Record<string, unknown> };
+    expect(doc.compile).toMatchObject({ min_runtime_version: 13, requested_min_runtime_version: 13, runtime_ok: true, operator_differences: [] });
+    rmSync(join(dir, 'split_concat_edgetpu.tflite'));
+    const old = await runCli(registerEdgetpu, 'edgetpu', 'compile', src, '-o', dir, '-m', '12');
+    expect(old.code).toBe(0);
+    expect(old.out).toContain('The compiled model needs Edge TPU runtime 13 or newer (asked for with -m 12)\n' +
+      '  but -m 12 asked for runtime 12: this model will not load on a runtime older than 13\n');
+  });
+
   for (const bad of ['abc', '0', '-3', '13.5', '']) {
     it(`EXPECTED FAILURE - -m "${bad}": REEF_INVALID_ARGUMENT before the compiler runs`, async () => {
       const r = await runCli(registerEdgetpu, 'edgetpu', 'compile', model, '-o', dir, '-m', bad);

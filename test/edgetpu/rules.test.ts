@@ -12,7 +12,7 @@ import { checkEdgetpu } from '../../src/edgetpu/check.js';
 import { predictPartition } from '../../src/edgetpu/partition.js';
 import { CONSTRAINTS, NO_SOURCE, OP_RULES, REASONS } from '../../src/edgetpu/rules.js';
 import { readTflite } from '../../src/model/tflite/reader.js';
-import { sharedPath } from '../shared.js';
+import { sharedBytes, sharedPath } from '../shared.js';
 import { resizeModel, squeezeModel, stridedSliceModel, transposeConvModel } from './op-models.js';
 
 const MAPPED = 'Mapped to Edge TPU';
@@ -104,6 +104,22 @@ describe('RESIZE_*: version 3 needs compiler 16; compiler 2 cannot read RESIZE_B
     const m = resizeModel('RESIZE_BILINEAR', 3);
     expect(predict(m, 2)).toEqual(['Operation version not supported', 'RESIZE_BILINEAR version 3; compiler 2 cannot read versions above 2 and refuses the whole model']);
     expect(predictPartition(readTflite(m), { compilerVersion: 15 }).operators[0]!.refusal).toBeUndefined();
+  });
+});
+
+describe('LSTM: unidirectional only (coral.ai table row LSTM)', () => {
+  it('a BIDIRECTIONAL_SEQUENCE_LSTM in place of the LSTM of keras_lstm_mnist_ptq: "Operation not supported", with the fix', () => {
+    const m = readTflite(sharedBytes('models/edgetpu/keras_lstm_mnist_ptq.tflite'));
+    const ops = m.subgraphs[0]!.operators;
+    const i = ops.findIndex((o) => o.opcode === 'UNIDIRECTIONAL_SEQUENCE_LSTM');
+    expect(i).toBe(1);
+    ops[i]!.opcode = 'BIDIRECTIONAL_SEQUENCE_LSTM';
+    const p = predictPartition(m);
+    expect(p.operators[i]).toMatchObject({
+      mapped: false, reason: 'Operation not supported', detail: 'BIDIRECTIONAL_SEQUENCE_LSTM is not in the Edge TPU operator table',
+      hint: 'the Edge TPU takes unidirectional LSTMs only: use a unidirectional LSTM (or two, one on the reversed sequence)',
+    });
+    expect(p.operators.slice(i + 1).map((o) => o.reason)).toEqual(Array(ops.length - i - 1).fill(REASONS.subgraph));
   });
 });
 
