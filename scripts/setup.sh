@@ -11,6 +11,8 @@ APT_PACKAGES=(
   ffmpeg                   # reef camera: camera, stream and video sources as raw frames
   libonnx-testdata         # ONNX operator models the model-IR tests parse
   flatbuffers-compiler     # flatc, the independent decoder the model-IR tests compare against
+  openssh-server           # sshd the reef deploy tests start on loopback (never the system's)
+  socat                    # pseudo-terminal pairs for the reef deploy serial tests
 )
 
 if command -v apt-get >/dev/null 2>&1; then

@@ -20,6 +20,7 @@ import { registerOptimize } from './optimize.js';
 import { registerServe } from './serve.js';
 import { registerConvert } from './convert.js';
 import { registerRepair } from './repair.js';
+import { registerDeploy } from './deploy.js';
 
 function version(): string {
   return reefVersion();
@@ -53,6 +54,7 @@ export function buildProgram(io: CliIO = stdio, options: { json?: boolean } = {}
   registerDoctor(program, io);
   registerServe(program, io);
   registerRepair(program, io);
+  registerDeploy(program, io);
   const configure = (c: Command): void => {
     c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr });
     c.showHelpAfterError(false);

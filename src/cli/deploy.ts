@@ -1,0 +1,153 @@
+/**
+ * `reef deploy BUNDLE TARGET`, `--rollback TARGET`, `--status TARGET`, `--bench`: parsing and printing
+ * only; the work is in src/deploy.
+ */
+import type { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { ReefError } from '../errors.js';
+import { benchOnBoard, deploy, rollback, status, type ConnectOptions, type DeployResult, type RollbackResult, type StatusResult } from '../deploy/deploy.js';
+import { progressBar } from '../deploy/progress.js';
+import type { ServiceSpec } from '../deploy/service.js';
+import { checkWritable, type CliIO } from './io.js';
+
+export interface DeployCliOptions {
+  rollback?: boolean;
+  status?: boolean;
+  bench?: boolean;
+  benchOut?: string;
+  service?: string;
+  unit?: string;
+  unitDir?: string;
+  knownHosts?: string;
+  acceptNew?: boolean;
+  identity?: string[];
+  remoteReef?: string;
+  json?: boolean;
+}
+
+function usage(msg: string): ReefError {
+  return new ReefError('REEF_INVALID_ARGUMENT', msg);
+}
+
+/** What the operands and flags ask for; pure. */
+export function planDeploy(operands: string[], opts: DeployCliOptions): { job: 'deploy' | 'rollback' | 'status' | 'bench'; bundle?: string; target: string; extra: string[]; service?: ServiceSpec } {
+  const modes = [opts.rollback && '--rollback', opts.status && '--status'].filter(Boolean);
+  if (modes.length > 1) throw usage(`Expected one of --rollback and --status but received ${modes.join(' and ')}`);
+  const kind = opts.service;
+  if (kind !== undefined && kind !== 'serve' && kind !== 'camera') throw usage(`Expected serve or camera for --service but received "${kind}"`);
+  if (opts.rollback || opts.status || (opts.bench && operands.length === 1)) {
+    if (operands.length !== 1) throw usage(`Expected exactly one TARGET with ${modes[0] ?? '--bench'} but received ${operands.length} operand(s)`);
+    if (kind !== undefined) throw usage('Expected --service only when deploying a bundle (reef deploy BUNDLE TARGET --service serve)');
+    return { job: opts.rollback ? 'rollback' : opts.status ? 'status' : 'bench', target: operands[0], extra: [] };
+  }
+  if (operands.length < 2) throw usage(`Expected BUNDLE and TARGET (reef deploy model.reef ssh://pi@host/dir) but received ${operands.length === 0 ? 'none' : `only "${operands[0]}"`}`);
+  const [bundle, target, ...extra] = operands;
+  if (extra.length > 0 && kind === undefined && !opts.bench) throw usage(`Expected arguments after -- only with --service or --bench but received "${extra.join(' ')}"`);
+  const service = kind === undefined ? undefined : { kind, args: extra, unit: opts.unit, unitDir: opts.unitDir } as ServiceSpec;
+  return { job: 'deploy', bundle, target, extra, service };
+}
+
+function connectOptions(opts: DeployCliOptions): ConnectOptions & { remoteReef?: string } {
+  return { knownHosts: opts.knownHosts, acceptNew: opts.acceptNew, identity: opts.identity, remoteReef: opts.remoteReef };
+}
+
+function kib(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : `${(n / 1e3).toFixed(1)} kB`;
+}
+
+export function formatDeploy(r: DeployResult): string {
+  const lines = [
+    `deployed ${r.release.file} to ${r.target}`,
+    `  release  ${r.release.id}${r.previous ? ` (previous: ${r.previous})` : ''}`,
+    `  sha256   ${r.boardSha256} (checked on the board)`,
+    `  copy     ${kib(r.release.bytes)} in ${r.copySeconds.toFixed(2)} s (${kib(r.throughput)}/s); total ${r.seconds.toFixed(2)} s`,
+  ];
+  if (r.service) lines.push(`  service  ${r.service.unit}.service written to ${r.service.file}; ${r.service.calls.join(', ')}`);
+  return lines.join('\n') + '\n';
+}
+
+export function formatRollback(r: RollbackResult): string {
+  return `rolled back ${r.target} to ${r.current.id} (${r.current.file}, sha256 ${r.current.sha256}); ${r.previous} is now previous` +
+    (r.service ? `\n  service ${r.service.unit}.service: ${r.service.calls.join(', ')}` : '') + '\n';
+}
+
+export function formatStatus(s: StatusResult): string {
+  const lines = [`${s.target} (${s.dir})`];
+  if (s.current) {
+    lines.push(`  current  ${s.current.id}: ${s.current.file}${s.current.manifest ? ` (${s.current.manifest.name}, made ${s.current.manifest.created} by reef ${s.current.manifest.producer})` : ''}`);
+    lines.push(`  sha256   ${s.current.boardSha256 || '(file missing)'} ${s.current.intact ? 'intact' : `DIFFERS from the deployed ${s.current.sha256}`}`);
+  } else lines.push('  current  nothing deployed');
+  lines.push(`  previous ${s.previous ? `${s.previous.id}: ${s.previous.file}` : 'none'}`);
+  lines.push(`  service  ${s.service ? `${s.service.unit} ${s.service.active} (${s.service.unitFile})` : 'none installed'}`);
+  if ('error' in s.doctor) lines.push(`  doctor   ${s.doctor.error}`);
+  else {
+    lines.push(`  doctor   ${s.doctor.summary.ok ?? 0} ok, ${s.doctor.summary.warn ?? 0} warning(s), ${s.doctor.summary.fail ?? 0} failure(s)`);
+    for (const f of s.doctor.findings.filter((x) => x.status === 'fail' || x.status === 'warn')) lines.push(`    ${f.status.toUpperCase()} ${f.check}: ${f.detail}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function deployCommand(operands: string[], opts: DeployCliOptions, io: CliIO): Promise<unknown> {
+  const plan = planDeploy(operands, opts);
+  const conn = connectOptions(opts);
+  if (opts.benchOut !== undefined) await checkWritable('--bench-out', opts.benchOut);
+  const out = (v: unknown, text: string): void => io.out(opts.json ? JSON.stringify(v) + '\n' : text);
+  if (plan.job === 'rollback') {
+    const r = await rollback(plan.target, conn);
+    out(r, formatRollback(r));
+    return r;
+  }
+  if (plan.job === 'status') {
+    const s = await status(plan.target, conn);
+    out(s, formatStatus(s));
+    return s;
+  }
+  let deployed: DeployResult | undefined;
+  if (plan.job === 'deploy') {
+    const bar = progressBar(io, 'copy', process.stderr.isTTY === true && !opts.json);
+    try {
+      deployed = await deploy(plan.bundle as string, plan.target, {
+        ...conn, service: plan.service,
+        onProgress: (p) => { if (p.phase === 'copy') bar.update(p.sent, p.total); },
+      });
+    } finally {
+      bar.end();
+    }
+    if (!opts.bench) {
+      out(deployed, formatDeploy(deployed));
+      return deployed;
+    }
+  }
+  const bench = await benchOnBoard(plan.target, plan.service ? [] : plan.extra, conn);
+  if (opts.benchOut !== undefined) await writeFile(opts.benchOut, JSON.stringify(bench) + '\n');
+  if (opts.json) io.out(JSON.stringify(deployed ? { deploy: deployed, bench } : bench) + '\n');
+  else {
+    if (deployed) io.out(formatDeploy(deployed));
+    const b = (Array.isArray(bench) ? bench[0] : bench) as { latency_ms?: { p50?: number }; throughput_ips?: number; env?: { cpu?: string } };
+    io.out(`bench on ${plan.target}: p50 ${b.latency_ms?.p50?.toFixed(2) ?? '?'} ms, ${b.throughput_ips?.toFixed(1) ?? '?'} inferences/s` +
+      `${opts.benchOut ? `; written to ${opts.benchOut} (compare: reef bench MODEL --compare ${opts.benchOut})` : ''}\n`);
+  }
+  return deployed ? { deploy: deployed, bench } : bench;
+}
+
+export function registerDeploy(program: Command, io: CliIO): void {
+  program
+    .command('deploy')
+    .description('copy a bundle to a board (ssh://user@host[:port][/dir]), check it there, switch it in; --rollback, --status, --bench')
+    .argument('[operands...]', 'BUNDLE TARGET, or TARGET alone with --rollback/--status/--bench; after --: arguments for the service or for reef bench')
+    .option('--service <kind>', 'install and (re)start a systemd unit running `reef serve` or `reef camera` on the bundle')
+    .option('--unit <name>', 'unit name (default reef-serve / reef-camera)')
+    .option('--unit-dir <dir>', 'folder for the unit file on the board (default /etc/systemd/system)')
+    .option('--rollback', 'go back to the previous release on TARGET')
+    .option('--status', 'show the release, its sha256 on the board, the service and `reef doctor` of TARGET')
+    .option('--bench', 'run `reef bench --json` on the board (after deploying, or on TARGET\'s current release) and bring it back')
+    .option('--bench-out <file>', 'write the board\'s bench JSON here (for `reef bench MODEL --compare FILE`)')
+    .option('--known-hosts <file>', 'known_hosts file (default ~/.ssh/known_hosts)')
+    .option('--accept-new', 'trust and record a host key that known_hosts does not have yet (a changed key is still refused)')
+    .option('--identity <file...>', 'private key file(s) to offer (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)')
+    .option('--remote-reef <cmd>', 'reef on the board (default: reef on its PATH)')
+    .option('--json', 'print JSON')
+    .action(async (operands: string[], opts: DeployCliOptions) => {
+      await deployCommand(operands, opts, io);
+    });
+}
