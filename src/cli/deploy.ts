@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { ReefError } from '../errors.js';
-import { benchOnBoard, deploy, rollback, status, type ConnectOptions, type DeployResult, type RollbackResult, type StatusResult } from '../deploy/deploy.js';
+import { benchOnBoard, deploy, rollback, runOnBoard, status, type ConnectOptions, type DeployResult, type RollbackResult, type StatusResult } from '../deploy/deploy.js';
 import { progressBar } from '../deploy/progress.js';
 import type { ServiceSpec } from '../deploy/service.js';
 import { checkWritable, type CliIO } from './io.js';
@@ -15,6 +15,8 @@ export interface DeployCliOptions {
   status?: boolean;
   bench?: boolean;
   benchOut?: string;
+  run?: string;
+  linkTimeout?: string;
   service?: string;
   unit?: string;
   unitDir?: string;
@@ -30,25 +32,37 @@ function usage(msg: string): ReefError {
 }
 
 /** What the operands and flags ask for; pure. */
-export function planDeploy(operands: string[], opts: DeployCliOptions): { job: 'deploy' | 'rollback' | 'status' | 'bench'; bundle?: string; target: string; extra: string[]; service?: ServiceSpec } {
+export function planDeploy(operands: string[], opts: DeployCliOptions): { job: 'deploy' | 'rollback' | 'status' | 'bench' | 'run'; bundle?: string; target: string; extra: string[]; service?: ServiceSpec } {
   const modes = [opts.rollback && '--rollback', opts.status && '--status'].filter(Boolean);
   if (modes.length > 1) throw usage(`Expected one of --rollback and --status but received ${modes.join(' and ')}`);
   const kind = opts.service;
   if (kind !== undefined && kind !== 'serve' && kind !== 'camera') throw usage(`Expected serve or camera for --service but received "${kind}"`);
-  if (opts.rollback || opts.status || (opts.bench && operands.length === 1)) {
-    if (operands.length !== 1) throw usage(`Expected exactly one TARGET with ${modes[0] ?? '--bench'} but received ${operands.length} operand(s)`);
+  if (opts.bench && opts.run !== undefined) throw usage('Expected one of --bench and --run but received both');
+  const after = opts.bench ? '--bench' : opts.run !== undefined ? '--run' : undefined;
+  // TARGET alone (a bundle's name never starts with ssh:// or serial://): what follows is for reef bench / run.
+  const targetFirst = /^(ssh|serial):\/\//.test(operands[0] ?? '');
+  if (opts.rollback || opts.status || (after && targetFirst)) {
+    const extra = operands.slice(1);
+    if (operands.length === 0 || (extra.length > 0 && !after) || (!after && !targetFirst)) throw usage(`Expected exactly one TARGET with ${modes[0] ?? after} but received ${operands.length} operand(s)`);
+    if (modes.length > 0 && after) throw usage(`Expected ${modes[0]} alone, not with ${after}`);
     if (kind !== undefined) throw usage('Expected --service only when deploying a bundle (reef deploy BUNDLE TARGET --service serve)');
-    return { job: opts.rollback ? 'rollback' : opts.status ? 'status' : 'bench', target: operands[0], extra: [] };
+    return { job: opts.rollback ? 'rollback' : opts.status ? 'status' : opts.bench ? 'bench' : 'run', target: operands[0], extra };
   }
   if (operands.length < 2) throw usage(`Expected BUNDLE and TARGET (reef deploy model.reef ssh://pi@host/dir) but received ${operands.length === 0 ? 'none' : `only "${operands[0]}"`}`);
   const [bundle, target, ...extra] = operands;
-  if (extra.length > 0 && kind === undefined && !opts.bench) throw usage(`Expected arguments after -- only with --service or --bench but received "${extra.join(' ')}"`);
+  if (extra.length > 0 && kind === undefined && !after) throw usage(`Expected arguments after -- only with --service, --bench or --run but received "${extra.join(' ')}"`);
   const service = kind === undefined ? undefined : { kind, args: extra, unit: opts.unit, unitDir: opts.unitDir } as ServiceSpec;
   return { job: 'deploy', bundle, target, extra, service };
 }
 
 function connectOptions(opts: DeployCliOptions): ConnectOptions & { remoteReef?: string } {
-  return { knownHosts: opts.knownHosts, acceptNew: opts.acceptNew, identity: opts.identity, remoteReef: opts.remoteReef };
+  let linkTimeoutMs: number | undefined;
+  if (opts.linkTimeout !== undefined) {
+    const s = Number(opts.linkTimeout);
+    if (!(s > 0)) throw usage(`Expected a positive number of seconds for --link-timeout but received "${opts.linkTimeout}"`);
+    linkTimeoutMs = s * 1000;
+  }
+  return { knownHosts: opts.knownHosts, acceptNew: opts.acceptNew, identity: opts.identity, remoteReef: opts.remoteReef, linkTimeoutMs };
 }
 
 function kib(n: number): string {
@@ -113,10 +127,19 @@ export async function deployCommand(operands: string[], opts: DeployCliOptions, 
     } finally {
       bar.end();
     }
-    if (!opts.bench) {
+    if (!opts.bench && opts.run === undefined) {
       out(deployed, formatDeploy(deployed));
       return deployed;
     }
+  }
+  if (opts.run !== undefined) {
+    const result = await runOnBoard(plan.target, opts.run, plan.service ? [] : plan.extra, conn);
+    if (opts.json) io.out(JSON.stringify(deployed ? { deploy: deployed, run: result } : result) + '\n');
+    else {
+      if (deployed) io.out(formatDeploy(deployed));
+      io.out(`reef run on ${plan.target}:\n${JSON.stringify(result, null, 2)}\n`);
+    }
+    return deployed ? { deploy: deployed, run: result } : result;
   }
   const bench = await benchOnBoard(plan.target, plan.service ? [] : plan.extra, conn);
   if (opts.benchOut !== undefined) await writeFile(opts.benchOut, JSON.stringify(bench) + '\n');
@@ -133,7 +156,7 @@ export async function deployCommand(operands: string[], opts: DeployCliOptions, 
 export function registerDeploy(program: Command, io: CliIO): void {
   program
     .command('deploy')
-    .description('copy a bundle to a board (ssh://user@host[:port][/dir]), check it there, switch it in; --rollback, --status, --bench')
+    .description('copy a bundle to a board (ssh://user@host[:port][/dir] or serial:///dev/ttyUSB0?baud=115200), check it there, switch it in; --rollback, --status, --bench, --run')
     .argument('[operands...]', 'BUNDLE TARGET, or TARGET alone with --rollback/--status/--bench; after --: arguments for the service or for reef bench')
     .option('--service <kind>', 'install and (re)start a systemd unit running `reef serve` or `reef camera` on the bundle')
     .option('--unit <name>', 'unit name (default reef-serve / reef-camera)')
@@ -141,6 +164,8 @@ export function registerDeploy(program: Command, io: CliIO): void {
     .option('--rollback', 'go back to the previous release on TARGET')
     .option('--status', 'show the release, its sha256 on the board, the service and `reef doctor` of TARGET')
     .option('--bench', 'run `reef bench --json` on the board (after deploying, or on TARGET\'s current release) and bring it back')
+    .option('--run <input>', 'run `reef run` on the board on INPUT (an image, copied there first) with the current release; arguments after -- go to it')
+    .option('--link-timeout <s>', 'serial: give up when the board has been silent this long (default 10; a rerun resumes)')
     .option('--bench-out <file>', 'write the board\'s bench JSON here (for `reef bench MODEL --compare FILE`)')
     .option('--known-hosts <file>', 'known_hosts file (default ~/.ssh/known_hosts)')
     .option('--accept-new', 'trust and record a host key that known_hosts does not have yet (a changed key is still refused)')

@@ -21,6 +21,7 @@ import { registerServe } from './serve.js';
 import { registerConvert } from './convert.js';
 import { registerRepair } from './repair.js';
 import { registerDeploy } from './deploy.js';
+import { registerAgent } from './agent.js';
 
 function version(): string {
   return reefVersion();
@@ -55,6 +56,7 @@ export function buildProgram(io: CliIO = stdio, options: { json?: boolean } = {}
   registerServe(program, io);
   registerRepair(program, io);
   registerDeploy(program, io);
+  registerAgent(program, io);
   const configure = (c: Command): void => {
     c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr });
     c.showHelpAfterError(false);

@@ -12,6 +12,7 @@
  * renamed into a release and `current` switched. A failure at any step leaves `current` as it was.
  */
 import { randomBytes } from 'node:crypto';
+import { basename } from 'node:path';
 import { ReefError } from '../errors.js';
 import { releaseFor, type BundleInfo, type ReleaseInfo } from './bundle-info.js';
 import { remoteFailure, sq, SshBoard } from './ssh.js';
@@ -42,6 +43,10 @@ export interface DeployResult {
   /** Bytes per second of the copy. */
   throughput: number;
   service: { unit: string; file: string; calls: string[] } | null;
+  /** Serial only: bytes the board already had from an interrupted deploy (not sent again). */
+  resumedBytes?: number;
+  /** Serial only: frames sent, resent, and damaged frames received. */
+  link?: { baud: number; framesSent: number; framesResent: number; badFramesReceived: number };
 }
 
 /** Free bytes in a folder on the board, from `df -Pk`. */
@@ -220,13 +225,30 @@ export async function statusOverSsh(board: SshBoard, remoteReef = 'reef'): Promi
   return { target: board.target.text, dir, current, previous, service, doctor };
 }
 
-/** Runs `reef bench --json` on the board on the current release; returns its parsed JSON. */
-export async function benchOverSsh(board: SshBoard, args: string[], remoteReef = 'reef'): Promise<unknown> {
+async function currentFile(board: SshBoard, what: string): Promise<string> {
   const dir = board.target.dir;
   const cur = await board.exec(`cat ${sq(`${dir}/current/release.json`)}`, 'cat release.json');
-  if (cur.code !== 0) throw new ReefError('REEF_DEPLOY_REMOTE_FAILED', `nothing is deployed in ${board.target.host}:${dir}; deploy a bundle before --bench`);
-  const rel = JSON.parse(cur.stdout) as ReleaseInfo;
-  const cmd = [remoteReef, 'bench', `${dir}/current/${rel.file}`, '--json', ...args].map(sq).join(' ');
+  if (cur.code !== 0) throw new ReefError('REEF_DEPLOY_REMOTE_FAILED', `nothing is deployed in ${board.target.host}:${dir}; deploy a bundle before ${what}`);
+  return `${dir}/current/${(JSON.parse(cur.stdout) as ReleaseInfo).file}`;
+}
+
+/** Copies `input` to DIR/inputs on the board and runs `reef run` there on the current release. */
+export async function runOverSsh(board: SshBoard, input: string, args: string[], remoteReef = 'reef'): Promise<unknown> {
+  const model = await currentFile(board, '--run');
+  const remote = `${board.target.dir}/inputs/${basename(input)}`;
+  await board.run(`mkdir -p ${sq(`${board.target.dir}/inputs`)}`, 'mkdir inputs');
+  await board.upload(input, remote);
+  const r = await board.exec([remoteReef, 'run', model, remote, '--json', ...args].map(sq).join(' '), 'reef run');
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    throw remoteFailure('reef run', r);
+  }
+}
+
+/** Runs `reef bench --json` on the board on the current release; returns its parsed JSON. */
+export async function benchOverSsh(board: SshBoard, args: string[], remoteReef = 'reef'): Promise<unknown> {
+  const cmd = [remoteReef, 'bench', await currentFile(board, '--bench'), '--json', ...args].map(sq).join(' ');
   const r = await board.exec(cmd, 'reef bench');
   try {
     return JSON.parse(r.stdout);
