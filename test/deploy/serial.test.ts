@@ -4,11 +4,10 @@
  * command fails with a coded error, and `current` on the board never names a partial file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { deploy, rollback, status } from '../../src/deploy/deploy.js';
-import { isReefError, type ReefError } from '../../src/errors.js';
+import { codeOf, sha } from './helpers.js';
 import { cli } from '../cli.js';
 import { sharedPath } from '../shared.js';
 import { startRig, type SerialRig } from './serial-rig.js';
@@ -16,17 +15,7 @@ import { startRig, type SerialRig } from './serial-rig.js';
 const SMALL = sharedPath('models/tflite/hello_world_float.tflite');
 const MEDIUM = sharedPath('models/tflite/resnet8_cifar10_int8.tflite');
 const LARGER = sharedPath('models/tflite/vww_96_int8.tflite');
-const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
-async function codeOf(p: Promise<unknown>): Promise<ReefError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isReefError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a ReefError, but it succeeded');
-}
 
 let rig: SerialRig;
 const url = (): string => `serial://${rig.hostDev}?baud=115200`;

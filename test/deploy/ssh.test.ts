@@ -4,13 +4,12 @@
  * read-only disk) that must leave the installed release untouched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deploy, rollback, status } from '../../src/deploy/deploy.js';
-import { isReefError, type ReefError } from '../../src/errors.js';
+import { codeOf, sha } from './helpers.js';
 import { cli } from '../cli.js';
 import { sharedPath } from '../shared.js';
 import { startSshd, type Sshd } from './sshd.js';
@@ -18,17 +17,7 @@ import { startSshd, type Sshd } from './sshd.js';
 const SMALL = sharedPath('models/tflite/hello_world_float.tflite');
 const MEDIUM = sharedPath('models/tflite/resnet8_cifar10_int8.tflite');
 const LARGE = sharedPath('models/tflite/ssd_mobilenet_v1_coco_quant_postprocess.tflite');
-const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
-async function codeOf(p: Promise<unknown>): Promise<ReefError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isReefError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a ReefError, but it succeeded');
-}
 
 let sshd: Sshd;
 let work: string;
