@@ -8,7 +8,11 @@ import { ReefError } from '../errors.js';
 import { benchOnBoard, deploy, rollback, runOnBoard, status, type ConnectOptions, type DeployResult, type RollbackResult, type StatusResult } from '../deploy/deploy.js';
 import { progressBar } from '../deploy/progress.js';
 import type { ServiceSpec } from '../deploy/service.js';
-import { checkWritable, type CliIO } from './io.js';
+import { checkWritable, parsePositiveInt, type CliIO } from './io.js';
+import { describeBundle } from '../deploy/bundle-info.js';
+import { deployFleet, fleetError, formatFleet, type FleetResult } from '../deploy/fleet.js';
+import { limitHosts, readInventory } from '../deploy/inventory.js';
+import { writeK8sManifests } from '../deploy/k8s.js';
 
 export interface DeployCliOptions {
   rollback?: boolean;
@@ -17,6 +21,15 @@ export interface DeployCliOptions {
   benchOut?: string;
   run?: string;
   linkTimeout?: string;
+  inventory?: string;
+  parallel?: string;
+  limit?: string;
+  k8s?: string;
+  image?: string;
+  namespace?: string;
+  nodeLabel?: string;
+  hostDir?: string;
+  port?: string;
   service?: string;
   unit?: string;
   unitDir?: string;
@@ -101,7 +114,41 @@ export function formatStatus(s: StatusResult): string {
   return lines.join('\n') + '\n';
 }
 
+/** `--inventory`: one bundle to every board of an Ansible inventory, N at a time. */
+async function fleetCommand(operands: string[], opts: DeployCliOptions, io: CliIO): Promise<FleetResult> {
+  if (operands.length !== 1) throw usage(`Expected only BUNDLE with --inventory (the boards come from the inventory) but received ${operands.length} operand(s)`);
+  if (opts.rollback || opts.status || opts.bench || opts.run !== undefined) throw usage('Expected --inventory only for deploying a bundle');
+  const parallel = opts.parallel === undefined ? 4 : parsePositiveInt('--parallel', opts.parallel);
+  const hosts = limitHosts(await readInventory(opts.inventory as string), opts.limit);
+  const kind = opts.service;
+  if (kind !== undefined && kind !== 'serve' && kind !== 'camera') throw usage(`Expected serve or camera for --service but received "${kind}"`);
+  const tty = process.stderr.isTTY === true && !opts.json;
+  const r = await deployFleet(operands[0], hosts, {
+    ...connectOptions(opts), parallel,
+    service: kind === undefined ? undefined : { kind, args: [], unit: opts.unit, unitDir: opts.unitDir },
+    onHost: (e) => { if (tty) io.err(`${e.ok ? 'ok    ' : 'FAILED'} ${e.host}\n`); },
+  });
+  io.out(opts.json ? JSON.stringify(r) + '\n' : formatFleet(r));
+  if (r.failed > 0) throw fleetError(r);
+  return r;
+}
+
+/** `--k8s DIR`: Kubernetes manifests for the bundle. */
+async function k8sCommand(operands: string[], opts: DeployCliOptions, io: CliIO): Promise<string[]> {
+  if (operands.length !== 1) throw usage(`Expected only BUNDLE with --k8s DIR but received ${operands.length} operand(s)`);
+  const info = await describeBundle(operands[0]);
+  const files = await writeK8sManifests(opts.k8s as string, {
+    bundleFile: info.file, image: opts.image, namespace: opts.namespace, nodeLabel: opts.nodeLabel, hostDir: opts.hostDir,
+    port: opts.port === undefined ? undefined : parsePositiveInt('--port', opts.port),
+  });
+  io.out(opts.json ? JSON.stringify({ files }) + '\n' : `${files.map((f) => `wrote ${f}`).join('\n')}\napply with: kubectl apply -f ${opts.k8s}\n`);
+  return files;
+}
+
 export async function deployCommand(operands: string[], opts: DeployCliOptions, io: CliIO): Promise<unknown> {
+  if (opts.inventory !== undefined && opts.k8s !== undefined) throw usage('Expected one of --inventory and --k8s but received both');
+  if (opts.inventory !== undefined) return fleetCommand(operands, opts, io);
+  if (opts.k8s !== undefined) return k8sCommand(operands, opts, io);
   const plan = planDeploy(operands, opts);
   const conn = connectOptions(opts);
   if (opts.benchOut !== undefined) await checkWritable('--bench-out', opts.benchOut);
@@ -171,6 +218,15 @@ export function registerDeploy(program: Command, io: CliIO): void {
     .option('--accept-new', 'trust and record a host key that known_hosts does not have yet (a changed key is still refused)')
     .option('--identity <file...>', 'private key file(s) to offer (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)')
     .option('--remote-reef <cmd>', 'reef on the board (default: reef on its PATH)')
+    .option('--inventory <hosts.yml>', 'deploy BUNDLE to every host of an Ansible YAML inventory (ansible_host, ansible_port, ansible_user, ansible_ssh_private_key_file, reef_dir)')
+    .option('--parallel <n>', 'with --inventory: boards at a time (default 4)')
+    .option('--limit <names>', 'with --inventory: only these hosts or groups (comma-separated)')
+    .option('--k8s <dir>', 'write Kubernetes manifests for BUNDLE into DIR: a DaemonSet running reef serve on Edge TPU nodes and a KServe ServingRuntime')
+    .option('--image <image>', 'with --k8s: container image with reef (default reef:VERSION)')
+    .option('--namespace <ns>', 'with --k8s: namespace (default default)')
+    .option('--node-label <k=v>', 'with --k8s: label of Edge TPU nodes (default reef.dev/edgetpu=true)')
+    .option('--host-dir <dir>', 'with --k8s: deploy folder on the nodes (default /var/lib/reef)')
+    .option('--port <port>', 'with --k8s: port reef serve listens on (default 8080)')
     .option('--json', 'print JSON')
     .action(async (operands: string[], opts: DeployCliOptions) => {
       await deployCommand(operands, opts, io);

@@ -49,7 +49,8 @@ function pipe(from: SerialPort, to: SerialPort): void {
   });
   setInterval(() => {
     const now = Date.now();
-    if (baud) credit = Math.min(credit + ((now - last) / 1000) * (baud / 10), baud / 10);
+    // At most ~5 ms of line time may go at once, as a UART sends byte after byte.
+    if (baud) credit = Math.min(credit + ((now - last) / 1000) * (baud / 10), Math.max(16, baud / 10 / 200));
     last = now;
     while (queue.length && queue[0].at <= now) {
       const head = queue[0];

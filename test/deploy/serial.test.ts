@@ -18,11 +18,11 @@ const LARGER = sharedPath('models/tflite/vww_96_int8.tflite');
 
 
 let rig: SerialRig;
-const url = (): string => `serial://${rig.hostDev}?baud=115200`;
+const url = (): string => `serial://${rig.hostDev}?baud=921600`;
 const installed = (): string => readlinkSync(join(rig.boardDir, 'current'));
 
 beforeAll(async () => {
-  rig = await startRig();
+  rig = await startRig({ baud: 921600 });
 });
 
 afterAll(async () => {
@@ -65,7 +65,7 @@ describe('reef deploy serial://', () => {
       onProgress: (p) => { if (p.phase === 'copy' && !cut && p.sent > p.total * 0.4) { cut = true; void rig.injector('cut'); } },
     }));
     expect(e.code).toBe('REEF_DEPLOY_LINK_LOST');
-    expect(e.message).toMatch(/^nothing heard from the board on .* for \d+\.\d s \(cable pulled\? is `reef agent --serial` running there at 115200 baud\?\)$/);
+    expect(e.message).toMatch(/^nothing heard from the board on .* for \d+\.\d s \(cable pulled\? is `reef agent --serial` running there at 921600 baud\?\)$/);
     expect(installed()).toBe(before);
     expect(sha(join(rig.boardDir, 'current', 'resnet8_cifar10_int8.tflite'))).toBe(sha(MEDIUM));
     await rig.injector('restore');

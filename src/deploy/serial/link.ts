@@ -39,8 +39,9 @@ export class SerialLink {
   private readonly decoder: FrameDecoder;
   private lastHeard = Date.now();
   private closed = false;
-  /** Smoothed round trip of answered first sends (Karn: resent requests are not sampled), ms. */
+  /** Smoothed round trip and its deviation (Jacobson), from answered first sends only (Karn), ms. */
   private srtt: number | null = null;
+  private rttvar = 0;
   readonly stats: LinkStats = { sent: 0, resent: 0, received: 0, badFrames: 0 };
 
   private constructor(private readonly port: SerialPort, readonly device: string, readonly baud: number, private readonly opts: LinkOptions) {
@@ -74,7 +75,10 @@ export class SerialLink {
     this.pending.delete(f.id);
     if (p.tries === 1) {
       const rtt = Date.now() - p.sentAt;
-      this.srtt = this.srtt === null ? rtt : 0.875 * this.srtt + 0.125 * rtt;
+      if (this.srtt === null) { this.srtt = rtt; this.rttvar = rtt / 2; } else {
+        this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rtt);
+        this.srtt = 0.875 * this.srtt + 0.125 * rtt;
+      }
     }
     if (p.timer) clearTimeout(p.timer);
     const body = f.payload.subarray(1);
@@ -117,7 +121,21 @@ export class SerialLink {
         return;
       }
       this.send(id, p);
-    }, this.srtt === null ? p.timeoutMs : Math.max(150, Math.min(p.timeoutMs, 4 * this.srtt + 100)));
+    }, this.timeout(p));
+  }
+
+  /**
+   * When to resend: the measured round trip plus four deviations (the wire-time bound until there
+   * is a measurement), doubled on every resend of the same request (TCP's backoff), so a line that
+   * is slower than measured is not flooded with copies.
+   */
+  private timeout(p: Pending): number {
+    // Never less than the line needs for every frame in flight (a paced UART queues them).
+    let inFlight = 0;
+    for (const q of this.pending.values()) inFlight += q.frame.length + 16;
+    const floor = this.wireMs(inFlight) * 1.5 + 50;
+    const rto = this.srtt === null ? p.timeoutMs : Math.min(p.timeoutMs, Math.max(100, floor, this.srtt + 4 * this.rttvar));
+    return Math.min(rto * 2 ** (p.tries - 1), p.timeoutMs * 4);
   }
 
   /** Sends a request and resolves with the answer's body; resends on silence. */
