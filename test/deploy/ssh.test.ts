@@ -5,10 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deploy, rollback, status } from '../../src/deploy/deploy.js';
+import { progressBar } from '../../src/deploy/progress.js';
 import { codeOf, sha } from './helpers.js';
 import { cli } from '../cli.js';
 import { sharedPath } from '../shared.js';
@@ -278,5 +279,42 @@ describe('--service, --status, --bench', () => {
     const cmp = JSON.parse(c.out);
     expect(JSON.stringify(cmp)).toContain('this-machine.json');
     expect(JSON.stringify(cmp)).toContain('board-bench.json');
+  });
+});
+
+describe('ssh-agent', () => {
+  it('authenticates with a key held by a real ssh-agent (no key file given)', async () => {
+    const sock = join(work, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+      execFileSync('ssh-add', ['-q', sshd.userKey], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      const dir = boardDir();
+      const r = await deploy(SMALL, sshd.url(dir), { knownHosts: sshd.knownHosts, identity: [], agent: sock });
+      expect(r.boardSha256).toBe(sha(SMALL));
+      // The same agent without the key: refused, naming what was offered.
+      execFileSync('ssh-add', ['-q', '-D'], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      const e = await codeOf(deploy(SMALL, sshd.url(dir), { knownHosts: sshd.knownHosts, identity: [], agent: sock }));
+      expect(e.code).toBe('REEF_DEPLOY_AUTH_FAILED');
+      expect(e.message).toBe(`${sshd.user}@127.0.0.1:${sshd.port} refused every key offered (ssh-agent)`);
+    } finally {
+      agent.kill('SIGTERM');
+    }
+  });
+});
+
+describe('progress bar', () => {
+  it('draws on a terminal only, redrawn in place, and clears its line at the end', () => {
+    let text = '';
+    const bar = progressBar({ err: (t) => { text += t; } }, 'copy', true);
+    bar.update(1_500_000, 3_000_000);
+    expect(text).toMatch(/^\r\x1b\[Kcopy \[#{15}\.{15}\]  50% 1\.50\/3\.00 MB \d+\.\d+ MB\/s$/);
+    bar.end();
+    expect(text.endsWith('\r\x1b[K')).toBe(true);
+    let off = '';
+    const quiet = progressBar({ err: (t) => { off += t; } }, 'copy', false);
+    quiet.update(1, 2);
+    quiet.end();
+    expect(off).toBe('');
   });
 });
