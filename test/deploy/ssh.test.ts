@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deploy, rollback, status } from '../../src/deploy/deploy.js';
 import { progressBar } from '../../src/deploy/progress.js';
+import { buildBundle } from '../../src/package/writer.js';
 import { codeOf, sha } from './helpers.js';
 import { cli } from '../cli.js';
 import { sharedPath } from '../shared.js';
@@ -316,5 +317,28 @@ describe('progress bar', () => {
     quiet.update(1, 2);
     quiet.end();
     expect(off).toBe('');
+  });
+});
+
+describe('.reef bundles', () => {
+  it('--status names the bundle from its manifest; a broken .reef is refused before any connection', async () => {
+    const { bytes, manifest } = buildBundle({
+      name: 'resnet8', created: '2026-01-01T00:00:00.000Z',
+      variants: [{ name: 'cpu-int8', data: readFileSync(MEDIUM), source: 'resnet8_cifar10_int8.tflite' }],
+    });
+    const file = join(work, 'resnet8.reef');
+    writeFileSync(file, bytes);
+    const dir = boardDir();
+    const base = ['--identity', sshd.userKey, '--known-hosts', sshd.knownHosts];
+    expect((await cli('deploy', file, sshd.url(dir), ...base)).code).toBe(0);
+    const s = JSON.parse((await cli('deploy', '--status', sshd.url(dir), ...base, '--json')).out);
+    expect(s.current.manifest).toEqual({ name: 'resnet8', created: '2026-01-01T00:00:00.000Z', producer: manifest.producer });
+    expect(s.current.sha256).toBe(sha(file));
+    const text = (await cli('deploy', '--status', sshd.url(dir), ...base)).out;
+    expect(text).toContain(`resnet8.reef (resnet8, made 2026-01-01T00:00:00.000Z by reef ${manifest.producer})`);
+    const broken = join(work, 'broken.reef');
+    writeFileSync(broken, 'not a tar');
+    const e = await cli('deploy', broken, `ssh://${sshd.user}@127.0.0.1:1/x`, '--json');
+    expect(JSON.parse(e.out).error.code).toBe('REEF_BUNDLE_INVALID');
   });
 });
