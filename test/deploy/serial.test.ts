@@ -11,6 +11,10 @@ import { codeOf, sha } from './helpers.js';
 import { cli } from '../cli.js';
 import { sharedPath } from '../shared.js';
 import { startRig, type SerialRig } from './serial-rig.js';
+import { SerialLink } from '../../src/deploy/serial/link.js';
+import { json, sendFile } from '../../src/deploy/serial/host.js';
+import { OP } from '../../src/deploy/serial/protocol.js';
+import { releaseFor } from '../../src/deploy/bundle-info.js';
 
 const SMALL = sharedPath('models/tflite/hello_world_float.tflite');
 const MEDIUM = sharedPath('models/tflite/resnet8_cifar10_int8.tflite');
@@ -115,6 +119,25 @@ describe('reef deploy serial://', () => {
     const bench = JSON.parse(b.out);
     expect(bench.model).toBe(join(rig.boardDir, 'current', 'mobilenet_v1_0.25_128_float.tflite'));
     expect(bench.series.latency_ms).toHaveLength(3);
+  });
+
+  it('EXPECTED FAILURE - a file whose sha256 on the board differs from the one announced is removed, not installed (REEF_DEPLOY_CHECKSUM_MISMATCH)', async () => {
+    const before = installed();
+    const link = await SerialLink.open(rig.hostDev, 921600);
+    try {
+      await json(link, OP.hello);
+      const bytes = readFileSync(SMALL);
+      const claimed = sha(MEDIUM);
+      const { handle } = await sendFile(link, 'release', 'hello_world_float.tflite', bytes, claimed);
+      const release = releaseFor({ path: SMALL, file: 'hello_world_float.tflite', bytes: bytes.length, sha256: claimed, manifest: null });
+      const e = await codeOf(json(link, OP.commit, { handle, sha256: claimed, release }));
+      expect(e.code).toBe('REEF_DEPLOY_CHECKSUM_MISMATCH');
+      expect(e.message).toBe(`the board (reef agent) answered: the received hello_world_float.tflite has sha256 ${sha(SMALL)} but the host sent ${claimed}; it was removed, the installed version is unchanged`);
+    } finally {
+      await link.close();
+    }
+    expect(installed()).toBe(before);
+    expect(readdirSync(join(rig.boardDir, 'releases')).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
   it('EXPECTED FAILURE - a device that does not exist gives REEF_DEPLOY_CONNECT_FAILED; --service is refused on serial', async () => {

@@ -28,7 +28,7 @@ function timeoutFor(link: SerialLink, bytes: number): number {
   return Math.max(400, Math.ceil(link.wireMs((bytes + 32) * WINDOW) * 2) + 300);
 }
 
-async function json<T>(link: SerialLink, code: number, body: object = {}, timeoutMs?: number): Promise<T> {
+export async function json<T>(link: SerialLink, code: number, body: object = {}, timeoutMs?: number): Promise<T> {
   const r = await link.request(op(code, body), timeoutMs ?? timeoutFor(link, 1024));
   return JSON.parse(r.toString()) as T;
 }
@@ -43,8 +43,8 @@ async function withLink<T>(t: SerialTarget, opts: LinkOptions, job: (l: SerialLi
   }
 }
 
-/** Sends a file in chunks (only those the board lacks); returns the bytes it already had. */
-async function sendFile(link: SerialLink, kind: BeginRequest['kind'], file: string, bytes: Buffer, sha256: string, onProgress?: (sent: number, total: number) => void): Promise<{ handle: number; resumed: number }> {
+/** Sends a file in chunks (only those the board lacks); returns the bytes it already had. Exported for the tests. */
+export async function sendFile(link: SerialLink, kind: BeginRequest['kind'], file: string, bytes: Buffer, sha256: string, onProgress?: (sent: number, total: number) => void): Promise<{ handle: number; resumed: number }> {
   const begin = await json<BeginAnswer & { handle: number }>(link, OP.begin, { kind, file, bytes: bytes.length, sha256, chunk: CHUNK_BYTES } satisfies BeginRequest);
   const have = Buffer.from(begin.have, 'base64');
   const n = chunkCount(bytes.length, CHUNK_BYTES);
