@@ -209,13 +209,13 @@ export const ERROR_CODES = {
     http: 401,
   },
   REEF_SERVE_MODEL_FORMAT: {
-    meaning: 'reef serve was given a model file it cannot serve yet (.onnx before the ONNX backend exists) or none at all in a version folder.',
-    fix: 'Serve a .tflite or .reef file; convert ONNX models to TFLite first.',
+    meaning: 'reef serve found no model it can serve where it looked: a version folder without a model file (or with several), or a model base path / repository without numeric version folders.',
+    fix: 'Put one .tflite, .reef or .onnx file in a numeric version folder (BASE/1/model.tflite), or name the file to serve model.tflite.',
     http: 501,
   },
   REEF_SERVE_CONFIG_INVALID: {
-    meaning: 'A --model_config_file or model repository is malformed: a syntax error, an unknown field, or a name that escapes the repository.',
-    fix: 'Fix the file at the line and column the message names (TF Serving\'s text-format model_config_list).',
+    meaning: 'A --model_config_file, a Triton config.pbtxt or a model repository is malformed (a syntax error, an unknown field, a name that escapes the repository) or does not match the model (a config.pbtxt field that disagrees with the model file: the message names it).',
+    fix: 'Fix the file at the line and column the message names (TF Serving\'s text-format model_config_list, Triton\'s model configuration), or the field it names.',
     http: 400,
   },
   REEF_CONVERT_UNSUPPORTED_OP: {
@@ -282,6 +282,11 @@ export const ERROR_CODES = {
     meaning: 'A run on the Edge TPU failed the way a device that went away (unplugged, reset, USB error) fails.',
     fix: 'Check the device (`reef doctor`, the USB cable and port), then load the model again; run the CPU variant meanwhile.',
     http: 503,
+  },
+  REEF_SERVE_LISTEN_FAILED: {
+    meaning: 'reef serve could not listen on the address and port asked for: another process holds the port, or the address is not one of this machine\'s.',
+    fix: 'Choose another port with --rest_api_port (0 picks a free one) or stop the process that holds it (`ss -ltnp` shows it); check --host.',
+    http: 500,
   },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

@@ -145,8 +145,8 @@ export function parseModelConfig(text: string, file: string): ModelSource[] {
       r.failAt(c, 'name', (e as Error).message);
     }
     const platform = one<string>(r, c, 'model_platform', 'string');
-    if (platform !== undefined && !['tensorflow', 'tflite', 'reef'].includes(platform)) {
-      r.fail(`config "${name}": model_platform "${platform}" is not served by reef (tensorflow, tflite or reef)`);
+    if (platform !== undefined && !['tensorflow', 'tflite', 'reef', 'onnx'].includes(platform)) {
+      r.failAt(c, 'model_platform', `config "${name}": model_platform "${platform}" is not served by reef (tensorflow, tflite, reef or onnx)`);
     }
     let policy: VersionPolicy = { kind: 'latest', n: 1 };
     const pol = one<Message>(r, c, 'model_version_policy', 'message');

@@ -190,7 +190,7 @@ function jsonData(t: WireTensor): string {
 function metadata(model: ServedModel, versions: string[]) {
   const t = (s: ServedModel['inputs'][number]) => ({ name: s.name, datatype: V2_DTYPE[s.dtype] ?? s.dtype.toUpperCase(), shape: s.shape });
   return {
-    name: model.name, versions, platform: model.path.endsWith('.reef') ? 'reef_bundle' : 'tensorflow_lite',
+    name: model.name, versions, platform: model.platform,
     inputs: model.inputs.map(t), outputs: model.outputs.map(t),
   };
 }

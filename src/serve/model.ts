@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { ReefError } from '../errors.js';
 import { load, type LoadOptions, type Session } from '../runtime/session.js';
 import { readTflite } from '../model/tflite/reader.js';
+import { isOnnx } from '../model/onnx/reader.js';
 import type { DType, Quantization, TypedArray } from '../types.js';
 import { Scheduler, type RunGroup } from './scheduler.js';
 import { allocate, elementCount, shapeText, type WireTensor } from './tensor.js';
@@ -49,6 +50,9 @@ export interface InferResult {
   runs: number;
 }
 
+/** What runs a model, in Triton's platform words (KServe v2 metadata, config.pbtxt). */
+export type Platform = 'tensorflow_lite' | 'onnxruntime_onnx' | 'reef_bundle';
+
 /** The signature key TF Serving uses by default. */
 export const DEFAULT_SIGNATURE = 'serving_default';
 
@@ -59,10 +63,9 @@ interface SignatureNames {
 }
 
 /** Reads the serving signature of a .tflite file: tensor position -> signature key. */
-async function readSignature(path: string, session: Session): Promise<SignatureNames | null> {
-  if (!path.endsWith('.tflite')) return null;
+function readSignature(bytes: Uint8Array, session: Session): SignatureNames | null {
   try {
-    const model = readTflite(await readFile(path));
+    const model = readTflite(bytes);
     const sig = model.signatureDefs.find((s) => s.signatureKey === DEFAULT_SIGNATURE) ?? model.signatureDefs[0];
     if (!sig || sig.subgraphIndex !== 0) return null;
     const sg = model.subgraphs[0];
@@ -95,12 +98,15 @@ export class ServedModel {
   readonly signatureKey: string;
   readonly labels: string[] | null;
   readonly loadMs: number;
+  readonly platform: Platform;
   #retired = false;
 
   private constructor(init: {
     name: string; version: number; path: string; session: Session; maxQueue: number;
     sig: SignatureNames | null; labels: string[] | null; loadMs: number; onExpire?: ServedModelOptions['onExpire'];
+    platform: Platform;
   }) {
+    this.platform = init.platform;
     this.name = init.name;
     this.version = init.version;
     this.path = init.path;
@@ -122,16 +128,18 @@ export class ServedModel {
 
   /** Loads a model file and warms every interpreter up with one run, so the first request pays nothing. */
   static async open(name: string, version: number, path: string, opts: ServedModelOptions): Promise<ServedModel> {
-    if (/\.onnx$/i.test(path)) {
-      throw new ReefError('REEF_SERVE_MODEL_FORMAT',
-        `${path} is an ONNX model; reef serve runs .tflite and .reef models until the ONNX backend exists (convert it to TFLite first)`);
-    }
     const t0 = performance.now();
     const session = await load(path, opts.load);
     try {
-      const sig = await readSignature(path, session);
+      // load() read and checked these bytes already; the file is read again only for its format and signature.
+      const bytes = session.bundle ? null : await readFile(path);
+      const platform: Platform = !bytes ? 'reef_bundle' : isOnnx(bytes) ? 'onnxruntime_onnx' : 'tensorflow_lite';
+      const sig = platform === 'tensorflow_lite' ? readSignature(bytes as Uint8Array, session) : null;
       const labels = opts.labels ?? session.bundle?.labels ?? null;
-      const m = new ServedModel({ name, version, path, session, maxQueue: opts.maxQueue, sig, labels, loadMs: 0, ...(opts.onExpire ? { onExpire: opts.onExpire } : {}) });
+      const m = new ServedModel({
+        name, version, path, session, maxQueue: opts.maxQueue, sig, labels, loadMs: 0, platform,
+        ...(opts.onExpire ? { onExpire: opts.onExpire } : {}),
+      });
       await m.#warmup();
       (m as { loadMs: number }).loadMs = performance.now() - t0;
       return m;

@@ -63,8 +63,8 @@ async function modelFileIn(dir: string): Promise<string> {
   const found = names.filter((n) => MODEL_EXT.has(extname(n).toLowerCase()));
   if (found.length === 1) return join(dir, found[0]);
   throw new ReefError('REEF_SERVE_MODEL_FORMAT', found.length === 0
-    ? `version folder ${dir} has no model file (model.tflite, model.reef or one *.tflite / *.reef)`
-    : `version folder ${dir} has several model files (${found.join(', ')}); name the one to serve model.tflite`);
+    ? `version folder ${dir} has no model file (model.tflite, model.reef, model.onnx or one *.tflite / *.reef / *.onnx)`
+    : `version folder ${dir} has several model files (${found.join(', ')}); name the one to serve model.tflite (or model.reef, model.onnx)`);
 }
 
 /** size:mtime of every file in a folder (a folder still being written changes between two looks). */
@@ -140,6 +140,9 @@ export class Repository {
       if (!(await stat(join(root, n))).isDirectory()) continue;
       checkModelName(n);
       out.push({ name: n, basePath: join(root, n), policy: { kind: 'latest', n: 1 }, labels: {} });
+    }
+    if (out.length === 0) {
+      throw new ReefError('REEF_SERVE_MODEL_FORMAT', `model repository ${root} holds no model folders; lay it out as ${join(root, '<model>', '1', 'model.tflite')}`);
     }
     return out;
   }

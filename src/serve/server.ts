@@ -14,7 +14,7 @@ import { Repository, type ModelSource, stem } from './repository.js';
 import { registerTfServing, type RequestTags } from './tfserving.js';
 import { parseInferBody, registerKServe } from './kserve.js';
 import { parseModelConfig } from './config.js';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
@@ -129,8 +129,15 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     const entry = repo.models.get(sources[0].name);
     const failed = entry ? [...entry.versions.values()].find((v) => v.error) : undefined;
     await repo.close();
-    const code = failed?.error.split(':')[0] ?? 'REEF_SERVE_UNAVAILABLE';
-    throw new ReefError(code, failed ? failed.error.slice(code.length + 2) : `no version of model ${sources[0].name} could be loaded`);
+    if (failed) {
+      const code = failed.error.split(':')[0];
+      throw new ReefError(code, failed.error.slice(code.length + 2));
+    }
+    const base = sources[0].basePath as string;
+    const none = (await readdir(base)).every((n) => !/^\d{1,15}$/.test(n));
+    throw new ReefError('REEF_SERVE_MODEL_FORMAT', none
+      ? `model base path ${base} has no numeric version folders; put the model in one, e.g. ${join(base, '1', 'model.tflite')}`
+      : `no version folder of model ${sources[0].name} in ${base} matches its model_version_policy`);
   }
   const overloadStatus = opts.overloadStatus ?? 503;
   const plane = new DataPlane(repo, metrics, { deadlineMs: opts.deadlineMs ?? 30000, overloadStatus }, packageVersion());
@@ -247,7 +254,12 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     await app.listen({ host, port: opts.port ?? 8501 });
   } catch (e) {
     await repo.close();
-    throw new ReefError('REEF_INVALID_ARGUMENT', `cannot listen on ${host}:${opts.port ?? 8501}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'another process holds the port (EADDRINUSE); choose another with --rest_api_port (0 picks a free one) or stop that process'
+      : code === 'EADDRNOTAVAIL' ? `${host} is not an address of this machine (EADDRNOTAVAIL); check --host`
+        : code === 'EACCES' ? 'permission denied (EACCES): ports below 1024 need privileges; choose a port from 1024 up'
+          : (e as Error).message;
+    throw new ReefError('REEF_SERVE_LISTEN_FAILED', `cannot listen on ${host}:${opts.port ?? 8501}: ${why}`);
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port ?? 8501;
