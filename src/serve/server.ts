@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
 import { statusPage } from './status.js';
+import { BodyPool, readBody } from './body.js';
 
 export interface ServeOptions {
   /** A model file, or a folder of numeric version folders (TF Serving's --model_base_path). */
@@ -142,10 +143,11 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   const overloadStatus = opts.overloadStatus ?? 503;
   const plane = new DataPlane(repo, metrics, { deadlineMs: opts.deadlineMs ?? 30000, overloadStatus }, packageVersion());
 
+  const bodyLimit = Math.round((opts.maxBodyMb ?? 64) * 1024 * 1024);
   const app = Fastify({
     logger: { level: opts.logLevel ?? 'warn' },
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: Math.round((opts.maxBodyMb ?? 64) * 1024 * 1024),
+    bodyLimit,
     forceCloseConnections: 'idle',
     routerOptions: { caseSensitive: false },
   });
@@ -155,10 +157,6 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     const enc = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (enc === 'gzip' || enc === 'deflate') {
       const out = enc === 'gzip' ? createGunzip() : createInflate();
-      // fastify compares Content-Length with the encoded bytes when a stream says how many it read.
-      const counted = out as unknown as { receivedEncodedLength: number };
-      counted.receivedEncodedLength = 0;
-      payload.on('data', (c: Buffer) => { counted.receivedEncodedLength += c.length; });
       payload.on('error', (e) => out.destroy(e));
       return payload.pipe(out);
     }
@@ -168,15 +166,18 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     return payload;
   });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
-    const buf = body as Buffer;
-    if (!req.url.toLowerCase().startsWith('/v2/')) return done(null, buf);
-    if (buf.length === 0 && !/\/infer$/i.test(req.url.split('?')[0])) return done(null, undefined);
-    try {
+  const pool = new BodyPool();
+  const pooledBody = new WeakMap<FastifyRequest, Buffer>();
+  app.addContentTypeParser('*', (req, payload, done) => {
+    const enc = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    const cl = req.headers['content-length'];
+    const length = enc === 'identity' && cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : null;
+    readBody(payload, length, bodyLimit, pool, `${opts.maxBodyMb ?? 64} MiB`).then(({ body: buf, pooled }) => {
+      if (pooled) pooledBody.set(req, buf);
+      if (!req.url.toLowerCase().startsWith('/v2/')) return done(null, buf);
+      if (buf.length === 0 && !/\/infer$/i.test(req.url.split('?')[0])) return done(null, undefined);
       done(null, parseInferBody(req, buf));
-    } catch (e) {
-      done(e as Error, undefined);
-    }
+    }).catch((e: Error) => done(e, undefined));
   });
 
   const counts = { received: 0, inProgress: 0 };
@@ -196,6 +197,9 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   });
 
   app.addHook('onResponse', async (req, reply) => {
+    // The answer is written: no run whose result could reach it still reads the body.
+    const body = pooledBody.get(req);
+    if (body) pool.give(body);
     if ((req as unknown as { reefCounted?: boolean }).reefCounted) counts.inProgress--;
     const tags = (req as unknown as { reefTags?: RequestTags }).reefTags;
     if (!tags?.protocol) return;
