@@ -129,6 +129,32 @@ export class Repository {
     this.models.set(source.name, { source, versions: new Map() });
   }
 
+  /**
+   * Applies a new set of sources (a --model_config_file reload): models no longer named are
+   * unloaded (requests in flight finish), new ones are loaded, and a model whose policy or
+   * labels changed is brought to the new policy (new versions load before unwanted ones unload).
+   * A model whose base path changed is unloaded and loaded again from the new path.
+   * Serialised with sync().
+   */
+  reconfigure(sources: ModelSource[]): Promise<void> {
+    for (const s of sources) checkModelName(s.name);
+    const run = this.#busy.then(async () => {
+      const wanted = new Map(sources.map((s) => [s.name, s]));
+      for (const [name, entry] of [...this.models]) {
+        const next = wanted.get(name);
+        if (!next || next.basePath !== entry.source.basePath || next.file !== entry.source.file) await this.#unload(name);
+      }
+      for (const s of sources) {
+        const entry = this.models.get(s.name);
+        if (entry) entry.source = s;
+        else this.models.set(s.name, { source: s, versions: new Map() });
+      }
+      await this.#syncAll(true);
+    });
+    this.#busy = run.catch(() => undefined);
+    return run;
+  }
+
   /** Triton layout: every folder of `root` is a model with numeric version folders. */
   static async tritonSources(root: string): Promise<ModelSource[]> {
     const names = (await readdir(root).catch((e: NodeJS.ErrnoException) => {
@@ -295,8 +321,13 @@ export class Repository {
 
   /** Triton repository extension: unload every version of a model (requests in flight finish). */
   async unloadByName(name: string): Promise<void> {
+    if (!this.models.has(name)) throw new ReefError('REEF_SERVE_NOT_FOUND', `failed to unload '${name}', no model by that name`);
+    await this.#unload(name);
+  }
+
+  async #unload(name: string): Promise<void> {
     const entry = this.models.get(name);
-    if (!entry) throw new ReefError('REEF_SERVE_NOT_FOUND', `failed to unload '${name}', no model by that name`);
+    if (!entry) return;
     this.models.delete(name);
     await Promise.all([...entry.versions.values()].map(async (ve) => {
       if (ve.model) {

@@ -52,6 +52,12 @@ export interface ServeOptions {
   labels?: string[];
   /** pino level; default 'warn'. */
   logLevel?: string;
+  /** Where the pino JSON lines go (default stdout). */
+  logStream?: { write(line: string): void };
+  /** TF Serving's --model_config_file_poll_wait_seconds: seconds between reads of the config file; 0 = read once. */
+  configPollSeconds?: number;
+  /** Device temperature file (millidegrees Celsius), default /sys/class/thermal/thermal_zone0/temp. */
+  thermalZone?: string;
 }
 
 export interface ReefServer {
@@ -72,18 +78,21 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-async function sourcesFor(opts: ServeOptions): Promise<{ sources: ModelSource[]; root: string | null }> {
+async function readConfigText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read --model_config_file ${file}: ${(e as Error).message}`);
+  }
+}
+
+async function sourcesFor(opts: ServeOptions): Promise<{ sources: ModelSource[]; root: string | null; configText?: string }> {
   if (opts.modelRepository) {
     return { sources: await Repository.tritonSources(opts.modelRepository), root: opts.modelRepository };
   }
   if (opts.modelConfigFile) {
-    let text: string;
-    try {
-      text = await readFile(opts.modelConfigFile, 'utf8');
-    } catch (e) {
-      throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read --model_config_file ${opts.modelConfigFile}: ${(e as Error).message}`);
-    }
-    return { sources: parseModelConfig(text, opts.modelConfigFile), root: null };
+    const text = await readConfigText(opts.modelConfigFile);
+    return { sources: parseModelConfig(text, opts.modelConfigFile), root: null, configText: text };
   }
   if (!opts.model) {
     throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a model file, --model_base_path, --model_config_file or --model-repository but received none');
@@ -109,19 +118,29 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.xnnpack !== undefined ? { xnnpack: opts.xnnpack } : {}),
   };
-  const { sources, root } = await sourcesFor(opts);
+  const { sources, root, configText } = await sourcesFor(opts);
+  const bodyLimit = Math.round((opts.maxBodyMb ?? 64) * 1024 * 1024);
+  const app = Fastify({
+    logger: { level: opts.logLevel ?? 'warn', ...(opts.logStream ? { stream: opts.logStream } : {}) },
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    forceCloseConnections: 'idle',
+    routerOptions: { caseSensitive: false },
+  });
   let metrics: ServeMetrics | null = null;
   const repo = new Repository({
     load, maxQueue: opts.maxQueue ?? 64, labels: opts.labels ?? null,
     onExpire: (name, version) => metrics?.expired.inc({ model: name, version: String(version) }),
   }, {
     onLoad(name, version, ms, err) {
+      if (err) app.log.warn({ model: name, version, code: err.code }, `model ${name} version ${version} failed to load: ${err.message}`);
+      else app.log.info({ model: name, version, ms: Math.round(ms) }, `model ${name} version ${version} loaded`);
       if (!metrics) return;
       if (err) metrics.loadFailures.inc({ model: name, version: String(version) });
       else metrics.loadSeconds.set({ model: name, version: String(version) }, ms / 1000);
     },
   }, root);
-  metrics = new ServeMetrics(repo);
+  metrics = new ServeMetrics(repo, opts.thermalZone);
   for (const s of sources) repo.add(s);
   await repo.sync(true);
   // A single model that failed to load is a failed start (TF Serving exits too); in a
@@ -141,16 +160,10 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
       : `no version folder of model ${sources[0].name} in ${base} matches its model_version_policy`);
   }
   const overloadStatus = opts.overloadStatus ?? 503;
+  // The --model_config_file being served, and the error of the last edit that could not be applied.
+  const config = { applied: configText ?? '', pending: null as string | null, error: '' };
   const plane = new DataPlane(repo, metrics, { deadlineMs: opts.deadlineMs ?? 30000, overloadStatus }, packageVersion());
 
-  const bodyLimit = Math.round((opts.maxBodyMb ?? 64) * 1024 * 1024);
-  const app = Fastify({
-    logger: { level: opts.logLevel ?? 'warn' },
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit,
-    forceCloseConnections: 'idle',
-    routerOptions: { caseSensitive: false },
-  });
 
   // Bodies: gzip/deflate decoded on the way in (the body limit counts the decoded bytes).
   app.addHook('preParsing', async (req, _reply, payload) => {
@@ -232,6 +245,7 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     }
     const status = httpStatus(e, overloadStatus);
     if (status === 503 || status === 429) reply.header('retry-after', '1');
+    if (status === 401) reply.header('www-authenticate', 'Bearer');
     const msg = e instanceof ReefError ? e.message : `internal error: ${(e as Error).message}`;
     // Refusals under load (503/429/504) are answers, not faults: debug; anything else 5xx is a fault: warn.
     if (status >= 500 && status !== 503 && status !== 504) req.log.warn({ code: (e as ReefError).code, status }, msg);
@@ -248,7 +262,10 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   app.get('/metrics', metricsRoute);
   app.get('/monitoring/prometheus/metrics', metricsRoute);
   app.get('/', async (_req, reply) => reply.header('content-type', 'text/html; charset=utf-8').send(statusPage()));
-  app.get('/status.json', async () => ({ ...(await statusJson(repo, metrics!)), requests: { ...counts } }));
+  app.get('/status.json', async () => ({
+    ...(await statusJson(repo, metrics!)), requests: { ...counts },
+    ...(opts.modelConfigFile ? { config: { file: opts.modelConfigFile, error: config.error } } : {}),
+  }));
 
   registerTfServing(app, plane);
   registerKServe(app, plane);
@@ -278,6 +295,52 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     };
     timer = setTimeout(tick, poll * 1000);
   }
+  // --model_config_file_poll_wait_seconds: a new text is applied once it reads the same on two
+  // polls in a row (not half-written); one that does not parse keeps the old config serving.
+  let configTimer: NodeJS.Timeout | null = null;
+  const configPoll = opts.modelConfigFile ? opts.configPollSeconds ?? 0 : 0;
+  if (configPoll > 0) {
+    const file = opts.modelConfigFile as string;
+    const reload = async () => {
+      let text: string;
+      try {
+        text = await readConfigText(file);
+      } catch (e) {
+        text = `\0${(e as Error).message}`;
+      }
+      if (text === config.applied) {
+        config.pending = null;
+        if (config.error) app.log.info({ file }, 'model config file is back to the config being served');
+        config.error = '';
+        return;
+      }
+      if (text !== config.pending) {
+        config.pending = text;
+        return;
+      }
+      let next: ModelSource[];
+      try {
+        if (text.startsWith('\0')) throw new ReefError('REEF_FILE_NOT_FOUND', text.slice(1));
+        next = parseModelConfig(text, file);
+      } catch (e) {
+        const msg = `${(e as ReefError).code}: ${(e as Error).message}`;
+        if (msg !== config.error) app.log.warn({ file, code: (e as ReefError).code }, `model config reload failed, the previous config keeps serving: ${(e as Error).message}`);
+        config.error = msg;
+        return;
+      }
+      await repo.reconfigure(next);
+      config.applied = text;
+      config.pending = null;
+      config.error = '';
+      app.log.info({ file, models: next.map((m) => m.name) }, 'model config reloaded');
+    };
+    const tick = () => {
+      reload().catch((e: unknown) => app.log.warn({ err: e }, 'model config reload failed')).finally(() => {
+        if (configTimer) configTimer = setTimeout(tick, configPoll * 1000);
+      });
+    };
+    configTimer = setTimeout(tick, configPoll * 1000);
+  }
   let closing: Promise<void> | null = null;
   return {
     app, plane, repo, metrics, port,
@@ -286,6 +349,8 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
       closing ??= (async () => {
         if (timer) clearTimeout(timer);
         timer = null;
+        if (configTimer) clearTimeout(configTimer);
+        configTimer = null;
         stopping = true;
         // Answers from now on carry "Connection: close", and connections that fall idle are closed,
         // so keep-alive clients cannot hold the server open; requests in flight finish first.
