@@ -8,12 +8,12 @@ import { isAbsolute, dirname, resolve } from 'node:path';
 import { ReefError } from '../errors.js';
 import { checkModelName, type ModelSource, type VersionPolicy } from './repository.js';
 
-type Value = string | number | boolean | Message;
-interface Message {
+export type Value = string | number | boolean | Message;
+export interface Message {
   [field: string]: Value[];
 }
 
-class Reader {
+export class Reader {
   pos = 0;
   /** Where each field of each message starts ('' = the message itself), for messages about meaning. */
   readonly where = new WeakMap<Message, Map<string, number>>();
@@ -132,17 +132,17 @@ class Reader {
 
 const CONFIG_FIELDS = new Set(['name', 'base_path', 'model_platform', 'model_version_policy', 'version_labels', 'model_type', 'logging_config']);
 
-function one<T extends Value>(r: Reader, msg: Message, field: string, kind: 'string' | 'number' | 'message'): T | undefined {
+export function one<T extends Value>(r: Reader, msg: Message, field: string, kind: 'string' | 'number' | 'message'): T | undefined {
   const v = msg[field];
   if (!v) return undefined;
-  if (v.length > 1) r.fail(`field "${field}" is given ${v.length} times`);
+  if (v.length > 1) r.failAt(msg, field, `field "${field}" is given ${v.length} times`);
   const ok = kind === 'message' ? typeof v[0] === 'object' : typeof v[0] === kind;
-  if (!ok) r.fail(`field "${field}" must be a ${kind}`);
+  if (!ok) r.failAt(msg, field, `field "${field}" must be a ${kind}`);
   return v[0] as T;
 }
 
 /** A version policy message (TF Serving's model_version_policy, Triton's version_policy): latest / all / specific. */
-function versionPolicy(r: Reader, pol: Message, what: string): VersionPolicy {
+export function versionPolicy(r: Reader, pol: Message, what: string): VersionPolicy {
   const kinds = Object.keys(pol);
   if (kinds.length !== 1) r.failAt(pol, '', `${what} needs exactly one of latest, all, specific`);
   const k = kinds[0];

@@ -198,7 +198,11 @@ function jsonData(t: WireTensor): string {
 }
 
 function metadata(model: ServedModel, versions: string[]) {
-  const t = (s: ServedModel['inputs'][number]) => ({ name: s.name, datatype: V2_DTYPE[s.dtype] ?? s.dtype.toUpperCase(), shape: s.shape });
+  // With a config.pbtxt max_batch_size > 0 the batch dimension is variable, as Triton reports it.
+  const batch = (model.maxBatch ?? 0) > 0;
+  const t = (s: ServedModel['inputs'][number]) => ({
+    name: s.name, datatype: V2_DTYPE[s.dtype] ?? s.dtype.toUpperCase(), shape: batch ? [-1, ...s.shape.slice(1)] : s.shape,
+  });
   return {
     name: model.name, versions, platform: model.platform,
     inputs: model.inputs.map(t), outputs: model.outputs.map(t),

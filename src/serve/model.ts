@@ -12,6 +12,7 @@ import { readTflite } from '../model/tflite/reader.js';
 import { isOnnx } from '../model/onnx/reader.js';
 import type { DType, Quantization, TypedArray } from '../types.js';
 import { Scheduler, type RunGroup } from './scheduler.js';
+import { checkTritonConfig, type TritonConfig } from './triton.js';
 import { allocate, elementCount, shapeText, type WireTensor } from './tensor.js';
 
 /** One input or output as clients see it. */
@@ -33,6 +34,8 @@ export interface ServedModelOptions {
   labels?: string[] | null;
   /** Called for every run of this model dropped unrun because its deadline passed (for metrics). */
   onExpire?: (name: string, version: number) => void;
+  /** A Triton config.pbtxt the model must match. */
+  triton?: TritonConfig;
 }
 
 export interface InferOptions {
@@ -99,14 +102,17 @@ export class ServedModel {
   readonly labels: string[] | null;
   readonly loadMs: number;
   readonly platform: Platform;
+  /** Triton's max_batch_size from a config.pbtxt: rows a request may carry (0: one); null without a config. */
+  readonly maxBatch: number | null;
   #retired = false;
 
   private constructor(init: {
     name: string; version: number; path: string; session: Session; maxQueue: number;
     sig: SignatureNames | null; labels: string[] | null; loadMs: number; onExpire?: ServedModelOptions['onExpire'];
-    platform: Platform;
+    platform: Platform; maxBatch: number | null;
   }) {
     this.platform = init.platform;
+    this.maxBatch = init.maxBatch;
     this.name = init.name;
     this.version = init.version;
     this.path = init.path;
@@ -135,11 +141,12 @@ export class ServedModel {
       const bytes = session.bundle ? null : await readFile(path);
       const platform: Platform = !bytes ? 'reef_bundle' : isOnnx(bytes) ? 'onnxruntime_onnx' : 'tensorflow_lite';
       const sig = platform === 'tensorflow_lite' ? readSignature(bytes as Uint8Array, session) : null;
-      const labels = opts.labels ?? session.bundle?.labels ?? null;
+      const labels = opts.labels ?? session.bundle?.labels ?? opts.triton?.labels ?? null;
       const m = new ServedModel({
         name, version, path, session, maxQueue: opts.maxQueue, sig, labels, loadMs: 0, platform,
-        ...(opts.onExpire ? { onExpire: opts.onExpire } : {}),
+        maxBatch: opts.triton ? opts.triton.maxBatchSize : null, ...(opts.onExpire ? { onExpire: opts.onExpire } : {}),
       });
+      if (opts.triton) checkTritonConfig(opts.triton, m);
       await m.#warmup();
       (m as { loadMs: number }).loadMs = performance.now() - t0;
       return m;
@@ -176,10 +183,15 @@ export class ServedModel {
     const want = spec.shape;
     const same = shape.length === want.length && shape.every((d, i) => d === want[i]);
     if (same) return 1;
-    const rows = want.length > 0 && want[0] === 1 && shape.length === want.length && shape[0] >= 1 &&
+    const batched = this.maxBatch === null || this.maxBatch > 1;
+    const rows = batched && want.length > 0 && want[0] === 1 && shape.length === want.length && shape[0] >= 1 &&
       shape.every((d, i) => i === 0 || d === want[i]);
+    if (rows && this.maxBatch !== null && shape[0] > this.maxBatch) {
+      throw new ReefError('REEF_SERVE_BAD_REQUEST',
+        `input "${spec.name}" has ${shape[0]} rows, more than the model's max_batch_size ${this.maxBatch} (config.pbtxt)`);
+    }
     if (rows) return shape[0];
-    const alt = want.length > 0 && want[0] === 1 ? ` (or [N,${want.slice(1).join(',')}] for N rows)` : '';
+    const alt = batched && want.length > 0 && want[0] === 1 ? ` (or [N,${want.slice(1).join(',')}] for N rows${this.maxBatch ? `, N <= ${this.maxBatch}` : ''})` : '';
     throw new ReefError('REEF_SERVE_BAD_REQUEST',
       `input "${spec.name}" expects shape ${shapeText(want)}${alt} but received ${shapeText(shape)}`);
   }

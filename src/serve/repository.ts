@@ -9,6 +9,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { ReefError } from '../errors.js';
 import { ServedModel, type ServedModelOptions } from './model.js';
+import { readTritonConfig, type TritonConfig } from './triton.js';
 
 export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
 
@@ -27,6 +28,10 @@ export interface ModelSource {
   policy: VersionPolicy;
   /** version_labels: label -> version. */
   labels: Record<string, number>;
+  /** A Triton model's config.pbtxt, checked against every version as it loads ... */
+  triton?: TritonConfig;
+  /** ... or why it could not be read (every version then fails with it). */
+  tritonError?: ReefError;
 }
 
 export interface VersionEntry {
@@ -56,9 +61,13 @@ export function checkModelName(name: string): void {
 const MODEL_FILES = ['model.tflite', 'model.reef', 'model.onnx'];
 const MODEL_EXT = new Set(['.tflite', '.reef', '.onnx']);
 
-/** The model file in a version folder: model.tflite / model.reef, else the one model file there. */
-async function modelFileIn(dir: string): Promise<string> {
+/** The model file in a version folder: `preferred` (Triton's default_model_filename), model.tflite / model.reef / model.onnx, else the one model file there. */
+async function modelFileIn(dir: string, preferred?: string | null): Promise<string> {
   const names = (await readdir(dir)).sort();
+  if (preferred) {
+    if (names.includes(preferred)) return join(dir, preferred);
+    throw new ReefError('REEF_SERVE_MODEL_FORMAT', `version folder ${dir} has no ${preferred} (the config's default_model_filename)`);
+  }
   for (const n of MODEL_FILES) if (names.includes(n)) return join(dir, n);
   const found = names.filter((n) => MODEL_EXT.has(extname(n).toLowerCase()));
   if (found.length === 1) return join(dir, found[0]);
@@ -155,6 +164,22 @@ export class Repository {
     return run;
   }
 
+  /** One model folder of a Triton repository, with its config.pbtxt when it has one. */
+  static async tritonSource(root: string, name: string): Promise<ModelSource> {
+    checkModelName(name);
+    const basePath = join(root, name);
+    const src: ModelSource = { name, basePath, policy: { kind: 'latest', n: 1 }, labels: {} };
+    const file = join(basePath, 'config.pbtxt');
+    if (!(await stat(file).catch(() => null))) return src;
+    try {
+      src.triton = await readTritonConfig(file, basePath, name);
+      if (src.triton.policy) src.policy = src.triton.policy;
+    } catch (e) {
+      src.tritonError = e instanceof ReefError ? e : new ReefError('REEF_SERVE_CONFIG_INVALID', `${file}: ${(e as Error).message}`);
+    }
+    return src;
+  }
+
   /** Triton layout: every folder of `root` is a model with numeric version folders. */
   static async tritonSources(root: string): Promise<ModelSource[]> {
     const names = (await readdir(root).catch((e: NodeJS.ErrnoException) => {
@@ -164,8 +189,7 @@ export class Repository {
     for (const n of names) {
       if (n.startsWith('.')) continue;
       if (!(await stat(join(root, n))).isDirectory()) continue;
-      checkModelName(n);
-      out.push({ name: n, basePath: join(root, n), policy: { kind: 'latest', n: 1 }, labels: {} });
+      out.push(await Repository.tritonSource(root, n));
     }
     if (out.length === 0) {
       throw new ReefError('REEF_SERVE_MODEL_FORMAT', `model repository ${root} holds no model folders; lay it out as ${join(root, '<model>', '1', 'model.tflite')}`);
@@ -245,8 +269,12 @@ export class Repository {
     entry.versions.set(v, ve);
     const t0 = performance.now();
     try {
-      const file = entry.source.file ?? await modelFileIn(dirOrFile);
-      ve.model = await ServedModel.open(entry.source.name, v, file, this.#opts);
+      const { triton, tritonError } = entry.source;
+      if (tritonError) throw tritonError;
+      const file = entry.source.file ?? await modelFileIn(dirOrFile, triton?.defaultModelFilename);
+      ve.model = await ServedModel.open(entry.source.name, v, file, triton ? {
+        ...this.#opts, triton, ...(triton.instances !== null ? { load: { ...this.#opts.load, pool: triton.instances } } : {}),
+      } : this.#opts);
       ve.state = 'AVAILABLE';
       this.#events.onLoad?.(entry.source.name, v, performance.now() - t0, null);
     } catch (e) {
@@ -313,7 +341,7 @@ export class Repository {
       if (!(await stat(base).catch(() => null))?.isDirectory()) {
         throw new ReefError('REEF_SERVE_NOT_FOUND', `failed to load '${name}', no version is available`);
       }
-      this.add({ name, basePath: base, policy: { kind: 'latest', n: 1 }, labels: {} });
+      this.add(await Repository.tritonSource(this.root, name));
     }
     await this.sync(true);
     this.resolve(name);

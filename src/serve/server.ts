@@ -328,10 +328,11 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
         config.error = msg;
         return;
       }
-      await repo.reconfigure(next);
+      // It parses: the error is gone; the models follow.
       config.applied = text;
       config.pending = null;
       config.error = '';
+      await repo.reconfigure(next);
       app.log.info({ file, models: next.map((m) => m.name) }, 'model config reloaded');
     };
     const tick = () => {
