@@ -2,6 +2,7 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { load } from '../../src/runtime/session.js';
 import { createServer, type ReefServer, type ServeOptions } from '../../src/serve/server.js';
 import { sharedPath } from '../shared.js';
 
@@ -112,4 +113,15 @@ export async function until(label: string, what: () => Promise<boolean>, ms = 15
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`timed out waiting for ${label}`);
+}
+
+/** The same model through load() + run(): what the server must answer (every output, in order). */
+export async function direct(model: string, feeds: Float32Array[]): Promise<Float32Array[]> {
+  const s = await load(sharedPath(model));
+  try {
+    const out = await s.run(feeds);
+    return s.outputs.map((o) => out[o.name].data as Float32Array);
+  } finally {
+    await s.dispose();
+  }
 }

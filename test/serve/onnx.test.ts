@@ -8,27 +8,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { load } from '../../src/runtime/session.js';
 import type { ReefServer } from '../../src/serve/server.js';
 import { sharedPath } from '../shared.js';
-import { addVersion, f32, http, nest, post, seeded, start, tempDir } from './helpers.js';
+import { addVersion, direct, f32, http, nest, post, seeded, start, tempDir } from './helpers.js';
 
 const MNIST = 'models/onnx/mnist_opset8.onnx';
 const FACE = 'models/onnx/ultraface_rfb_320.onnx';
 const reference = JSON.parse(readFileSync(sharedPath('models/onnx/mnist_reference.json'), 'utf8')) as
   Record<string, { inputs: { data: number[] }; outputs: { data: number[] } }>;
 const digit = reference['test_data_0.npz'];
-
-/** The same model through load() + run(): what the server must answer. */
-async function direct(model: string, feeds: Float32Array[]): Promise<Float32Array[]> {
-  const s = await load(sharedPath(model));
-  try {
-    const out = await s.run(feeds);
-    return s.outputs.map((o) => out[o.name].data as Float32Array);
-  } finally {
-    await s.dispose();
-  }
-}
 
 let tmp: ReturnType<typeof tempDir>;
 let repo: ReefServer;

@@ -9,10 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { load } from '../../src/runtime/session.js';
 import type { ReefServer } from '../../src/serve/server.js';
 import { sharedPath } from '../shared.js';
-import { MODELS, addVersion, f32, http, post, seeded, start, tempDir, writeFile } from './helpers.js';
+import { MODELS, addVersion, direct, f32, http, post, seeded, start, tempDir, writeFile } from './helpers.js';
 
 const MNIST = 'models/onnx/mnist_opset8.onnx';
 const DIGIT = (JSON.parse(readFileSync(sharedPath('models/onnx/mnist_reference.json'), 'utf8')) as Record<string, { inputs: { data: number[] } }>)['test_data_0.npz'].inputs.data;
@@ -46,15 +45,6 @@ default_model_filename: "sine.tflite"
 input [ { name: "dense_input", data_type: TYPE_FP32, dims: [ 1, 1 ] } ]
 output [ { name: "dense_2", data_type: TYPE_FP32, dims: [ -1, 1 ] } ]
 `;
-
-async function direct(model: string, feeds: Float32Array[]): Promise<number[]> {
-  const s = await load(sharedPath(model));
-  try {
-    return Array.from((await s.run(feeds))[s.outputs[0].name].data as Float32Array);
-  } finally {
-    await s.dispose();
-  }
-}
 
 let tmp: ReturnType<typeof tempDir>;
 let server: ReefServer;
@@ -92,7 +82,7 @@ describe('a config.pbtxt that matches its model', () => {
 
   it('rows up to max_batch_size, each equal to a direct run; classification with the label_filename labels', async () => {
     const other = Array.from(seeded(28 * 28, 3), (v) => (v + 1) * 100);
-    const want = [...await direct(MNIST, [Float32Array.from(DIGIT)]), ...await direct(MNIST, [Float32Array.from(other)])];
+    const want = [...(await direct(MNIST, [Float32Array.from(DIGIT)]))[0], ...(await direct(MNIST, [Float32Array.from(other)]))[0]];
     const r = await post(`${server.url}/v2/models/mnist/versions/1/infer`, {
       inputs: [{ name: 'Input3', shape: [2, 1, 28, 28], datatype: 'FP32', data: [...DIGIT, ...other] }],
     });
