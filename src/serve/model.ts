@@ -7,7 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { ReefError } from '../errors.js';
-import { load, type LoadOptions, type Session } from '../runtime/session.js';
+import { load, type LoadOptions, type Outputs, type Session } from '../runtime/session.js';
+import { dequantize } from '../quant.js';
+import { inferTask } from '../tasks/vision.js';
+import { ssdPostprocessRoles } from '../tasks/detect/ssd.js';
 import { readTflite } from '../model/tflite/reader.js';
 import { isOnnx } from '../model/onnx/reader.js';
 import type { DType, Quantization, TypedArray } from '../types.js';
@@ -45,8 +48,16 @@ export interface InferOptions {
   outputs?: string[];
 }
 
+/** What one run predicted, for the prediction statistics: a class and its score. */
+export interface Prediction {
+  cls: string;
+  score: number;
+}
+
 export interface InferResult {
   outputs: WireTensor[];
+  /** Classifiers: the top-1 of every row; detectors (TFLite_Detection_PostProcess): every detection. */
+  predictions: Prediction[];
   /** Summed over the request's runs. */
   invokeMs: number;
   queueMs: number;
@@ -90,6 +101,18 @@ function readSignature(bytes: Uint8Array, session: Session): SignatureNames | nu
   }
 }
 
+/** Classifiers (one score vector) and detectors whose outputs are TFLite_Detection_PostProcess's. */
+function predictionKind(session: Session): 'classify' | 'detect' | null {
+  try {
+    const t = inferTask(session.outputs);
+    if (t.task === 'classify' && session.outputs[0].dtype !== 'string') return 'classify';
+    if (t.task === 'detect' && t.decoder === 'ssd-postprocess') return 'detect';
+  } catch {
+    // Not a vision layout reef reads: no prediction statistics.
+  }
+  return null;
+}
+
 export class ServedModel {
   readonly name: string;
   readonly version: number;
@@ -102,6 +125,8 @@ export class ServedModel {
   readonly labels: string[] | null;
   readonly loadMs: number;
   readonly platform: Platform;
+  /** What its outputs say it is (tasks/vision.ts inferTask): prediction statistics are kept for these. */
+  readonly kind: 'classify' | 'detect' | null;
   /** Triton's max_batch_size from a config.pbtxt: rows a request may carry (0: one); null without a config. */
   readonly maxBatch: number | null;
   #retired = false;
@@ -112,6 +137,7 @@ export class ServedModel {
     platform: Platform; maxBatch: number | null;
   }) {
     this.platform = init.platform;
+    this.kind = predictionKind(init.session);
     this.maxBatch = init.maxBatch;
     this.name = init.name;
     this.version = init.version;
@@ -242,7 +268,29 @@ export class ServedModel {
       const shape = first.shape.length > 0 && first.shape[0] === 1 ? [rows, ...first.shape.slice(1)] : [rows, ...first.shape];
       return { name: spec.name, dtype: spec.dtype, shape, data };
     });
-    return { outputs, invokeMs, queueMs, runs: rows };
+    const predictions: Prediction[] = [];
+    if (this.kind) for (const r of results) this.#predictions(r.outputs, predictions);
+    return { outputs, predictions, invokeMs, queueMs, runs: rows };
+  }
+
+  /** The classes one run predicted: the top-1 of a classifier, every detection of a detector. */
+  #predictions(out: Outputs, into: Prediction[]): void {
+    const label = (i: number) => this.labels?.[i] || String(i);
+    if (this.kind === 'classify') {
+      const spec = this.outputs[0];
+      const scores = dequantize(out[spec.tensorName].data as ArrayLike<number>, spec.quantization);
+      let best = 0;
+      for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+      into.push({ cls: label(best), score: scores[best] });
+      return;
+    }
+    const views = this.outputs.map((o) => out[o.tensorName]);
+    const roles = ssdPostprocessRoles(views.map((v) => v.shape));
+    if (!roles) return;
+    const classes = views[roles.classes].data as ArrayLike<number>;
+    const scores = views[roles.scores].data as ArrayLike<number>;
+    const count = Math.max(0, Math.min(classes.length, Math.round(Number(views[roles.count].data[0]))));
+    for (let i = 0; i < count; i++) into.push({ cls: label(Math.round(classes[i])), score: scores[i] });
   }
 
   /** Stops taking work from new lookups, lets queued and running work finish, then frees the session. */

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sharedPath } from '../shared.js';
-import { MODELS, addVersion, http, logCollector, post, start, tempDir, until, writeFile } from './helpers.js';
+import { load } from '../../src/runtime/session.js';
+import { MODELS, addVersion, direct, http, logCollector, nest, post, seeded, start, tempDir, until, writeFile } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -110,6 +111,58 @@ describe('device temperature', () => {
     } finally {
       await s.close();
       await none.close();
+    }
+  });
+});
+
+describe('prediction statistics (drift on a dashboard)', () => {
+  it('every predict/infer of a classifier counts its top-1; of a TFLite_Detection_PostProcess detector, every detection', async () => {
+    const SSD = 'models/tflite/ssd_mobilenet_v1_coco_quant_postprocess.tflite';
+    addVersion(tmp.dir, 'det', 1, SSD);
+    addVersion(tmp.dir, 'cls', 1, MODELS.resnet);
+    addVersion(tmp.dir, 'sine', 1, MODELS.hello);
+    const s = await start({ modelRepository: tmp.dir });
+    try {
+      // Goldens from the runtime: what the server must have counted.
+      const imgs = [7, 8].map((k) => Uint8Array.from(seeded(300 * 300 * 3, k), (v) => Math.floor((v + 1) * 127.9)));
+      const det = await load(sharedPath(SSD));
+      const want = new Map<string, number>();
+      const scores: number[] = [];
+      for (const img of imgs) {
+        const o = await det.run([img]);
+        const [, classes, sc, count] = det.outputs.map((t) => Array.from(o[t.name].data as Float32Array));
+        for (let i = 0; i < Math.round(count[0]); i++) {
+          want.set(String(Math.round(classes[i])), (want.get(String(Math.round(classes[i]))) ?? 0) + 1);
+          scores.push(sc[i]);
+        }
+      }
+      await det.dispose();
+      expect(scores.length).toBeGreaterThan(0);
+      for (const img of imgs) {
+        const r = await post(`${s.url}/v2/models/det/infer`, {
+          inputs: [{ name: 'normalized_input_image_tensor', shape: [1, 300, 300, 3], datatype: 'UINT8', data: Array.from(img) }],
+          outputs: [{ name: 'TFLite_Detection_PostProcess:3' }],
+        });
+        expect(r.status).toBe(200);
+      }
+      const rimg = seeded(32 * 32 * 3, 4).map((v) => Math.round((v + 1) * 127));
+      const [rs] = await direct(MODELS.resnet, [Float32Array.from(rimg)]);
+      const top = String(rs.indexOf(Math.max(...rs)));
+      expect((await post(`${s.url}/v1/models/cls:predict`, { instances: [0, 1, 2].map(() => nest(rimg, [32, 32, 3])) })).status).toBe(200);
+      expect((await post(`${s.url}/v1/models/sine:predict`, { instances: [[0.5]] })).status).toBe(200);
+
+      const text = (await http(`${s.url}/metrics`)).text;
+      const count = (model: string) => new Map(text.split('\n')
+        .filter((l) => l.startsWith(`reef_serve_predictions_total{model="${model}",`))
+        .map((l) => [/class="([^"]*)"/.exec(l)![1], Number(l.split(' ').pop())]));
+      expect(count('det')).toEqual(want);
+      expect(count('cls')).toEqual(new Map([[top, 3]]));
+      expect(count('sine')).toEqual(new Map()); // a regressor: no classes
+      const line = (name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name}{model="det",version="1"}`))?.split(' ').pop());
+      expect(line('reef_serve_prediction_confidence_count')).toBe(scores.length);
+      expect(line('reef_serve_prediction_confidence_sum')).toBeCloseTo(scores.reduce((a, b) => a + b, 0), 5);
+    } finally {
+      await s.close();
     }
   });
 });
