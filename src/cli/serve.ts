@@ -22,6 +22,7 @@ export interface ServeCliOptions {
   model_config_file_poll_wait_seconds?: string;
   thermalZone?: string;
   interpreters?: string;
+  device?: string;
   threads?: string;
   xnnpack?: boolean;
   maxQueue?: string;
@@ -72,6 +73,7 @@ export async function serveOptions(model: string | undefined, o: ServeCliOptions
     port,
     ...(o.interpreters !== undefined ? { interpreters: parsePositiveInt('--interpreters', o.interpreters) } : {}),
     ...(o.threads !== undefined ? { threads: parsePositiveInt('--threads', o.threads) } : {}),
+    ...(o.device !== undefined ? { device: o.device } : {}),
     ...(o.xnnpack === false ? { xnnpack: false } : {}),
     ...(o.maxQueue !== undefined ? { maxQueue: nonNegative('--max-queue', o.maxQueue) } : {}),
     ...(o.deadlineMs !== undefined ? { deadlineMs: nonNegative('--deadline-ms', o.deadlineMs) } : {}),
@@ -120,7 +122,8 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--model_config_file_poll_wait_seconds <s>', 'seconds between reads of --model_config_file (models added/removed/changed; a broken edit keeps the old config); 0 = read once (default)')
     .option('--model-repository <dir>', 'Triton layout: DIR/<model>/<version>/<model file>')
     .option('--file_system_poll_wait_seconds <s>', 'seconds between looks for new versions; 0 = only at start (default 1)')
-    .option('--interpreters <n>', 'interpreters per model version (default 1)')
+    .option('--interpreters <n>', 'interpreters per model version (default from the device profile: one per Edge TPU, else cores / threads)')
+    .option('--device <id>', 'device profile (devices/*.json) instead of the one matching this host')
     .option('--threads <n>', 'CPU threads per interpreter (default: the device profile\'s)')
     .option('--no-xnnpack', 'use TFLite\'s built-in kernels')
     .option('--max-queue <n>', 'runs that may wait per model version before 503 (default 64)')

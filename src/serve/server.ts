@@ -4,6 +4,8 @@
  * and listens; close() stops accepting, lets every request in flight finish, then unloads.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { hostProfile, type DeviceProfile } from '../devices.js';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { ReefError } from '../errors.js';
@@ -33,8 +35,10 @@ export interface ServeOptions {
   host?: string;
   /** 0 picks a free port. Default 8501. */
   port?: number;
-  /** Interpreters per model version. */
+  /** Interpreters per model version. Default: from the device profile (one per Edge TPU; else cores / threads). */
   interpreters?: number;
+  /** Device profile id (devices/*.json) instead of the one matching this host. */
+  device?: string;
   threads?: number;
   xnnpack?: boolean;
   /** Runs that may wait per model version. Default 64. */
@@ -105,6 +109,18 @@ async function sourcesFor(opts: ServeOptions): Promise<{ sources: ModelSource[];
   return { sources: [{ name: opts.modelName ?? stem(opts.model), file: opts.model, policy: { kind: 'latest', n: 1 }, labels: {} }], root: null };
 }
 
+/**
+ * Interpreters per model version when --interpreters is not given, from the device profile: one per
+ * Edge TPU on a board that has them, else as many as fit the cores at the profile's threads each
+ * (a Raspberry Pi 4: 4 cores / 4 threads = 1; a 2-core x86 host at 1 thread: 2).
+ */
+export function defaultInterpreters(profile: DeviceProfile | null, threads?: number): number {
+  const tpus = profile?.accelerators.filter((a) => a.type === 'edgetpu').length ?? 0;
+  if (tpus > 0) return tpus;
+  const cores = profile?.cores ?? availableParallelism();
+  return Math.max(1, Math.floor(cores / (threads ?? profile?.defaultThreads ?? 1)));
+}
+
 function tokenMatches(header: string | undefined, token: string): boolean {
   if (!header || !header.startsWith('Bearer ')) return false;
   const a = Buffer.from(header.slice(7));
@@ -113,8 +129,10 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 export async function createServer(opts: ServeOptions): Promise<ReefServer> {
+  const profile = hostProfile(opts.device);
   const load: LoadOptions = {
-    ...(opts.interpreters !== undefined ? { pool: opts.interpreters } : {}),
+    pool: opts.interpreters ?? defaultInterpreters(profile, opts.threads),
+    ...(opts.device !== undefined ? { device: opts.device } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.xnnpack !== undefined ? { xnnpack: opts.xnnpack } : {}),
   };

@@ -9,7 +9,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { cli } from '../cli.js';
+import { availableParallelism } from 'node:os';
 import { serveOptions } from '../../src/cli/serve.js';
+import { getProfile } from '../../src/devices.js';
+import { defaultInterpreters } from '../../src/serve/server.js';
 import { load } from '../../src/runtime/session.js';
 import { REPO_ROOT, sharedPath } from '../shared.js';
 import { MODELS, addVersion, f32, http, post, seeded, start, tempDir, writeFile } from './helpers.js';
@@ -37,6 +40,21 @@ describe('options', () => {
       'Expected 503 or 429 for --overload-status but received "500"');
   });
 
+});
+
+describe('interpreters per model version from the device profile', () => {
+  it('one per Edge TPU; else the profile\'s cores / threads; this host\'s cores where the profile says none', async () => {
+    expect(defaultInterpreters(getProfile('raspberry-pi-4'))).toBe(1); // 4 cores, 4 threads
+    expect(defaultInterpreters(getProfile('raspberry-pi-4'), 1)).toBe(4); // --threads 1
+    expect(defaultInterpreters(getProfile('coral-usb-rpi4'), 1)).toBe(1); // one Edge TPU
+    expect(defaultInterpreters(getProfile('generic-x86_64-linux'))).toBe(availableParallelism());
+    const s = await start({ model: sharedPath(MODELS.hello), device: 'raspberry-pi-4', threads: 2 });
+    try {
+      expect(s.repo.served().map((m) => [m.session.poolSize, m.session.threads])).toEqual([[2, 2]]);
+    } finally {
+      await s.close();
+    }
+  });
 });
 
 describe('the wrong thing to serve: a coded error, exit 1, one JSON line, no stack', () => {
