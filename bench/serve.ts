@@ -127,6 +127,27 @@ function copyMs(): number {
   return median(times);
 }
 
+/** The server's own account (its /metrics): mean request time, queue wait and invoke per request since `before`. */
+interface ServerSide { requests: number; requestSum: number; queueSum: number; invokeSum: number }
+async function serverSide(url: string): Promise<ServerSide> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const sum = (prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix)).reduce((a, l) => a + Number(l.split(' ').pop()), 0);
+  return {
+    requests: sum(`reef_serve_request_seconds_count{model="${NAME}"`), requestSum: sum(`reef_serve_request_seconds_sum{model="${NAME}"`),
+    queueSum: sum(`reef_serve_queue_wait_seconds_sum{model="${NAME}"`), invokeSum: sum(`reef_serve_invoke_seconds_sum{model="${NAME}"`),
+  };
+}
+function breakdown(a: ServerSide, b: ServerSide): { requestMs: number; queueMs: number; invokeMs: number; otherMs: number } {
+  const n = Math.max(1, b.requests - a.requests);
+  const ms = (x: number, y: number) => ((y - x) * 1000) / n;
+  const requestMs = ms(a.requestSum, b.requestSum);
+  const queueMs = ms(a.queueSum, b.queueSum);
+  const invokeMs = ms(a.invokeSum, b.invokeSum);
+  return { requestMs, queueMs, invokeMs, otherMs: requestMs - queueMs - invokeMs };
+}
+const inServer = (x: ReturnType<typeof breakdown>) =>
+  `in the server: request ${fmt(x.requestMs)} ms = queue ${fmt(x.queueMs)} + invoke ${fmt(x.invokeMs)} + the rest ${fmt(x.otherMs)}`;
+
 const fmt = (x: number, d = 2) => x.toFixed(d);
 const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
@@ -150,6 +171,7 @@ async function main(): Promise<void> {
       // ROUNDS short rounds, each between two invoke loops: a burst of other work on the machine
       // moves one round, and the median round is the figure.
       const rounds: Array<{ rps: number; ideal: number; ratio: number; invokeMs: number; errors: number; loadAverage: number }> = [];
+      const m0 = await serverSide(srv.url);
       for (let k = 0; k < ROUNDS; k++) {
         const b = await bracketed(() => drive({
           url: srv.url, model: NAME, mode: 'closed', clients: pool * 4, seconds: SECONDS / ROUNDS, warmupSeconds: 0.5, body: 'binary', expect,
@@ -158,10 +180,12 @@ async function main(): Promise<void> {
         const ideal = (pool * 1000) / b.invoke;
         rounds.push({ rps, ideal, ratio: rps / ideal, invokeMs: b.invoke, errors: badAnswers(b.result), loadAverage: b.load });
       }
+      const server = breakdown(m0, await serverSide(srv.url));
       const mid = rounds.slice().sort((a, b) => a.ratio - b.ratio)[Math.floor(ROUNDS / 2)];
       const errors = rounds.reduce((a, r) => a + r.errors, 0);
-      sat.push({ interpreters: pool, rps: mid.rps, ideal: mid.ideal, ratio: mid.ratio, invokeMs: mid.invokeMs, errors, rounds });
+      sat.push({ interpreters: pool, rps: mid.rps, ideal: mid.ideal, ratio: mid.ratio, invokeMs: mid.invokeMs, errors, rounds, server });
       log(`(1) saturation, ${pool} interpreter(s), ${pool * 4} clients, median of ${ROUNDS} rounds: ${fmt(mid.rps, 1)} req/s = ${fmt(100 * mid.ratio, 1)}% of ${pool}/invoke (${fmt(mid.ideal, 1)}/s at invoke ${fmt(mid.invokeMs)} ms; rounds ${rounds.map((r) => `${fmt(100 * r.ratio, 0)}%`).join(' ')}), errors ${errors}, load average ${rounds.map((r) => fmt(r.loadAverage, 1)).join('/')}; target >= ${TARGET.saturation * 100}%: ${verdict(mid.ratio >= TARGET.saturation)}`);
+      log(`    ${inServer(server)} (warm-up included)`);
     } finally {
       await srv.stop();
     }
@@ -171,12 +195,15 @@ async function main(): Promise<void> {
   const srv = await startServer(MODEL, ['--interpreters', '1']);
   try {
     const rate = sat[0].rps / 2;
+    const m0 = await serverSide(srv.url);
     const b = await bracketed(() => drive({ url: srv.url, model: NAME, mode: 'open', rate, seconds: SECONDS, warmupSeconds: 1, body: 'binary', expect }));
+    const server = breakdown(m0, await serverSide(srv.url));
     const lat = b.result.latenciesMs;
     const p50 = median(lat);
     const p99 = percentile(lat, 0.99);
-    result.halfLoad = { rate, n: lat.length, p50Ms: p50, p99Ms: p99, invokeMs: b.invoke, p99MinusInvokeMs: p99 - b.invoke, errors: badAnswers(b.result), loadAverage: b.load };
+    result.halfLoad = { rate, n: lat.length, p50Ms: p50, p99Ms: p99, invokeMs: b.invoke, p99MinusInvokeMs: p99 - b.invoke, errors: badAnswers(b.result), loadAverage: b.load, server };
     log(`(2) half of saturation, open loop ${fmt(rate, 1)} req/s, 1 interpreter, ${lat.length} requests: p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms = invoke (${fmt(b.invoke)} ms) + ${fmt(p99 - b.invoke)} ms, errors ${badAnswers(b.result)}, load average ${fmt(b.load, 1)}; target <= invoke + ${TARGET.p99OverInvokeMs} ms: ${verdict(p99 - b.invoke <= TARGET.p99OverInvokeMs)}`);
+    log(`    ${inServer(server)} (mean; warm-up included)`);
 
     const one = async (body: 'binary' | 'json') => drive({ url: srv.url, model: NAME, mode: 'closed', clients: 1, seconds: SECONDS / 2, warmupSeconds: 0.5, body, ...(body === 'binary' ? { expect } : {}) });
     const bb = await bracketed(async () => ({ bin: await one('binary'), js: await one('json') }));
