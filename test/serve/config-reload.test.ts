@@ -34,6 +34,7 @@ it('models added, removed and relabelled while serving; a broken edit keeps the 
     // b appears, with two versions and a label.
     replaceFile(file, `model_config_list {\n  ${A}\n  ${B}\n}`);
     await until('b to load', async () => (await versions('b')) === '2,1');
+    await until('the reload to finish', async () => log.lines.some((l) => l.msg === 'model config reloaded'));
     expect(await versions('a')).toBe('1');
     expect((await post(`${s.url}/v1/models/b/labels/stable:predict`, { instances: [[0.5]] })).status).toBe(200);
     expect(log.lines.filter((l) => l.msg === 'model config reloaded').map((l) => l.models)).toEqual([['a', 'b']]);
