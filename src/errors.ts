@@ -209,13 +209,13 @@ export const ERROR_CODES = {
     http: 401,
   },
   REEF_SERVE_MODEL_FORMAT: {
-    meaning: 'reef serve was given a model file it cannot serve yet (.onnx before the ONNX backend exists) or none at all in a version folder.',
-    fix: 'Serve a .tflite or .reef file; convert ONNX models to TFLite first.',
+    meaning: 'reef serve found no model it can serve where it looked: a version folder without a model file (or with several), or a model base path / repository without numeric version folders.',
+    fix: 'Put one .tflite, .reef or .onnx file in a numeric version folder (BASE/1/model.tflite), or name the file to serve model.tflite.',
     http: 501,
   },
   REEF_SERVE_CONFIG_INVALID: {
-    meaning: 'A --model_config_file or model repository is malformed: a syntax error, an unknown field, or a name that escapes the repository.',
-    fix: 'Fix the file at the line and column the message names (TF Serving\'s text-format model_config_list).',
+    meaning: 'A --model_config_file, a Triton config.pbtxt or a model repository is malformed (a syntax error, an unknown field, a name that escapes the repository) or does not match the model (a config.pbtxt field that disagrees with the model file: the message names it).',
+    fix: 'Fix the file at the line and column the message names (TF Serving\'s text-format model_config_list, Triton\'s model configuration), or the field it names.',
     http: 400,
   },
   REEF_CONVERT_UNSUPPORTED_OP: {
@@ -287,6 +287,11 @@ export const ERROR_CODES = {
     meaning: 'An invoke made no progress within the watchdog limit (a stuck Edge TPU or a hung kernel); it was abandoned and its interpreter replaced.',
     fix: 'Check the device (`reef doctor`); raise the limit (watchdogMs / --watchdog MS) if the model is just slow on this board.',
     http: 504,
+  },
+  REEF_SERVE_LISTEN_FAILED: {
+    meaning: 'reef serve could not listen on the address and port asked for: another process holds the port, or the address is not one of this machine\'s.',
+    fix: 'Choose another port with --rest_api_port (0 picks a free one) or stop the process that holds it (`ss -ltnp` shows it); check --host.',
+    http: 500,
   },
   REEF_DEPLOY_TARGET_INVALID: {
     meaning: 'The deploy target is not one reef understands (ssh://user@host[:port][/dir] or serial:///dev/ttyX?baud=N), or an option does not fit it.',
