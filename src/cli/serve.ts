@@ -24,6 +24,8 @@ export interface ServeCliOptions {
   interpreters?: string;
   threads?: string;
   xnnpack?: boolean;
+  edgetpu?: string;
+  watchdog?: string;
   maxQueue?: string;
   deadlineMs?: string;
   overloadStatus?: string;
@@ -73,6 +75,8 @@ export async function serveOptions(model: string | undefined, o: ServeCliOptions
     ...(o.interpreters !== undefined ? { interpreters: parsePositiveInt('--interpreters', o.interpreters) } : {}),
     ...(o.threads !== undefined ? { threads: parsePositiveInt('--threads', o.threads) } : {}),
     ...(o.xnnpack === false ? { xnnpack: false } : {}),
+    ...(o.edgetpu !== undefined ? { edgetpu: o.edgetpu } : {}),
+    ...(o.watchdog !== undefined ? { watchdogMs: o.watchdog === '0' ? 0 : parsePositiveInt('--watchdog', o.watchdog) } : {}),
     ...(o.maxQueue !== undefined ? { maxQueue: nonNegative('--max-queue', o.maxQueue) } : {}),
     ...(o.deadlineMs !== undefined ? { deadlineMs: nonNegative('--deadline-ms', o.deadlineMs) } : {}),
     overloadStatus,
@@ -123,6 +127,8 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--interpreters <n>', 'interpreters per model version (default 1)')
     .option('--threads <n>', 'CPU threads per interpreter (default: the device profile\'s)')
     .option('--no-xnnpack', 'use TFLite\'s built-in kernels')
+    .option('--edgetpu <spec>', 'Edge TPU for compiled models and .reef bundles: usb, pci, :N, usb:N, pci:N, or off (default: any)')
+    .option('--watchdog <ms>', 'abandon an invoke that makes no progress for this long (default: 10000 on an Edge TPU, 0 = off, elsewhere)')
     .option('--max-queue <n>', 'runs that may wait per model version before 503 (default 64)')
     .option('--deadline-ms <ms>', 'default request deadline; work still queued then is dropped with 504 (default 30000, 0 = none)')
     .option('--overload-status <code>', 'status for a full queue: 503 (default) or 429')
