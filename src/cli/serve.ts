@@ -25,6 +25,8 @@ export interface ServeCliOptions {
   device?: string;
   threads?: string;
   xnnpack?: boolean;
+  edgetpu?: string;
+  watchdog?: string;
   maxQueue?: string;
   deadlineMs?: string;
   overloadStatus?: string;
@@ -75,6 +77,8 @@ export async function serveOptions(model: string | undefined, o: ServeCliOptions
     ...(o.threads !== undefined ? { threads: parsePositiveInt('--threads', o.threads) } : {}),
     ...(o.device !== undefined ? { device: o.device } : {}),
     ...(o.xnnpack === false ? { xnnpack: false } : {}),
+    ...(o.edgetpu !== undefined ? { edgetpu: o.edgetpu } : {}),
+    ...(o.watchdog !== undefined ? { watchdogMs: o.watchdog === '0' ? 0 : parsePositiveInt('--watchdog', o.watchdog) } : {}),
     ...(o.maxQueue !== undefined ? { maxQueue: nonNegative('--max-queue', o.maxQueue) } : {}),
     ...(o.deadlineMs !== undefined ? { deadlineMs: nonNegative('--deadline-ms', o.deadlineMs) } : {}),
     overloadStatus,
@@ -126,6 +130,8 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--device <id>', 'device profile (devices/*.json) instead of the one matching this host')
     .option('--threads <n>', 'CPU threads per interpreter (default: the device profile\'s)')
     .option('--no-xnnpack', 'use TFLite\'s built-in kernels')
+    .option('--edgetpu <spec>', 'Edge TPU for compiled models and .reef bundles: usb, pci, :N, usb:N, pci:N, or off (default: any)')
+    .option('--watchdog <ms>', 'abandon an invoke that makes no progress for this long (default: 10000 on an Edge TPU, 0 = off, elsewhere)')
     .option('--max-queue <n>', 'runs that may wait per model version before 503 (default 64)')
     .option('--deadline-ms <ms>', 'default request deadline; work still queued then is dropped with 504 (default 30000, 0 = none)')
     .option('--overload-status <code>', 'status for a full queue: 503 (default) or 429')

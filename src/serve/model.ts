@@ -39,6 +39,8 @@ export interface ServedModelOptions {
   onExpire?: (name: string, version: number) => void;
   /** A Triton config.pbtxt the model must match. */
   triton?: TritonConfig;
+  /** Edge TPU events of the model's session (device lost, CPU variant in, device back, watchdog), for the log. */
+  onDevice?: (name: string, version: number, event: string, detail: string) => void;
 }
 
 export interface InferOptions {
@@ -162,6 +164,13 @@ export class ServedModel {
   static async open(name: string, version: number, path: string, opts: ServedModelOptions): Promise<ServedModel> {
     const t0 = performance.now();
     const session = await load(path, opts.load);
+    const tell = opts.onDevice;
+    if (tell) {
+      session.on('device-lost', (e) => tell(name, version, 'device-lost', `Edge TPU ${e.device} lost (${e.error.code}): ${e.error.message}`));
+      session.on('fallback', (e) => tell(name, version, 'fallback', e.reason));
+      session.on('device-restored', (e) => tell(name, version, 'device-restored', `Edge TPU ${e.device} is back; runs go to it again`));
+      session.on('watchdog', (e) => tell(name, version, 'watchdog', `an invoke on ${e.device ?? 'the CPU'} made no progress for ${e.ms} ms and was abandoned`));
+    }
     try {
       // load() read and checked these bytes already; the file is read again only for its format and signature.
       const bytes = session.bundle ? null : await readFile(path);

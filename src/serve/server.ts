@@ -41,6 +41,10 @@ export interface ServeOptions {
   device?: string;
   threads?: number;
   xnnpack?: boolean;
+  /** Edge TPU for compiled models (pycoral's grammar: '', usb, pci, :N, usb:N, pci:N, off). */
+  edgetpu?: string;
+  /** Abandon an invoke with no progress for this long (default: 10000 on an Edge TPU, off on the CPU). */
+  watchdogMs?: number;
   /** Runs that may wait per model version. Default 64. */
   maxQueue?: number;
   /** Default request deadline in ms (0 = none). Default 30000. */
@@ -135,6 +139,8 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     ...(opts.device !== undefined ? { device: opts.device } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.xnnpack !== undefined ? { xnnpack: opts.xnnpack } : {}),
+    ...(opts.edgetpu !== undefined ? { edgetpu: opts.edgetpu } : {}),
+    ...(opts.watchdogMs !== undefined ? { watchdogMs: opts.watchdogMs } : {}),
   };
   const { sources, root, configText } = await sourcesFor(opts);
   const bodyLimit = Math.round((opts.maxBodyMb ?? 64) * 1024 * 1024);
@@ -149,6 +155,7 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   const repo = new Repository({
     load, maxQueue: opts.maxQueue ?? 64, labels: opts.labels ?? null,
     onExpire: (name, version) => metrics?.expired.inc({ model: name, version: String(version) }),
+    onDevice: (name, version, event, detail) => app.log.warn({ model: name, version, event }, `model ${name} version ${version}: ${detail}`),
   }, {
     onLoad(name, version, ms, err) {
       if (err) app.log.warn({ model: name, version, code: err.code }, `model ${name} version ${version} failed to load: ${err.message}`);
