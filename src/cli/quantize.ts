@@ -39,6 +39,7 @@ export interface QuantizeCliOptions {
   keepFloat?: string[];
   acceptLowSqnr?: boolean;
   biasCorrection: boolean;
+  equalize: boolean;
   threads?: string;
   json?: boolean;
 }
@@ -163,7 +164,7 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
     method: opts.method as RangeMethod, percentile, io: opts.io as IoType | undefined, allowFloat: opts.allowFloat,
     keepFloat: (opts.keepFloat ?? []).flatMap((l) => l.split(',')).map((l) => l.trim()).filter((l) => l !== ''),
     acceptLowSqnr: opts.acceptLowSqnr,
-    biasCorrection: opts.biasCorrection, threads, source: model,
+    biasCorrection: opts.biasCorrection, equalize: opts.equalize, threads, source: model,
     onProgress: (stage, done, total) => tick(stage, done, total),
   });
   const outputs: Array<[string, Uint8Array | string]> = [[opts.output, result.bytes]];
@@ -201,7 +202,8 @@ export function registerQuantize(program: Command, io: CliIO): void {
     .option('--allow-float', 'keep ops without int8 kernels in float between DEQUANTIZE/QUANTIZE (not Edge TPU friendly)')
     .option('--keep-float <layers...>', 'operators to keep in float: indices or output tensor names (comma or space separated; the report lists both)')
     .option('--accept-low-sqnr', 'write the model even when an output\'s SQNR against float is below 10 dB')
-    .option('--no-bias-correction', 'skip the empirical bias correction after the rewrite')
+    .option('--no-bias-correction', 'skip the empirical bias correction (and the pointwise weight refit) after the rewrite')
+    .option('--no-equalize', 'do not rescale the channels between a convolution and the depthwise convolution it feeds')
     .option('--threads <n>', 'CPU threads for calibration runs')
     .option('--json', 'print JSON')
     .action(async (model: string, opts: QuantizeCliOptions) => quantizeCommand(model, opts, io));

@@ -34,6 +34,8 @@ export interface AutoOptions {
   percentile?: number;
   biasCorrection: boolean;
   threads?: number;
+  /** The model as the user gave it, when `floatModel` was rescaled: candidates are scored against its outputs. */
+  reference?: TfliteModel;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -104,13 +106,14 @@ export async function chooseAuto(floatModel: TfliteModel, stats: Map<number, Ten
   }
   const head = samples.slice(0, HEAD_SAMPLES);
   const score = samples.slice(-SCORE_SAMPLES);
-  const ref = await outputsOn(floatModel, exposeTensors(floatModel, []).bytes, score, opts.threads);
+  const refModel = opts.reference ?? floatModel;
+  const ref = await outputsOn(refModel, exposeTensors(refModel, []).bytes, score, opts.threads);
   // Bias correction changes the ranking (MobileNet v1: mse 10 dB before, 18 dB after), so every
   // candidate is corrected on the head before it is scored.
   const scored = [];
   for (const c of candidates) {
     const g = build(c.ranges);
-    if (opts.biasCorrection) await correctBiases(g, floatModel, head, headMeans, { threads: opts.threads });
+    if (opts.biasCorrection) await correctBiases(g, floatModel, head, headMeans, { threads: opts.threads, refit: false });
     scored.push({ c, sqnrDb: worstSqnr(ref, await outputsOn(g.model, writeTflite(g.model), score, opts.threads)) });
     opts.onProgress?.(scored.length, candidates.length);
   }

@@ -19,6 +19,7 @@ import { paramsToRange } from './params.js';
 import { quantizeGraph, type IoType, type QuantizedGraph } from './quantize.js';
 import { buildReport, type QuantizeReport } from './report.js';
 import { checkOutputSqnr } from './guard.js';
+import { equalize } from './equalize.js';
 
 export interface QuantizeOptions {
   /** Range method (default 'auto': per tensor the least-error range, checked against every single method). */
@@ -35,6 +36,8 @@ export interface QuantizeOptions {
   acceptLowSqnr?: boolean;
   /** Empirical bias correction after the rewrite (default true when there are calibration samples). */
   biasCorrection?: boolean;
+  /** Rescale the channels between a convolution and the depthwise convolution it feeds (default true; equalize.ts). */
+  equalize?: boolean;
   threads?: number;
   /** Name of the model in messages and the report. */
   source?: string;
@@ -82,6 +85,11 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   let headMeans = new Map<number, Float64Array>();
   let stats = new Map<number, TensorHistogram>();
   let folded = 0;
+  const equalizeOn = opts.equalize ?? true;
+  /** The model as given, when the one quantized was rescaled (equalize): outputs are measured against it. */
+  let reference: TfliteModel | undefined;
+  let equalized = { pairs: 0, maxScale: 1 };
+  let equalizeMs = 0;
   if (kind === 'uint8-legacy') {
     const legacy = legacyToFloat(raw);
     floatModel = legacy.model;
@@ -93,6 +101,14 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
     const f = foldConstantDequantize(raw);
     floatModel = f.model;
     folded = f.folded;
+    if (equalizeOn && data.calibration.length > 0) {
+      const t = performance.now();
+      const eq = await equalize(floatModel, data.calibration, opts.threads);
+      if (eq.pairs > 0) reference = floatModel;
+      floatModel = eq.model;
+      equalized = { pairs: eq.pairs, maxScale: eq.maxScale };
+      equalizeMs = performance.now() - t;
+    }
     if (data.calibration.length === 0) throw new ReefError('REEF_CALIBRATION_INVALID', `${source}: no calibration samples were given`);
     checkSamples(floatModel, data.calibration, source);
     const total = data.calibration.length;
@@ -113,7 +129,7 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   let choice: MethodChoice | null = null;
   if (method === 'auto' && kind !== 'uint8-legacy') {
     choice = await chooseAuto(floatModel, stats, data.calibration, headMeans, build, {
-      percentile: opts.percentile, biasCorrection, threads: opts.threads, onProgress: (n, total) => opts.onProgress?.('choose ranges', n, total),
+      percentile: opts.percentile, biasCorrection, threads: opts.threads, reference, onProgress: (n, total) => opts.onProgress?.('choose ranges', n, total),
     });
     ranges = choice.ranges;
   }
@@ -138,14 +154,14 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   if (evalSamples.length > 0) {
     checkSamples(floatModel, evalSamples.map((s) => s.inputs), source);
     evaluation = await evaluate(floatModel, graph.model, graph.int8Of, evalSamples, {
-      threads: opts.threads, onProgress: (n) => opts.onProgress?.('evaluate', n, evalSamples.length),
+      threads: opts.threads, reference, onProgress: (n) => opts.onProgress?.('evaluate', n, evalSamples.length),
     });
   }
   const report = buildReport({
-    source, kind, method, percentile: opts.percentile, io, floatModel, graph, evaluation, legacyChanges, folded, corrected,
+    source, kind, method, percentile: opts.percentile, io, floatModel, graph, evaluation, legacyChanges, folded, corrected, equalized,
     ...(choice ? { methods: choice.methods, methodChoice: { chosen: choice.chosen, candidates: choice.candidates } } : {}),
     samples: { calibration: kind === 'uint8-legacy' ? 0 : data.calibration.length, evaluation: given.length },
-    timings: { calibrateMs, chooseMs: choice?.ms ?? 0, quantizeMs, correctMs, evaluateMs: evaluation?.ms ?? 0, totalMs: performance.now() - t0 },
+    timings: { equalizeMs, calibrateMs, chooseMs: choice?.ms ?? 0, quantizeMs, correctMs, evaluateMs: evaluation?.ms ?? 0, totalMs: performance.now() - t0 },
     bytes: bytes.length,
   });
   if (evaluation) {
