@@ -84,6 +84,7 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   let floatMeans = new Map<number, Float64Array>();
   let headMeans = new Map<number, Float64Array>();
   let stats = new Map<number, TensorHistogram>();
+  let fitStats: Map<number, TensorHistogram> | null = null;
   let folded = 0;
   const equalizeOn = opts.equalize ?? true;
   /** The model as given, when the one quantized was rescaled (equalize): outputs are measured against it. */
@@ -114,8 +115,9 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
     const total = data.calibration.length;
     const cal = await calibrate(floatModel, data.calibration, {
       threads: opts.threads, onProgress: (n) => opts.onProgress?.('calibrate', n, total), meansOf: correctionTargets(floatModel),
-      headSamples: Math.min(HEAD_SAMPLES, total),
+      headSamples: Math.min(HEAD_SAMPLES, total), holdEvery: method === 'auto' ? holdEvery(total) : 0,
     });
+    fitStats = cal.fitStats;
     floatMeans = cal.means;
     headMeans = cal.headMeans;
     stats = cal.stats;
@@ -129,7 +131,7 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   let choice: MethodChoice | null = null;
   if (method === 'auto' && kind !== 'uint8-legacy') {
     choice = await chooseAuto(floatModel, stats, data.calibration, headMeans, build, {
-      percentile: opts.percentile, biasCorrection, threads: opts.threads, reference, onProgress: (n, total) => opts.onProgress?.('choose ranges', n, total),
+      percentile: opts.percentile, biasCorrection, threads: opts.threads, reference, fitStats, holdEvery: holdEvery(data.calibration.length), onProgress: (n, total) => opts.onProgress?.('choose ranges', n, total),
     });
     ranges = choice.ranges;
   }
@@ -159,7 +161,7 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   }
   const report = buildReport({
     source, kind, method, percentile: opts.percentile, io, floatModel, graph, evaluation, legacyChanges, folded, corrected, equalized,
-    ...(choice ? { methods: choice.methods, methodChoice: { chosen: choice.chosen, candidates: choice.candidates } } : {}),
+    ...(choice ? { methods: choice.methods, methodChoice: { chosen: choice.chosen, candidates: choice.candidates, scoredOn: choice.scoredOn } } : {}),
     samples: { calibration: kind === 'uint8-legacy' ? 0 : data.calibration.length, evaluation: given.length },
     timings: { equalizeMs, calibrateMs, chooseMs: choice?.ms ?? 0, quantizeMs, correctMs, evaluateMs: evaluation?.ms ?? 0, totalMs: performance.now() - t0 },
     bytes: bytes.length,
@@ -171,6 +173,14 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
     });
   }
   return { bytes, model: graph.model, graph, report, evaluation };
+}
+
+/**
+ * `--method auto` scores its candidates on every 4th calibration sample, held out of their ranges
+ * and bias correction (with fewer than 16 samples, on every sample: too few to hold any back).
+ */
+function holdEvery(samples: number): number {
+  return samples >= 16 ? 4 : 0;
 }
 
 /** Calibration samples the SQNR check runs on when no held samples are given. */

@@ -53,7 +53,7 @@ export interface QuantizeReport {
   bytes: number;
   timings: { equalizeMs: number; calibrateMs: number; chooseMs: number; quantizeMs: number; correctMs: number; evaluateMs: number; totalMs: number };
   /** With --method auto: each candidate's worst output SQNR on the scoring samples (best first) and the one kept. */
-  methodChoice: { chosen: string; candidates: Array<{ method: string; sqnrDb: number }> } | null;
+  methodChoice: { chosen: string; candidates: Array<{ method: string; sqnrDb: number }>; scoredOn: { samples: number; held: boolean } } | null;
   /** Every output's SQNR checked against 20 dB (warning) and 10 dB (failure); null without samples. */
   sqnrCheck: SqnrCheck | null;
 }
@@ -156,7 +156,8 @@ export function formatReport(r: QuantizeReport): string {
     lines.push(`${String(l.op).padStart(4)}  ${l.opcode.padEnd(22)} [${l.range[0].toFixed(3).padStart(9)}, ${l.range[1].toFixed(3).padStart(9)}]  ${l.scale.toExponential(3)} ${String(l.zeroPoint).padStart(5)}  ${db(l.sqnrDb)} ${l.dropDb === null ? '      ' : `${l.dropDb.toFixed(1).padStart(5)}`}  ${l.method.padEnd(15)}  ${l.name}`);
   }
   if (r.methodChoice) {
-    lines.push(`method auto: kept ${r.methodChoice.chosen} (worst output SQNR on calibration samples: ${r.methodChoice.candidates.map((c) => `${c.method} ${c.sqnrDb.toFixed(1)} dB`).join(', ')})`);
+    const on = r.methodChoice.scoredOn;
+    lines.push(`method auto: kept ${r.methodChoice.chosen} (worst output SQNR on ${on.samples} calibration samples${on.held ? ' held out of the ranges and bias correction' : ''}: ${r.methodChoice.candidates.map((c) => `${c.method} ${c.sqnrDb.toFixed(1)} dB`).join(', ')})`);
   }
   lines.push('');
   for (const o of r.outputs) lines.push(`output ${o.name}: SQNR ${db(o.sqnrDb)}`);
