@@ -64,29 +64,45 @@ export function refitLayer(model: TfliteModel, l: RefitLayer, xq: TypedArray[], 
   if (rows < MIN_ROWS_PER_WEIGHT * n) return;
   const G = new Float64Array(n * n);
   const C = new Float64Array(n * n);
-  const a = new Float64Array(n), f = new Float64Array(n);
-  a[I] = 1;
-  f[I] = 1;
   // Every k-th input row (pixel of a sample), so that the fit costs about MAX_WORK multiply-adds
   // (but never fewer than MIN_ROWS_PER_WEIGHT rows per weight); odd, not to follow image columns.
   const keep = Math.max(MIN_ROWS_PER_WEIGHT * n, Math.floor(MAX_WORK / (n * n)));
   const k = keep >= rows ? 1 : Math.floor(rows / keep) | 1;
   let next = 0, row = 0;
+  // Rows go through in blocks of B, column-major (ab[j * B + r]), so each G/C entry is loaded and
+  // stored once per block instead of once per row.
+  const B = 8;
+  const ab = new Float64Array(n * B), fb = new Float64Array(n * B);
+  for (let r = 0; r < B; r++) { ab[I * B + r] = 1; fb[I * B + r] = 1; }
+  let inBlock = 0;
+  const flush = (): void => {
+    for (let r = inBlock; r < B; r++) for (let i = 0; i <= I; i++) { ab[i * B + r] = 0; fb[i * B + r] = 0; }
+    for (let i = 0; i < n; i++) {
+      const ai = i * B, gi = i * n;
+      const a0 = ab[ai]!, a1 = ab[ai + 1]!, a2 = ab[ai + 2]!, a3 = ab[ai + 3]!, a4 = ab[ai + 4]!, a5 = ab[ai + 5]!, a6 = ab[ai + 6]!, a7 = ab[ai + 7]!;
+      if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0 && a4 === 0 && a5 === 0 && a6 === 0 && a7 === 0) continue;
+      for (let j = i; j < n; j++) {
+        const b = j * B;
+        G[gi + j] += a0 * ab[b]! + a1 * ab[b + 1]! + a2 * ab[b + 2]! + a3 * ab[b + 3]! + a4 * ab[b + 4]! + a5 * ab[b + 5]! + a6 * ab[b + 6]! + a7 * ab[b + 7]!;
+      }
+      for (let j = 0; j < n; j++) {
+        const b = j * B;
+        C[gi + j] += a0 * fb[b]! + a1 * fb[b + 1]! + a2 * fb[b + 2]! + a3 * fb[b + 3]! + a4 * fb[b + 4]! + a5 * fb[b + 5]! + a6 * fb[b + 6]! + a7 * fb[b + 7]!;
+      }
+    }
+    for (let r = 0; r < B; r++) { ab[I * B + r] = 1; fb[I * B + r] = 1; }
+    inBlock = 0;
+  };
   for (let s = 0; s < xq.length; s++) {
-    const q = xq[s]!, x = xf[s]!;
+    const q = xq[s] as Int8Array, x = xf[s]!;
     for (let p = 0; p < x.length; p += I, row++) {
       if (row !== next) continue;
       next += k;
-      for (let i = 0; i < I; i++) { a[i] = sIn * ((q as Int8Array)[p + i]! - zIn); f[i] = x[p + i]!; }
-      for (let i = 0; i < n; i++) {
-        const ai = a[i]!;
-        if (ai === 0) continue;
-        const r = i * n;
-        for (let j = i; j < n; j++) G[r + j] += ai * a[j]!;
-        for (let j = 0; j < n; j++) C[r + j] += ai * f[j]!;
-      }
+      for (let i = 0; i < I; i++) { ab[i * B + inBlock] = sIn * (q[p + i]! - zIn); fb[i * B + inBlock] = x[p + i]!; }
+      if (++inBlock === B) flush();
     }
   }
+  if (inBlock > 0) flush();
   for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) G[i * n + j] = G[j * n + i]!;
   let trace = 0;
   for (let i = 0; i < I; i++) trace += G[i * n + i]!;
