@@ -177,10 +177,12 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
 
 /**
  * `--method auto` scores its candidates on every 4th calibration sample, held out of their ranges
- * and bias correction (with fewer than 16 samples, on every sample: too few to hold any back).
+ * and bias correction, when that makes at least 32 samples (128 calibration samples); with fewer,
+ * on every sample: fastestdet with 64 photos kept percentile 99.99 on its 16 held ones (17.8 dB
+ * there) and lost 1.2 dB on 16 other photos against mse, which scoring on all 64 keeps.
  */
 function holdEvery(samples: number): number {
-  return samples >= 16 ? 4 : 0;
+  return samples >= 128 ? 4 : 0;
 }
 
 /** Calibration samples the SQNR check runs on when no held samples are given. */
