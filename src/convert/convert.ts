@@ -1025,6 +1025,16 @@ class Converter {
   }
 }
 
+/** Per tensor: how many operators read it (a graph output counts 100) and which operator writes it. */
+function readersAndProducers(sg: Builder['sg']): { uses: Map<number, number>; producer: Map<number, number> } {
+  const uses = new Map<number, number>();
+  for (const op of sg.operators) for (const t of op.inputs) uses.set(t, (uses.get(t) ?? 0) + 1);
+  for (const t of sg.outputs) uses.set(t, (uses.get(t) ?? 0) + 100);
+  const producer = new Map<number, number>();
+  sg.operators.forEach((op, i) => op.outputs.forEach((t) => producer.set(t, i)));
+  return { uses, producer };
+}
+
 /**
  * MatMul (or Gemm) + Add of a constant vector -> one FULLY_CONNECTED with that vector as its bias:
  * an ADD of a constant with N (or 1) values to the only reader of a FULLY_CONNECTED's N outputs is
@@ -1033,11 +1043,7 @@ class Converter {
 function fuseBiasAdds(b: Builder): number {
   const sg = b.sg;
   const m = b.model;
-  const uses = new Map<number, number>();
-  for (const op of sg.operators) for (const t of op.inputs) uses.set(t, (uses.get(t) ?? 0) + 1);
-  for (const t of sg.outputs) uses.set(t, (uses.get(t) ?? 0) + 100);
-  const producer = new Map<number, number>();
-  sg.operators.forEach((op, i) => op.outputs.forEach((t) => producer.set(t, i)));
+  const { uses, producer } = readersAndProducers(sg);
   const isConst = (t: number): boolean => (m.buffers[sg.tensors[t]!.buffer]?.length ?? 0) > 0;
   const drop = new Set<number>();
   sg.operators.forEach((op, i) => {
@@ -1075,11 +1081,7 @@ function fuseBiasAdds(b: Builder): number {
 /** Fuse RELU/RELU6/RELU_N1_TO_1 into the op that produces their only input. */
 function fuseActivations(b: Builder): number {
   const sg = b.sg;
-  const uses = new Map<number, number>();
-  for (const op of sg.operators) for (const t of op.inputs) uses.set(t, (uses.get(t) ?? 0) + 1);
-  for (const t of sg.outputs) uses.set(t, (uses.get(t) ?? 0) + 100);
-  const producer = new Map<number, number>();
-  sg.operators.forEach((op, i) => op.outputs.forEach((t) => producer.set(t, i)));
+  const { uses, producer } = readersAndProducers(sg);
   let fused = 0;
   const drop = new Set<number>();
   sg.operators.forEach((op, i) => {

@@ -3,14 +3,12 @@
  * the video, checked against ffmpeg's own decode of the same frames) and one source per input of a
  * multi-input model (`--calib NAME=DATA`), with the errors bad sources get.
  */
-import { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { reportError, type CliIO } from '../../src/cli/io.js';
-import { registerQuantize } from '../../src/cli/quantize.js';
+import { cli } from '../cli.js';
 import { convertOnnx } from '../../src/convert/index.js';
 import { randomFloats } from '../../src/convert/check.js';
 import { readOnnx } from '../../src/model/onnx/reader.js';
@@ -22,21 +20,6 @@ import { floatInfo, npyBytes } from './helpers.js';
 const dir = mkdtempSync(join(tmpdir(), 'reef-calib-sources-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const video = sharedPath('video/tree.avi'); // 320x240, 68 frames (ffprobe -count_frames)
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (t) => { out += t; }, err: (t) => { err += t; } };
-  const program = new Command().exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
-  registerQuantize(program, io);
-  for (const c of program.commands) c.exitOverride();
-  try {
-    await program.parseAsync(['node', 'reef', 'quantize', ...args]);
-    return { code: 0, out, err };
-  } catch (e) {
-    return { code: reportError(e, io, false), out, err };
-  }
-}
 
 /** Frame `n` of the video as ffmpeg itself decodes and scales it (the independent reference). */
 function ffmpegFrame(n: number, w: number, h: number): Uint8Array {
@@ -60,8 +43,8 @@ describe('calibration from a video file', () => {
 
   it('reef quantize --calib video --frames 24: vww_96 calibrated on 24 frames, 8 of them held for the report', async () => {
     const out = join(dir, 'vww_video.tflite');
-    const r = await cli([sharedPath('models/tflite/vww_96_float.tflite'), '--calib', video, '--frames', '24', '--samples', '16', '--eval', '8',
-      '--mean', '0', '--std', '255', '-o', out, '--json', '--accept-low-sqnr']);
+    const r = await cli('quantize', sharedPath('models/tflite/vww_96_float.tflite'), '--calib', video, '--frames', '24', '--samples', '16', '--eval', '8',
+      '--mean', '0', '--std', '255', '-o', out, '--json', '--accept-low-sqnr');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out) as { report: { samples: unknown; sqnrCheck: { samples: number; held: boolean } } };
@@ -74,7 +57,7 @@ describe('calibration from a video file', () => {
     const fake = join(dir, 'fake.mp4');
     writeFileSync(fake, 'not a video');
     const out = join(dir, 'never.tflite');
-    const r = await cli([sharedPath('models/tflite/vww_96_float.tflite'), '--calib', fake, '-o', out]);
+    const r = await cli('quantize', sharedPath('models/tflite/vww_96_float.tflite'), '--calib', fake, '-o', out);
     expect(r.code).toBe(1);
     expect(r.err).toContain('REEF_SOURCE_FAILED');
     expect(r.err).toContain(`calibration video ${fake}: ffprobe failed: `);
@@ -105,7 +88,7 @@ describe('calibration per input of a multi-input model (--calib NAME=DATA)', () 
   for (let k = 0; k < 30; k++) writeFileSync(join(bDir, `b${String(k).padStart(2, '0')}.npy`), npyBytes([1, 8, 8, 3], randomFloats(192, 100 + k).map((v) => 10 * v)));
 
   it('pairs the k-th sample of each source; each input gets the range of its own data', async () => {
-    const r = await cli([model, '--calib', `a=${aFile}`, '--calib', `b=${bDir}`, '--samples', '24', '--eval', '6', '-o', join(dir, 'two_int8.tflite'), '--report', join(dir, 'two.json')]);
+    const r = await cli('quantize', model, '--calib', `a=${aFile}`, '--calib', `b=${bDir}`, '--samples', '24', '--eval', '6', '-o', join(dir, 'two_int8.tflite'), '--report', join(dir, 'two.json'));
     expect(r.code).toBe(0);
     expect(r.err).toContain(`calibration data per input: a 30 sample(s) from ${aFile}, b 30 sample(s) from ${bDir}; 30 used;`);
     const report = JSON.parse(readFileSync(join(dir, 'two.json'), 'utf8')) as { samples: unknown; outputs: Array<{ sqnrDb: number }> };
@@ -125,14 +108,14 @@ describe('calibration per input of a multi-input model (--calib NAME=DATA)', () 
     [['a=x', 'a=y'], 'Expected one --calib per input but received two for "a"'],
     [['a=x', 'y'], 'Expected NAME=DATA for each --calib of a model calibrated per input but received "y"'],
   ])('BAD INPUT - --calib %j: REEF_INVALID_ARGUMENT naming it', async (specs, message) => {
-    const r = await cli([model, ...specs.flatMap((s) => ['--calib', s]), '-o', join(dir, 'never.tflite')]);
+    const r = await cli('quantize', model, ...specs.flatMap((s) => ['--calib', s]), '-o', join(dir, 'never.tflite'));
     expect(r.code).toBe(2);
     expect(r.err).toContain('REEF_INVALID_ARGUMENT');
     expect(r.err).toContain(message);
   });
 
   it('BAD INPUT - one unnamed source for a two-input model: REEF_INVALID_ARGUMENT saying to name each input', async () => {
-    const r = await cli([model, '--calib', bDir, '-o', join(dir, 'never.tflite')]);
+    const r = await cli('quantize', model, '--calib', bDir, '-o', join(dir, 'never.tflite'));
     expect(r.code).toBe(2);
     expect(r.err).toContain('Expected a model with one input for one calibration source but received one with 2 inputs (a, b): give --calib NAME=DATA for each');
   });
