@@ -8,6 +8,8 @@ import { load } from '../runtime/session.js';
 import { modelMetadata, visionRunner } from '../tasks/vision.js';
 import { readLabels } from '../labels.js';
 import { ReefError } from '../errors.js';
+import { MqttEventSink, parseMqttUrl, type MqttStats } from '../camera/mqtt.js';
+import type { CameraEvent } from '../camera/events.js';
 import { checkWritable, parsePositiveInt, type CliIO } from './io.js';
 import { addVisionOptions, briefResult, parseVisionOptions, resultJson, visionOptions, type VisionCliOptions } from './vision.js';
 
@@ -24,6 +26,7 @@ export interface CameraCliOptions extends VisionCliOptions {
   threads?: string;
   xnnpack: boolean;
   events?: string;
+  mqtt?: string;
   eventStart: string;
   eventEnd: string;
   json?: boolean;
@@ -53,6 +56,7 @@ export async function cameraCommand(model: string, opts: CameraCliOptions, io: C
   const eventStart = parsePositiveInt('--event-start', opts.eventStart);
   const eventEnd = parsePositiveInt('--event-end', opts.eventEnd);
   if (opts.events) await checkWritable('--events', opts.events);
+  const mqttTarget = opts.mqtt !== undefined ? parseMqttUrl(opts.mqtt) : undefined;
 
   const session = await load(model, { threads, xnnpack: opts.xnnpack });
   let runner;
@@ -64,15 +68,26 @@ export async function cameraCommand(model: string, opts: CameraCliOptions, io: C
     throw e;
   }
   let events: WriteStream | null = null;
+  let mqttSink: MqttEventSink | null = null;
+  let mqttStats: MqttStats | null = null;
   const ac = new AbortController();
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);
   let lastStatus = 0;
   try {
     if (opts.events) events = createWriteStream(opts.events, { flags: 'w' });
+    if (mqttTarget) {
+      mqttSink = new MqttEventSink(mqttTarget, {
+        onStatus: (s, detail) => io.err(s === 'lost' ? `camera: MQTT broker lost (${detail}); reconnecting, events wait\n` : `camera: MQTT broker ${detail} connected again\n`),
+      });
+    }
+    const onEvent = (e: CameraEvent) => {
+      events?.write(JSON.stringify(e) + '\n');
+      mqttSink?.publish(e);
+    };
     const summary = await runCamera(runner, {
       source: opts.source, size, fps, inputFormat: opts.inputFormat, realtime: opts.realtime, frames, durationS, signal: ac.signal,
-      events: events ? { start: eventStart, end: eventEnd, onEvent: (e) => events?.write(JSON.stringify(e) + '\n') } : undefined,
+      events: events || mqttSink ? { start: eventStart, end: eventEnd, onEvent } : undefined,
       onReconnect: (n, why) => io.err(`camera: source lost (${why.split('\n').pop()}); reconnecting (${n})\n`),
       onResult: (r: FrameResult) => {
         if (opts.json) {
@@ -87,18 +102,24 @@ export async function cameraCommand(model: string, opts: CameraCliOptions, io: C
         }
       },
     });
+    if (mqttSink) { mqttStats = await mqttSink.close(); mqttSink = null; }
+    const mqttSummary = mqttStats ? { mqtt: { published: mqttStats.published, reconnects: mqttStats.reconnects, dropped: mqttStats.dropped, pending: mqttStats.pending } } : {};
     if (opts.json) {
-      io.out(JSON.stringify({ summary }) + '\n');
+      io.out(JSON.stringify({ summary: { ...summary, ...mqttSummary } }) + '\n');
     } else {
       io.err('\n');
       io.out(`${summary.source} (${summary.width}x${summary.height}): ${summary.processed} processed, ${summary.dropped} dropped of ${summary.received} frames ` +
         `in ${summary.duration_s.toFixed(1)} s (${summary.stopped})\n`);
       io.out(`  fps ${summary.fps.toFixed(1)}  invoke p50 ${summary.invoke_p50_ms.toFixed(1)} ms  pre p50 ${summary.pre_p50_ms.toFixed(1)} ms  ` +
         `latency p50 ${summary.latency_p50_ms.toFixed(1)} ms  p99 ${summary.latency_p99_ms.toFixed(1)} ms  reconnects ${summary.reconnects}  events ${summary.events}\n`);
+      if (mqttStats) {
+        io.out(`  mqtt ${mqttTarget?.url}/${mqttTarget?.topic}: ${mqttStats.published} published, ${mqttStats.reconnects} reconnects, ${mqttStats.dropped} dropped, ${mqttStats.pending} undelivered\n`);
+      }
     }
   } finally {
     process.removeListener('SIGINT', onSigint);
     if (events) await new Promise<void>((r) => events?.end(r));
+    if (mqttSink) await mqttSink.close(0);
     await runner.session.dispose();
   }
 }
@@ -120,6 +141,7 @@ export function registerCamera(program: Command, io: CliIO): void {
     .option('--threads <n>', 'CPU threads')
     .option('--no-xnnpack', 'use TFLite\'s built-in kernels instead of XNNPACK')
     .option('--events <file.jsonl>', 'write events (a label seen for --event-start frames, gone for --event-end frames)')
+    .option('--mqtt <url>', 'publish events to an MQTT broker: mqtt://host:port/TOPIC (TOPIC/events, TOPIC/available)')
     .option('--event-start <n>', 'consecutive frames that start an event', '3')
     .option('--event-end <n>', 'frames without the label that end it', '5')
     .option('--json', 'one JSON line per processed frame, then {"summary":...}');
