@@ -41,6 +41,8 @@ export interface FrameResult {
   /** Time the frame waited in the slot. */
   wait_ms: number;
   result: VisionResult;
+  /** The frame the result is for (RGB, the source's size). */
+  pixels: { rgb: Uint8Array; width: number; height: number };
 }
 
 export interface CameraSummary {
@@ -148,6 +150,7 @@ export async function runCamera(runner: VisionRunner, o: CameraOptions): Promise
         const r: FrameResult = {
           frame: f.index, processed, ts: Math.round(epochOffset + f.arrival), latency_ms: end - f.arrival,
           pre_ms: timings.pre, invoke_ms: timings.invoke, post_ms: timings.post, wait_ms: start - f.arrival, result,
+          pixels: { rgb: f.rgb, width: size.width, height: size.height },
         };
         processed++;
         lastResult = end;

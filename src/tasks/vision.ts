@@ -253,6 +253,11 @@ export class VisionRunner {
     }
   }
 
+  /** The normalisation and the resize mode and filter photos get. */
+  get preprocessing(): { norm: Normalization; resize: ResizeMode; filter: ResizeFilter; bgr: boolean } {
+    return { norm: this.opts.norm ?? DEFAULT_NORMALIZATION, resize: this.opts.resize ?? 'squash', filter: this.opts.filter ?? 'bilinear', bgr: this.opts.bgr === true };
+  }
+
   get inputSize(): { width: number; height: number; channels: 1 | 3 } {
     const g = imageGeometry(this.input, this.layout);
     return { height: g.height, width: g.width, channels: g.channels as 1 | 3 };
