@@ -12,6 +12,8 @@ APT_PACKAGES=(
   mosquitto                # the MQTT broker the camera-events tests start on loopback
   libonnx-testdata         # ONNX operator models the model-IR tests parse
   flatbuffers-compiler     # flatc, the independent decoder the model-IR tests compare against
+  g++-aarch64-linux-gnu    # cross-builds the linux-arm64 prebuilt addon at `npm pack` (scripts/prebuild.mjs)
+  qemu-user-static         # runs Node for linux-arm64 in the emulated Raspberry Pi test (test/install)
 )
 
 if command -v apt-get >/dev/null 2>&1; then

@@ -60,12 +60,12 @@ export const ERROR_CODES = {
   },
   REEF_LIBRARY_NOT_FOUND: {
     meaning: 'The TensorFlow Lite C library could not be loaded.',
-    fix: 'Reinstall dependencies (npm ci) so tfjs-tflite-node ships its library, or point REEF_TFLITE_LIBRARY / the `library` option at a libtensorflowlite_c build for this platform.',
+    fix: 'reef ships libtensorflowlite_c for linux-x64 and linux-arm64 (prebuilds/); reinstall reef if it is missing there. On other platforms install tfjs-tflite-node (`npm install tfjs-tflite-node --ignore-scripts`: reef uses only its C library) or point REEF_TFLITE_LIBRARY / the `library` option at a libtensorflowlite_c build for this platform.',
     http: 500,
   },
   REEF_ADDON_NOT_BUILT: {
-    meaning: 'The native addon (build/Release/reef.node) is missing or does not load.',
-    fix: 'Run `npm run build` (needs cmake and a C++17 compiler).',
+    meaning: 'The native addon (prebuilds/<platform>-<arch>/reef.node or build/Release/reef.node) is missing or does not load.',
+    fix: 'Follow the fix in the message: it depends on where reef is. An installed reef ships prebuilt addons for linux-x64 and linux-arm64; elsewhere `npm rebuild reef` builds one from binding.gyp (python3, make, a C++17 compiler). `reef doctor` lists the files tried.',
     http: 500,
   },
   REEF_INTERPRETER_FAILED: {
@@ -280,8 +280,13 @@ export const ERROR_CODES = {
   },
   REEF_EDGETPU_DEVICE_LOST: {
     meaning: 'A run on the Edge TPU failed the way a device that went away (unplugged, reset, USB error) fails.',
-    fix: 'Check the device (`reef doctor`, the USB cable and port), then load the model again; run the CPU variant meanwhile.',
+    fix: 'Check the device (`reef doctor`, the USB cable and port). The session keeps looking for it and goes back to it when it is there again; a .reef bundle runs its CPU variant meanwhile.',
     http: 503,
+  },
+  REEF_INVOKE_TIMEOUT: {
+    meaning: 'An invoke made no progress within the watchdog limit (a stuck Edge TPU or a hung kernel); it was abandoned and its interpreter replaced.',
+    fix: 'Check the device (`reef doctor`); raise the limit (watchdogMs / --watchdog MS) if the model is just slow on this board.',
+    http: 504,
   },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

@@ -69,6 +69,12 @@ export interface NativeInterpreter {
   /** A plain native loop of TfLiteInterpreterInvoke; resolves with per-invoke ns. */
   invokeLoop(iterations: number): Promise<Float64Array>;
   dispose(): void;
+  /**
+   * Gives up on the jobs in flight (an invoke that never returns): they are never settled, the
+   * interpreter is freed (a stuck invoke keeps its TFLite objects until it returns). True when
+   * there were jobs to give up on.
+   */
+  abandon(): boolean;
 }
 
 interface Addon {
@@ -90,19 +96,76 @@ interface Addon {
 
 
 let addon: Addon | undefined;
+let addonFile: string | undefined;
 
-/** Loads the addon once. Throws REEF_ADDON_NOT_BUILT when it is missing. */
+/** The platforms reef ships prebuilt addons (and TensorFlow Lite libraries) for, as `<platform>-<arch>`. */
+export const PREBUILT_PLATFORMS = ['linux-x64', 'linux-arm64'] as const;
+
+/** One place the addon may be, in the order they are tried. */
+export interface AddonCandidate {
+  path: string;
+  /** env: $REEF_ADDON; prebuilt: prebuilds/<platform>-<arch>/ shipped in the package; local: build/Release (cmake-js or node-gyp). */
+  source: 'env' | 'prebuilt' | 'local';
+  exists: boolean;
+}
+
+/** True in a reef source checkout (src/ present), false in an installed package (dist/ only). */
+export function isSourceCheckout(root: string = PACKAGE_ROOT): boolean {
+  return existsSync(join(root, 'src', 'native.ts'));
+}
+
+/**
+ * Where the addon is looked for: $REEF_ADDON alone when set; in an installed package the prebuilt addon
+ * for this platform, then a local build (binding.gyp's, made by `npm rebuild reef`); in a source
+ * checkout the local build first, so a developer's fresh build wins over a copy made at `npm pack`.
+ */
+export function addonCandidates(root: string = PACKAGE_ROOT, platform: string = process.platform, arch: string = process.arch): AddonCandidate[] {
+  const env = process.env.REEF_ADDON;
+  const prebuilt = { path: join(root, 'prebuilds', `${platform}-${arch}`, 'reef.node'), source: 'prebuilt' as const };
+  const local = { path: join(root, 'build', 'Release', 'reef.node'), source: 'local' as const };
+  const list: Array<Omit<AddonCandidate, 'exists'>> = env
+    ? [{ path: env, source: 'env' }]
+    : isSourceCheckout(root) ? [local, prebuilt] : [prebuilt, local];
+  return list.map((c) => ({ ...c, exists: existsSync(c.path) }));
+}
+
+/** The fix for a missing addon, for where reef is: a source checkout or an installed package. */
+export function addonFix(root: string = PACKAGE_ROOT, platform: string = process.platform, arch: string = process.arch): string {
+  if (isSourceCheckout(root)) return 'in this source checkout run `npm run build` (cmake, a C++17 compiler)';
+  const key = `${platform}-${arch}`;
+  const shipped = (PREBUILT_PLATFORMS as readonly string[]).includes(key);
+  return shipped
+    ? `reef ships a prebuilt addon for ${key}: reinstall reef (its prebuilds/ folder is incomplete), or build one from source with \`npm rebuild reef\` (python3, make, a C++17 compiler)`
+    : `reef ships prebuilt addons for ${PREBUILT_PLATFORMS.join(' and ')} only, not ${key}: build one from source with \`npm rebuild reef\` (python3, make, a C++17 compiler)`;
+}
+
+/** The file the loaded addon came from (undefined before native() succeeded). */
+export function loadedAddonPath(): string | undefined {
+  return addonFile;
+}
+
+/** Loads the addon once. Throws REEF_ADDON_NOT_BUILT when it is missing or does not load. */
 export function native(): Addon {
   if (addon) return addon;
-  const file = process.env.REEF_ADDON ?? join(PACKAGE_ROOT, 'build', 'Release', 'reef.node');
-  if (!existsSync(file)) {
-    throw new ReefError('REEF_ADDON_NOT_BUILT', `the native addon is not built: ${file} does not exist; run \`npm run build\``);
-  }
+  const candidates = addonCandidates();
+  const tried: string[] = [];
   const require = createRequire(import.meta.url);
-  try {
-    addon = require(file) as Addon;
-  } catch (e) {
-    throw new ReefError('REEF_ADDON_NOT_BUILT', `the native addon ${file} failed to load: ${(e as Error).message}`, { cause: e });
+  for (const c of candidates) {
+    if (!c.exists) {
+      tried.push(`${c.path} (${c.source}): no such file`);
+      continue;
+    }
+    try {
+      addon = require(c.path) as Addon;
+      addonFile = c.path;
+      break;
+    } catch (e) {
+      tried.push(`${c.path} (${c.source}): ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  if (!addon) {
+    const what = candidates.some((c) => c.exists) ? 'does not load' : 'is not built';
+    throw new ReefError('REEF_ADDON_NOT_BUILT', `the native addon for ${process.platform}-${process.arch} ${what}; tried: ${tried.join('; ')}. Fix: ${addonFix()}`);
   }
   addon.setErrorClass(ReefError);
   return addon;

@@ -1,13 +1,16 @@
 /**
  * Finding and loading the TensorFlow Lite C library. Order: the `library`
- * option, $REEF_TFLITE_LIBRARY, the device profile's path, then the build that
- * the npm package tfjs-tflite-node ships for this platform.
+ * option, $REEF_TFLITE_LIBRARY, the device profile's path, then the build
+ * reef's package carries in prebuilds/<platform>-<arch>/ (copied from
+ * tfjs-tflite-node at pack time), then tfjs-tflite-node's own cc_deps/ when
+ * that package is installed (a reef checkout, or other platforms).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ReefError } from '../errors.js';
-import { native, type LibraryInfo } from '../native.js';
+import { isSourceCheckout, native, type LibraryInfo } from '../native.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import type { DeviceProfile } from '../devices.js';
 
 const PLATFORM_DIRS: Record<string, { dir: string; file: string }> = {
@@ -17,10 +20,15 @@ const PLATFORM_DIRS: Record<string, { dir: string; file: string }> = {
   'win32-x64': { dir: 'windows_amd64', file: 'tensorflowlite_c.dll' },
 };
 
-/** Path of the library tfjs-tflite-node ships for this platform, or null. */
+/**
+ * Path of the library shipped for this platform, or null: in an installed reef its own prebuilds/
+ * copy, else (a source checkout, or a platform reef ships none for) tfjs-tflite-node's cc_deps/.
+ */
 export function bundledLibraryPath(platform: string = process.platform, arch: string = process.arch): string | null {
   const entry = PLATFORM_DIRS[`${platform}-${arch}`];
   if (!entry) return null;
+  const packaged = join(PACKAGE_ROOT, 'prebuilds', `${platform}-${arch}`, entry.file);
+  if (!isSourceCheckout() && existsSync(packaged)) return packaged;
   try {
     const pkg = createRequire(import.meta.url).resolve('tfjs-tflite-node/package.json');
     return join(dirname(pkg), 'cc_deps', entry.dir, entry.file);
@@ -69,7 +77,7 @@ export function ensureLibrary(option?: string, profile?: DeviceProfile | null): 
       if (c.source === 'option' || c.source === 'env') break;
     }
   }
-  if (tried.length === 0) tried.push(`no build of tfjs-tflite-node for ${process.platform}-${process.arch}`);
+  if (tried.length === 0) tried.push(`no TensorFlow Lite build shipped for ${process.platform}-${process.arch}`);
   throw new ReefError(
     'REEF_LIBRARY_NOT_FOUND',
     `could not load the TensorFlow Lite C library; tried: ${tried.join('; ')}. ` +
