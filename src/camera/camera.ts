@@ -36,6 +36,8 @@ export interface FrameResult {
   ts: number;
   latency_ms: number;
   pre_ms: number;
+  /** Hand-over to the runner thread and back, less the invoke (includes native pre-processing). */
+  handoff_ms: number;
   invoke_ms: number;
   post_ms: number;
   /** Time the frame waited in the slot. */
@@ -149,7 +151,7 @@ export async function runCamera(runner: VisionRunner, o: CameraOptions): Promise
         const end = performance.now();
         const r: FrameResult = {
           frame: f.index, processed, ts: Math.round(epochOffset + f.arrival), latency_ms: end - f.arrival,
-          pre_ms: timings.pre, invoke_ms: timings.invoke, post_ms: timings.post, wait_ms: start - f.arrival, result,
+          pre_ms: timings.pre, handoff_ms: timings.handoff, invoke_ms: timings.invoke, post_ms: timings.post, wait_ms: start - f.arrival, result,
           pixels: { rgb: f.rgb, width: size.width, height: size.height },
         };
         processed++;
