@@ -160,7 +160,7 @@ export async function cameraCommand(model: string, opts: CameraCliOptions, io: C
       io.err('\n');
       io.out(`${summary.source} (${summary.width}x${summary.height}): ${summary.processed} processed, ${summary.dropped} dropped of ${summary.received} frames ` +
         `in ${summary.duration_s.toFixed(1)} s (${summary.stopped})\n`);
-      io.out(`  fps ${summary.fps.toFixed(1)}  invoke p50 ${summary.invoke_p50_ms.toFixed(1)} ms  pre p50 ${summary.pre_p50_ms.toFixed(1)} ms  ` +
+      io.out(`  fps ${summary.fps.toFixed(1)}  invoke p50 ${summary.invoke_p50_ms.toFixed(1)} ms  pre p50 ${summary.pre_p50_ms.toFixed(1)} ms  hand-off p50 ${summary.handoff_p50_ms.toFixed(1)} ms (${summary.native_preprocess ? 'native' : 'TypeScript'} pre-processing)  ` +
         `latency p50 ${summary.latency_p50_ms.toFixed(1)} ms  p99 ${summary.latency_p99_ms.toFixed(1)} ms  reconnects ${summary.reconnects}  events ${summary.events}\n`);
       if (mqttStats) {
         io.out(`  mqtt ${mqttTarget?.url}/${mqttTarget?.topic}: ${mqttStats.published} published, ${mqttStats.reconnects} reconnects, ${mqttStats.dropped} dropped, ${mqttStats.pending} undelivered\n`);
