@@ -80,8 +80,8 @@ export class CameraWebView {
       v.wss.handleUpgrade(req, socket, head, (ws) => v.wss.emit('connection', ws, req));
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => reject(new ReefError('REEF_OUTPUT_UNWRITABLE',
-        `cannot listen on ${host}:${opts.port} for --web: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}; pick another port (--web PORT)`)));
+      server.once('error', (e: NodeJS.ErrnoException) => reject(new ReefError('REEF_INVALID_ARGUMENT',
+        `Expected a free port for --web but received ${host}:${opts.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message} (pick another, or 0 for any)`)));
       server.listen(opts.port, host, () => resolve());
     });
     const addr = server.address() as { port: number };

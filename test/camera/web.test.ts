@@ -9,6 +9,8 @@ import { chromium, type Browser } from 'playwright-core';
 import WebSocket from 'ws';
 import sharp from 'sharp';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { cli } from '../cli.js';
 import { main } from '../../src/cli/index.js';
 import { sharedPath } from '../shared.js';
 
@@ -129,5 +131,19 @@ describe('reef camera --web', () => {
     await page.close();
     const r = await run;
     expect(r.code, r.err).toBe(0);
+  });
+
+  it('BAD CALL - a --web port in use or out of range: usage errors, nothing left running', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const r = await cli('camera', CLASSIFIER, '--source', BURGER, '--frames', '2', '--web', String(port));
+      expect([r.code, r.err.split('\n')[0]]).toEqual([2, `reef: REEF_INVALID_ARGUMENT: Expected a free port for --web but received 127.0.0.1:${port}: the port is in use (pick another, or 0 for any)`]);
+    } finally {
+      busy.close();
+    }
+    const bad = await cli('camera', CLASSIFIER, '--source', BURGER, '--web', '70000');
+    expect([bad.code, bad.err.split('\n')[0]]).toEqual([2, 'reef: REEF_INVALID_ARGUMENT: Expected a port from 0 to 65535 for --web but received "70000"']);
   });
 });
