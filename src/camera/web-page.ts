@@ -225,7 +225,10 @@ browser.runFrame = async () => {
   const values = (out instanceof tf.Tensor ? out : Object.values(out)[0]).dataSync();
   const ms = performance.now() - t0;
   tf.dispose([input, out]);
-  const top = topK(values, 3).map((c) => ({ ...c, label: info.labels?.[c.index] ?? null }));
+  // Quantized outputs come back as their integers: dequantized as reef does.
+  const q = info.output ?? { scale: 0, zeroPoint: 0 };
+  const scores = q.scale > 0 ? Float64Array.from(values, (v) => (v - q.zeroPoint) * q.scale) : values;
+  const top = topK(scores, 3).map((c) => ({ ...c, label: info.labels?.[c.index] ?? null }));
   const reefResult = state.byFrame.get(frame) ?? null;
   const run = { frame, browser: { top, ms }, reef: reefResult ? { top: reefResult.top, ms: reefResult.invoke_ms } : null };
   browser.runs.push(run);

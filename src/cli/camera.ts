@@ -68,6 +68,7 @@ function browserModel(model: string, runner: VisionRunner): { modelFile?: string
     info: {
       task: runner.task, resize, width, height, channels, dtype: input.dtype, mean: norm.mean, std: norm.std,
       scale: input.quantization.scale, zeroPoint: input.quantization.zeroPoint, feed: inputFeed(input, norm), labels: runner.labels,
+      output: runner.session.outputs[0]?.quantization ?? { scale: 0, zeroPoint: 0 },
     },
   };
 }

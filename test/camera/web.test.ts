@@ -28,8 +28,12 @@ beforeAll(async () => {
 });
 afterAll(async () => { await browser?.close(); });
 
-/** Starts `reef camera ... --web 0` in-process; resolves with the URL it prints, and the run. */
-async function startCamera(...args: string[]): Promise<{ url: string; run: Promise<{ code: number; out: string; err: string }> }> {
+/**
+ * Starts `reef camera ... --web 0` in-process; resolves with the URL it prints, the run, and stop():
+ * what Ctrl-C does (the SIGINT handler the command registered, called directly: no signal is sent).
+ */
+async function startCamera(...args: string[]): Promise<{ url: string; run: Promise<{ code: number; out: string; err: string }>; stop(): void }> {
+  const before = new Set(process.listeners('SIGINT'));
   let out = '';
   let err = '';
   let onUrl!: (u: string) => void;
@@ -39,7 +43,9 @@ async function startCamera(...args: string[]): Promise<{ url: string; run: Promi
     err: (s) => { err += s; const m = /live view at (http:\/\/\S+)/.exec(err); if (m) onUrl(m[1]); },
   }).then((code) => ({ code, out, err }));
   const url = await Promise.race([urlP, run.then((r) => { throw new Error(`camera ended before serving: ${r.err}`); })]);
-  return { url, run };
+  const handler = process.listeners('SIGINT').find((l) => !before.has(l));
+  if (!handler) throw new Error('reef camera registered no SIGINT handler');
+  return { url, run, stop: () => (handler as (s: string) => void)('SIGINT') };
 }
 
 /** The first part of the MJPEG stream: its headers and JPEG bytes. */
@@ -66,7 +72,7 @@ function firstPart(url: string): Promise<{ type: string; headers: string; jpeg: 
 
 describe('reef camera --web', () => {
   it('serves MJPEG frames and a WebSocket feed; the page paints the frames and draws exactly the boxes sent for each one', async () => {
-    const { url, run } = await startCamera(SSD, '--source', VIDEO, '--realtime', '--duration', '9', '--score-threshold', '0.4');
+    const { url, run, stop } = await startCamera(SSD, '--source', VIDEO, '--realtime', '--duration', '120', '--score-threshold', '0.4');
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     // a WebSocket client of our own records what the server sends
     const sent: Array<Record<string, unknown>> = [];
@@ -80,7 +86,7 @@ describe('reef camera --web', () => {
     const page = await browser.newPage();
     await page.goto(url);
     await page.waitForFunction(() => (window as unknown as { reef: { frames: number; drawn: unknown[] } }).reef.frames >= 5 &&
-      (window as unknown as { reef: { drawn: unknown[] } }).reef.drawn.length > 0, undefined, { timeout: 15_000 });
+      (window as unknown as { reef: { drawn: unknown[] } }).reef.drawn.length > 0, undefined, { timeout: 60_000 });
     const seen = await page.evaluate(() => {
       const r = (window as unknown as { reef: { frames: number; results: number; drawnFrame: number; drawn: Array<{ x: number; y: number; w: number; h: number; rgb: number[]; label: string }>; byFrame: Map<number, unknown> } }).reef;
       const cv = document.getElementById('view') as HTMLCanvasElement;
@@ -103,12 +109,14 @@ describe('reef camera --web', () => {
     expect(Number(seen.latency)).toBeGreaterThan(0);
     await page.close();
     ws.close();
+    stop();
     const r = await run;
     expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/processed, \d+ dropped of \d+ frames in [\d.]+ s \(signal\)\n/);
   });
 
   it('the same model in the browser (tfjs-tflite, WASM, offline): on a still picture its top-1 is reef\'s', async () => {
-    const { url, run } = await startCamera(CLASSIFIER, '--source', BURGER, '--fps', '5', '--duration', '15');
+    const { url, run, stop } = await startCamera(CLASSIFIER, '--source', BURGER, '--fps', '5', '--duration', '120');
     const page = await browser.newPage();
     const consoleErrors: string[] = [];
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
@@ -116,19 +124,22 @@ describe('reef camera --web', () => {
     await page.waitForFunction(() => {
       const b = (window as unknown as { reefBrowser: { model: unknown; error: string | null } }).reefBrowser;
       return b.model !== null || b.error !== null;
-    }, undefined, { timeout: 20_000 });
+    }, undefined, { timeout: 60_000 });
     expect(await page.evaluate(() => (window as unknown as { reefBrowser: { error: string | null } }).reefBrowser.error), consoleErrors.join('\n')).toBeNull();
-    await page.waitForFunction(() => (window as unknown as { reef: { results: number } }).reef.results >= 2, undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => (window as unknown as { reef: { results: number } }).reef.results >= 2, undefined, { timeout: 30_000 });
     const runFrame = () => page.evaluate(() => (window as unknown as { reefBrowser: { runFrame(): Promise<unknown> } }).reefBrowser.runFrame()) as Promise<{
       frame: number; browser: { top: Array<{ index: number; label: string }>; ms: number }; reef: { top: Array<{ index: number; label: string }>; ms: number } | null }>;
     let res = await runFrame();
     for (let i = 0; i < 5 && res.reef === null; i++) res = await runFrame(); // the frame's result not seen by the page yet
     expect(res.reef).not.toBeNull();
     expect(res.browser.top[0].index).toBe(res.reef!.top[0].index);
+    // fed the very bytes reef fed, the uint8 model gives the very score (dequantized alike)
+    expect((res.browser.top[0] as unknown as { score: number }).score).toBe((res.reef!.top[0] as unknown as { score: number }).score);
     expect([res.browser.top[0].index, res.browser.top[0].label]).toEqual([934, 'cheeseburger']);
     expect(res.browser.ms).toBeGreaterThan(0);
     expect(await page.textContent('#browserTop')).toMatch(/^frame \d+, [\d.]+ ms in the browser \(device: [\d.]+ ms\)\n/);
     await page.close();
+    stop();
     const r = await run;
     expect(r.code, r.err).toBe(0);
   });
