@@ -53,6 +53,13 @@ function compileSummary(r: CompileResult, report: EdgetpuCheckReport): { text: s
 
 /** `reef edgetpu compile`: the check first, then the compiler if installed. */
 export async function edgetpuCompileCommand(model: string, opts: CompileCliOptions, io: CliIO): Promise<void> {
+  // Options are checked before anything else, so a bad value is reported whether or not the compiler is installed.
+  const flags = {
+    ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
+    ...(opts.minRuntime !== undefined ? { minRuntimeVersion: parsePositiveInt('--min-runtime', opts.minRuntime) } : {}),
+    ...(opts.numSegments !== undefined ? { numSegments: parsePositiveInt('--num-segments', opts.numSegments) } : {}),
+    ...(opts.timeout !== undefined ? { timeoutSeconds: parsePositiveInt('--timeout', opts.timeout) } : {}),
+  };
   const bytes = await readModel(model);
   const compiler = findCompiler(process.env.PATH, opts.compiler);
   if (!compiler) {
@@ -61,13 +68,7 @@ export async function edgetpuCompileCommand(model: string, opts: CompileCliOptio
     else io.out(formatCheckReport(report, model));
     throw new ReefError('REEF_COMPILER_NOT_FOUND', `${COMPILER_NAME} was not found on PATH (the prediction is printed above).\n${COMPILER_INSTALL}`);
   }
-  const r = await compileEdgetpu(model, {
-    compiler,
-    ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}),
-    ...(opts.minRuntime !== undefined ? { minRuntimeVersion: parsePositiveInt('--min-runtime', opts.minRuntime) } : {}),
-    ...(opts.numSegments !== undefined ? { numSegments: parsePositiveInt('--num-segments', opts.numSegments) } : {}),
-    ...(opts.timeout !== undefined ? { timeoutSeconds: parsePositiveInt('--timeout', opts.timeout) } : {}),
-  });
+  const r = await compileEdgetpu(model, { compiler, ...flags });
   const report = checkEdgetpu(bytes, { compilerVersion: r.console.major ?? DEFAULT_COMPILER_VERSION });
   const s = compileSummary(r, report);
   if (opts.json) io.out(JSON.stringify({ check: checkReportJson(report), compile: s.json }) + '\n');
@@ -89,7 +90,7 @@ export function registerEdgetpu(program: Command, io: CliIO): void {
     .description('check, then run edgetpu_compiler (when installed) and compare its result with the prediction')
     .argument('<model>', 'a full-integer .tflite model')
     .option('-o, --out-dir <dir>', 'where to write X_edgetpu.tflite and X_edgetpu.log (default: beside the model)')
-    .option('-m, --min-runtime <n>', 'minimum Edge TPU runtime version (--min_runtime_version)')
+    .option('-m, --min-runtime <n>', 'oldest Edge TPU runtime the model must run on, e.g. 13 (passed as -m/--min_runtime_version)')
     .option('--num-segments <n>', 'split into n segments for pipelining (--num_segments)')
     .option('--timeout <s>', 'compiler timeout in seconds (default 180)')
     .option('--compiler <path>', 'the edgetpu_compiler binary (default: found on PATH)')

@@ -10,6 +10,9 @@ import { buildBundle, readInputFile, type VariantInput } from '../package/writer
 import { sha256 } from '../runtime/bundle.js';
 import type { ColorOrder, Preprocess, ResizeMode, Task } from '../bundle/manifest.js';
 import { checkOutputs, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
+import { isOnnxPath, OnnxConversions } from '../package/onnx.js';
+import { readTflite } from '../model/tflite/reader.js';
+import { imageSamples } from './quantize.js';
 
 export interface PackageCliOptions {
   output: string;
@@ -28,6 +31,8 @@ export interface PackageCliOptions {
   color?: string;
   resize?: string;
   quantReport?: string;
+  calib?: string;
+  samples: string;
   json?: boolean;
 }
 
@@ -56,8 +61,27 @@ export async function packageCommand(opts: PackageCliOptions, io: CliIO): Promis
     ['--edgetpu', opts.edgetpu], ['--cpu-int8', opts.cpuInt8], ['--cpu-float', opts.cpuFloat], ['--onnx', opts.onnx], ['--labels', opts.labels],
   ]);
   const variants: VariantInput[] = [];
+  const onnx = new OnnxConversions();
+  let onnxQuantReport: unknown;
   const add = async (name: VariantInput['name'], path: string | undefined): Promise<void> => {
-    if (path !== undefined) variants.push({ name, source: path, data: await readInputFile(path, `the ${name} model`) });
+    if (path === undefined) return;
+    if (name === 'cpu-float' && isOnnxPath(path)) {
+      // An ONNX model as the float variant: converted to TFLite (and checked against onnxruntime).
+      const c = await onnx.float(path);
+      if (!opts.json) io.err(`converted ${path} to TFLite for cpu-float (check vs onnxruntime: ${c.check!.outputs.map((o) => `${o.name} max|diff| ${o.maxAbs.toExponential(1)}`).join(', ')})\n`);
+      variants.push({ name, source: `${path} (converted by reef)`, data: c.bytes });
+    } else if (name === 'cpu-int8' && isOnnxPath(path)) {
+      // An ONNX model as the int8 variant: converted, then quantized on --calib.
+      if (opts.calib === undefined) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected calibration data (--calib) to quantize ${path} for --cpu-int8 but received nothing`);
+      const c = await onnx.float(path);
+      const calibration = await imageSamples(readTflite(c.bytes), opts.calib, { mean: opts.mean, std: opts.std, limit: parsePositiveInt('--samples', opts.samples), json: opts.json }, io);
+      const q = await onnx.int8(path, calibration.map((x) => x.sample), { acceptLowSqnr: false });
+      if (!opts.json) io.err(`quantized ${path} for cpu-int8 on ${calibration.length} samples: output SQNR ${q.report.outputs.map((o) => `${o.name} ${o.sqnrDb?.toFixed(1)} dB`).join(', ')}\n`);
+      onnxQuantReport = q.report;
+      variants.push({ name, source: `${path} (converted and quantized by reef)`, data: q.bytes });
+    } else {
+      variants.push({ name, source: path, data: await readInputFile(path, `the ${name} model`) });
+    }
   };
   await add('edgetpu', opts.edgetpu);
   await add('cpu-int8', opts.cpuInt8);
@@ -88,6 +112,7 @@ export async function packageCommand(opts: PackageCliOptions, io: CliIO): Promis
       throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a JSON quantization report for --quant-report but received ${opts.quantReport} (${(e as Error).message})`);
     }
   }
+  if (quantizationReport === undefined && onnxQuantReport !== undefined) quantizationReport = onnxQuantReport;
   const name = opts.name ?? basename(opts.output).replace(/\.reef$/, '');
   const { bytes, manifest } = buildBundle({ name, variants, task, preprocess: pre, producer: producer(),
     ...(labels ? { labels } : {}), ...(quantizationReport !== undefined ? { quantizationReport } : {}) });
@@ -117,8 +142,10 @@ export function registerPackage(program: Command, io: CliIO): void {
     .requiredOption('-o, --output <file>', 'the .reef file to write')
     .option('--name <name>', 'bundle name (default: the output file name)')
     .option('--edgetpu <file>', 'the model compiled by edgetpu_compiler (X_edgetpu.tflite)')
-    .option('--cpu-int8 <file>', 'the full-integer model (the compiler\'s input)')
-    .option('--cpu-float <file>', 'the float model')
+    .option('--cpu-int8 <file>', 'the full-integer model (the compiler\'s input); a float .onnx is converted and quantized on --calib')
+    .option('--cpu-float <file>', 'the float model; a .onnx is converted to TFLite (and checked against onnxruntime)')
+    .option('--calib <data>', 'calibration data to quantize a .onnx given as --cpu-int8 (folder, glob, video; as reef quantize)')
+    .option('--samples <n>', 'calibration samples at most for --calib', '200')
     .option('--onnx <file>', 'an ONNX model')
     .option('--labels <file>', 'label file, one label per line')
     .option('--task <task>', 'classification | detection | raw (default: classification with labels, else raw)')

@@ -10,7 +10,7 @@ import { DEFAULT_NORMALIZATION, type Normalization } from '../image/preprocess.j
 import { readTflite } from '../model/tflite/reader.js';
 import type { TfliteModel } from '../model/tflite/ir.js';
 import { readTfliteMetadata } from '../model/tflite/metadata.js';
-import { listCalibrationFiles, loadSamples } from '../quantize/data.js';
+import { listCalibrationFiles, loadMultiInputSamples, loadSamples } from '../quantize/data.js';
 import { quantizeTflite } from '../quantize/pipeline.js';
 import type { Sample } from '../quantize/calibrate.js';
 import { sqnrPlotSvg } from '../quantize/plot.js';
@@ -22,7 +22,9 @@ import { readUserFile } from '../files.js';
 import { convertOnnxFile } from '../convert/index.js';
 
 export interface QuantizeCliOptions {
-  calib?: string;
+  /** One source, or NAME=SOURCE per input of a multi-input model (repeatable). */
+  calib?: string[];
+  frames?: string;
   output?: string;
   method: string;
   percentile?: string;
@@ -39,6 +41,7 @@ export interface QuantizeCliOptions {
   keepFloat?: string[];
   acceptLowSqnr?: boolean;
   biasCorrection: boolean;
+  equalize: boolean;
   threads?: string;
   json?: boolean;
 }
@@ -88,7 +91,7 @@ function progress(io: CliIO, json: boolean | undefined): (stage: string, done: n
  * model's metadata, else 127.5/127.5; .npy/.bin as they are), `limit` at most, with a line saying
  * where the normalisation came from and progress on stderr.
  */
-export async function imageSamples(ir: TfliteModel, calib: string, opts: { mean?: string; std?: string; limit: number; json?: boolean },
+export async function imageSamples(ir: TfliteModel, calib: string | string[], opts: { mean?: string; std?: string; limit: number; json?: boolean; frames?: number },
   io: CliIO): Promise<Array<{ file: string; sample: Sample }>> {
   const userMean = opts.mean === undefined ? undefined : parseNumberList('--mean', opts.mean);
   const userStd = opts.std === undefined ? undefined : parseNumberList('--std', opts.std);
@@ -100,13 +103,30 @@ export async function imageSamples(ir: TfliteModel, calib: string, opts: { mean?
     std: userStd ?? md.std ?? DEFAULT_NORMALIZATION.std,
   };
   const from = (u: unknown, m: unknown): string => (u !== undefined ? 'option' : m !== undefined ? 'model metadata' : 'default');
-  const files = await listCalibrationFiles(calib);
   const inputs = sg.inputs.map((i) => ({ name: sg.tensors[i]!.name, shape: sg.tensors[i]!.shape }));
-  if (!opts.json) {
-    io.err(`calibration data: ${files.length} file(s) in ${calib}; normalisation mean ${String(norm.mean)} (${from(userMean, md.mean)}), std ${String(norm.std)} (${from(userStd, md.std)})\n`);
-  }
+  const normLine = `normalisation mean ${String(norm.mean)} (${from(userMean, md.mean)}), std ${String(norm.std)} (${from(userStd, md.std)})`;
   const tick = progress(io, opts.json);
-  return loadSamples(files, inputs, norm, opts.limit, (n) => tick('loading', n, Math.min(opts.limit, files.length)));
+  const specs = [calib].flat();
+  const named = specs.map((spec) => /^([^=/\\]+)=(.+)$/.exec(spec));
+  if (specs.length > 1 || (named[0] && inputs.some((i) => i.name === named[0]![1]))) {
+    // Per-input sources: --calib NAME=DATA for each input.
+    const bad = specs.findIndex((_, k) => !named[k]);
+    if (bad >= 0) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected NAME=DATA for each --calib of a model calibrated per input but received "${specs[bad]}"`);
+    const map = new Map<string, string>();
+    for (const m of named) {
+      if (map.has(m![1]!)) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected one --calib per input but received two for "${m![1]}"`);
+      map.set(m![1]!, m![2]!);
+    }
+    const total = opts.limit * inputs.length;
+    const { samples, counts } = await loadMultiInputSamples(map, inputs, norm, opts.limit, (n) => tick('loading', n, total), { frames: opts.frames });
+    if (!opts.json) {
+      io.err(`calibration data per input: ${Object.entries(counts).map(([n, c]) => `${n} ${c} sample(s) from ${map.get(n)}`).join(', ')}; ${samples.length} used; ${normLine}\n`);
+    }
+    return samples;
+  }
+  const files = await listCalibrationFiles(specs[0]!);
+  if (!opts.json) io.err(`calibration data: ${files.length} file(s) in ${specs[0]}; ${normLine}\n`);
+  return loadSamples(files, inputs, norm, opts.limit, (n) => tick('loading', n, opts.limit), { frames: opts.frames });
 }
 
 export async function quantizeCommand(model: string, opts: QuantizeCliOptions, io: CliIO): Promise<void> {
@@ -142,7 +162,8 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
   if (opts.calib === undefined) {
     if (!legacy) throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected calibration data for --calib (a folder or glob of images, .npy or .bin) but received nothing');
   } else {
-    const all = await imageSamples(ir, opts.calib, { mean: opts.mean, std: opts.std, limit: nCal + nEval, json: opts.json }, io);
+    const frames = opts.frames === undefined ? undefined : parsePositiveInt('--frames', opts.frames);
+    const all = await imageSamples(ir, opts.calib, { mean: opts.mean, std: opts.std, limit: nCal + nEval, json: opts.json, frames }, io);
     // Hold samples back for the report only when some remain for calibration.
     const evalCount = all.length > nCal ? Math.min(nEval, all.length - nCal) : all.length > 1 ? Math.min(nEval, Math.floor(all.length / 4)) : 0;
     // Held samples are spread evenly over the data (sorted folders are often grouped by class or value).
@@ -163,7 +184,7 @@ export async function quantizeCommand(model: string, opts: QuantizeCliOptions, i
     method: opts.method as RangeMethod, percentile, io: opts.io as IoType | undefined, allowFloat: opts.allowFloat,
     keepFloat: (opts.keepFloat ?? []).flatMap((l) => l.split(',')).map((l) => l.trim()).filter((l) => l !== ''),
     acceptLowSqnr: opts.acceptLowSqnr,
-    biasCorrection: opts.biasCorrection, threads, source: model,
+    biasCorrection: opts.biasCorrection, equalize: opts.equalize, threads, source: model,
     onProgress: (stage, done, total) => tick(stage, done, total),
   });
   const outputs: Array<[string, Uint8Array | string]> = [[opts.output, result.bytes]];
@@ -185,7 +206,8 @@ export function registerQuantize(program: Command, io: CliIO): void {
     .command('quantize')
     .description('post-training full-integer int8 quantization with calibration (float32, float16-weight or legacy uint8 TFLite in)')
     .argument('<model>', 'a float32 .tflite model (or a legacy uint8 one to re-quantize), or a float .onnx model (converted first)')
-    .option('--calib <dir|glob>', 'calibration data: a folder or glob of images, .npy or .bin (float32) tensors')
+    .option('--calib <data>', 'calibration data: a folder or glob of images, .npy or .bin (float32) tensors, or a video file (frames through ffmpeg); NAME=DATA once per input for a model with several inputs', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--frames <n>', 'frames to take from a calibration video, spread evenly over it (default: --samples + --eval)')
     .option('-o, --output <file>', 'where to write the int8 .tflite')
     .option('--method <m>', `activation range method: ${RANGE_METHODS.join(', ')} (auto: per tensor the least-error range, checked against each single method)`, 'auto')
     .option('--percentile <p>', 'percentile kept on each side for --method percentile (default 99.99)')
@@ -201,7 +223,8 @@ export function registerQuantize(program: Command, io: CliIO): void {
     .option('--allow-float', 'keep ops without int8 kernels in float between DEQUANTIZE/QUANTIZE (not Edge TPU friendly)')
     .option('--keep-float <layers...>', 'operators to keep in float: indices or output tensor names (comma or space separated; the report lists both)')
     .option('--accept-low-sqnr', 'write the model even when an output\'s SQNR against float is below 10 dB')
-    .option('--no-bias-correction', 'skip the empirical bias correction after the rewrite')
+    .option('--no-bias-correction', 'skip the empirical bias correction (and the pointwise weight refit) after the rewrite')
+    .option('--no-equalize', 'do not rescale the channels between a convolution and the depthwise convolution it feeds')
     .option('--threads <n>', 'CPU threads for calibration runs')
     .option('--json', 'print JSON')
     .action(async (model: string, opts: QuantizeCliOptions) => quantizeCommand(model, opts, io));

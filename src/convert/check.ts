@@ -24,6 +24,8 @@ export interface OutputAgreement {
 export interface CheckReport {
   samples: number;
   seed: number;
+  /** The images checked on (--check-images), else absent: seeded random inputs in [-1, 1). */
+  images?: string;
   outputs: OutputAgreement[];
   ok: boolean;
   /** On a mismatch: the first ONNX node (in graph order) whose output is outside the bounds. */
@@ -125,5 +127,5 @@ export async function checkConversion(onnxBytes: Uint8Array, result: ConvertResu
 export function mismatchError(report: CheckReport): ReefError {
   const bad = report.outputs.filter((o) => !o.ok);
   const where = report.firstDivergence ? ` The first ONNX node whose output diverges: ${report.firstDivergence.index} '${report.firstDivergence.node}' (${report.firstDivergence.opType}), max |diff| ${report.firstDivergence.maxAbs.toExponential(2)}, cosine ${report.firstDivergence.cosine.toFixed(5)}.` : '';
-  return new ReefError('REEF_CONVERT_MISMATCH', `The converted model does not match onnxruntime on ${report.samples} random inputs: ${bad.map((o) => `output '${o.name}' max |diff| ${o.maxAbs.toExponential(2)} (bound ${o.bound.toExponential(2)}), cosine ${o.cosine.toFixed(5)}`).join('; ')}.${where}`);
+  return new ReefError('REEF_CONVERT_MISMATCH', `The converted model does not match onnxruntime on ${report.samples} ${report.images ? `images from ${report.images}` : 'random inputs'}: ${bad.map((o) => `output '${o.name}' max |diff| ${o.maxAbs.toExponential(2)} (bound ${o.bound.toExponential(2)}), cosine ${o.cosine.toFixed(5)}`).join('; ')}.${where}`);
 }

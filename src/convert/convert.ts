@@ -48,6 +48,8 @@ export interface ConvertReport {
   batchNormsFolded: number;
   /** Activations fused into the op before them. */
   activationsFused: number;
+  /** MatMul/Gemm + Add of a constant vector folded into one FULLY_CONNECTED's bias. */
+  biasAddsFused: number;
   inputs: IoLayout[];
   outputs: IoLayout[];
 }
@@ -126,6 +128,7 @@ class Converter {
       this.#convertNode(n, i);
     });
     const outputs = this.#outputs();
+    const biasAdds = fuseBiasAdds(this.b);
     const fused = fuseActivations(this.b);
     pruneDead(this.b);
     const alive = new Set(this.b.sg.operators.filter((op) => op.opcode === 'TRANSPOSE').map((op) => op.outputs[0]));
@@ -148,7 +151,7 @@ class Converter {
       report: {
         opset: this.opset, onnxNodes: this.g.nodes.length, ops,
         transposes: { total: tr.length, edge, inner: tr.length - edge, at: tr },
-        folded: this.folded, batchNormsFolded: this.bnFolded, activationsFused: fused, inputs, outputs,
+        folded: this.folded, batchNormsFolded: this.bnFolded, activationsFused: fused, biasAddsFused: biasAdds, inputs, outputs,
       },
     };
   }
@@ -1022,14 +1025,63 @@ class Converter {
   }
 }
 
-/** Fuse RELU/RELU6/RELU_N1_TO_1 into the op that produces their only input. */
-function fuseActivations(b: Builder): number {
-  const sg = b.sg;
+/** Per tensor: how many operators read it (a graph output counts 100) and which operator writes it. */
+function readersAndProducers(sg: Builder['sg']): { uses: Map<number, number>; producer: Map<number, number> } {
   const uses = new Map<number, number>();
   for (const op of sg.operators) for (const t of op.inputs) uses.set(t, (uses.get(t) ?? 0) + 1);
   for (const t of sg.outputs) uses.set(t, (uses.get(t) ?? 0) + 100);
   const producer = new Map<number, number>();
   sg.operators.forEach((op, i) => op.outputs.forEach((t) => producer.set(t, i)));
+  return { uses, producer };
+}
+
+/**
+ * MatMul (or Gemm) + Add of a constant vector -> one FULLY_CONNECTED with that vector as its bias:
+ * an ADD of a constant with N (or 1) values to the only reader of a FULLY_CONNECTED's N outputs is
+ * folded into the FC's bias (PyTorch exports nn.Linear on 3-D inputs as MatMul + Add).
+ */
+function fuseBiasAdds(b: Builder): number {
+  const sg = b.sg;
+  const m = b.model;
+  const { uses, producer } = readersAndProducers(sg);
+  const isConst = (t: number): boolean => (m.buffers[sg.tensors[t]!.buffer]?.length ?? 0) > 0;
+  const drop = new Set<number>();
+  sg.operators.forEach((op, i) => {
+    if (op.opcode !== 'ADD' || op.inputs.length !== 2) return;
+    if ((op.builtinOptions?.value as { fusedActivationFunction?: number } | undefined)?.fusedActivationFunction) return;
+    const k = op.inputs.findIndex((t) => isConst(t));
+    if (k < 0 || isConst(op.inputs[1 - k]!)) return;
+    const x = op.inputs[1 - k]!, c = op.inputs[k]!;
+    const pi = producer.get(x);
+    if (pi === undefined || uses.get(x) !== 1 || drop.has(pi)) return;
+    const fc = sg.operators[pi]!;
+    if (fc.opcode !== 'FULLY_CONNECTED' || (fc.inputs[2] ?? -1) < 0 || !isConst(fc.inputs[2]!) || (uses.get(fc.inputs[2]!) ?? 0) !== 1) return;
+    if ((fc.builtinOptions?.value as { fusedActivationFunction?: number } | undefined)?.fusedActivationFunction) return;
+    const ct = sg.tensors[c]!, bt = sg.tensors[fc.inputs[2]!]!;
+    if (ct.dtype !== 'float32' || bt.dtype !== 'float32') return;
+    const n = bt.shape[0]!;
+    const cn = ct.shape.reduce((a, d) => a * d, 1);
+    // The constant must broadcast along the last axis only: [N], [1, N], [1, 1, N], or one value.
+    if (!(cn === 1 || (ct.shape.at(-1) === n && cn === n))) return;
+    const out = sg.tensors[op.outputs[0]!]!.shape;
+    if (out.join() !== sg.tensors[x]!.shape.join()) return;
+    const cv = new Float32Array(cn), bv = new Float32Array(n);
+    new Uint8Array(cv.buffer).set(m.buffers[ct.buffer]!.subarray(0, cn * 4));
+    new Uint8Array(bv.buffer).set(m.buffers[bt.buffer]!.subarray(0, n * 4));
+    for (let j = 0; j < n; j++) bv[j] = bv[j]! + cv[cn === 1 ? 0 : j]!;
+    m.buffers.push(new Uint8Array(bv.buffer));
+    bt.buffer = m.buffers.length - 1;
+    fc.outputs = [op.outputs[0]!];
+    drop.add(i);
+  });
+  sg.operators = sg.operators.filter((_, i) => !drop.has(i));
+  return drop.size;
+}
+
+/** Fuse RELU/RELU6/RELU_N1_TO_1 into the op that produces their only input. */
+function fuseActivations(b: Builder): number {
+  const sg = b.sg;
+  const { uses, producer } = readersAndProducers(sg);
   let fused = 0;
   const drop = new Set<number>();
   sg.operators.forEach((op, i) => {

@@ -45,6 +45,11 @@ export function checkEdgetpu(modelOrBytes: TfliteModel | Uint8Array, opts: Predi
   const p = predictPartition(model, opts);
   const memory = estimateParameterMemory(model, p.operators.map((o) => o.mapped));
   const notes: string[] = [];
+  const refused = p.operators.find((o) => o.refusal !== undefined);
+  if (refused) {
+    notes.push(`edgetpu_compiler ${p.compilerVersion} will refuse the whole model ("${refused.refusal}", operator ${refused.index}): nothing gets compiled. ` +
+      `Fix: ${refused.hint ?? 'convert with an older TensorFlow'}.`);
+  }
   const quantized = sg.tensors.some((t) => t.dtype === 'int8' || t.dtype === 'uint8');
   if (!quantized) notes.push('The model is not quantized: the Edge TPU needs a full-integer (int8/uint8) model. Quantize it first (reef quantize).');
   const floatIO = [...sg.inputs, ...sg.outputs].filter((i) => sg.tensors[i]?.dtype === 'float32');

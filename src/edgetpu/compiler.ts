@@ -88,12 +88,18 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
  * @example
  * const r = await compileEdgetpu('model.tflite', { outDir: 'out' });
  * console.log(r.console.tpuOperations, r.outputModels);
- * @throws ReefError REEF_COMPILER_NOT_FOUND when the compiler is not installed (the message says
+ * @throws ReefError REEF_INVALID_ARGUMENT for a minRuntimeVersion, numSegments or timeoutSeconds that is not a
+ * positive integer, REEF_COMPILER_NOT_FOUND when the compiler is not installed (the message says
  * how to install it), REEF_MODEL_NOT_FOUND when the model does not exist, REEF_OUTPUT_UNWRITABLE
  * when outDir cannot be written, REEF_COMPILER_FAILED when the compiler fails, cannot start or
  * times out (the message carries its own words). A failed run leaves no file in outDir.
  */
 export async function compileEdgetpu(modelPath: string, opts: CompileOptions = {}): Promise<CompileResult> {
+  for (const [name, v] of [['minRuntimeVersion', opts.minRuntimeVersion], ['numSegments', opts.numSegments], ['timeoutSeconds', opts.timeoutSeconds]] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) {
+      throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a positive integer for ${name} but received ${String(v)}`);
+    }
+  }
   if (!existsSync(modelPath)) throw new ReefError('REEF_MODEL_NOT_FOUND', `Model not found: ${modelPath}`);
   const compiler = findCompiler(opts.pathEnv, opts.compiler);
   if (!compiler) throw new ReefError('REEF_COMPILER_NOT_FOUND', `${COMPILER_NAME} was not found on PATH.\n${COMPILER_INSTALL}`);

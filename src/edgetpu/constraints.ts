@@ -134,6 +134,15 @@ export const CONSTRAINT_CHECKS: Record<ConstraintId, (c: OpContext) => boolean> 
     const align = option(op, 'alignCorners') === true;
     return integerScale(i.shape[1]!, o.shape[1]!, align) && integerScale(i.shape[2]!, o.shape[2]!, align);
   },
+  'strided-slice-masks': ({ op }) => Number(option(op, 'ellipsisMask') ?? 0) === 0 && Number(option(op, 'newAxisMask') ?? 0) === 0,
+  'squeeze-leading-ones': ({ sg, op }) => {
+    const t = tensorAt(sg, op.inputs[0]);
+    if (!t) return false;
+    const dims = (option(op, 'squeezeDims') as number[] | undefined) ?? [];
+    const squeezed = dims.length > 0 ? normAxes(dims, t.shape.length) : t.shape.flatMap((d, i) => (d === 1 ? [i] : []));
+    const firstBig = t.shape.findIndex((d) => d !== 1);
+    return firstBig < 0 || squeezed.every((a) => a < firstBig);
+  },
   'quantize-integer-input': ({ sg, op }) => {
     const t = tensorAt(sg, op.inputs[0]);
     return !!t && (t.dtype === 'int8' || t.dtype === 'uint8' || t.dtype === 'int16');

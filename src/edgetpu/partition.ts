@@ -35,6 +35,8 @@ export interface PredictedOperator {
   hint?: string;
   /** For "More than one subgraph": the index of the CPU operator that cut the segment. */
   cutBy?: number;
+  /** The compiler cannot read this operator and refuses the whole model: its error line. */
+  refusal?: string;
 }
 
 export interface PartitionPrediction {
@@ -92,6 +94,7 @@ export function predictPartition(model: TfliteModel, opts: PredictOptions = {}):
     if (own) {
       base.detail = own.detail;
       if (own.hint) base.hint = own.hint;
+      if (own.refusal) base.refusal = own.refusal;
     } else if (cut !== undefined) {
       base.cutBy = cut;
     }

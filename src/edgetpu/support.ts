@@ -6,7 +6,7 @@
  */
 import type { TfliteModel, TfliteOperator, TfliteSubgraph } from '../model/tflite/ir.js';
 import { CONSTRAINT_CHECKS, isConstant } from './constraints.js';
-import { CONSTRAINTS, OP_RULES, REASONS, UNSUPPORTED_HINTS, type ReasonKey } from './rules.js';
+import { CONSTRAINTS, OP_RULES, REASONS, UNSUPPORTED_HINTS, type OpRule, type ReasonKey } from './rules.js';
 
 /** Why an operator cannot be mapped on its own. */
 export interface Unsupported {
@@ -14,6 +14,13 @@ export interface Unsupported {
   /** The failed rule in reef's words. */
   detail: string;
   hint?: string;
+  /** Set when the compiler cannot even read the operator and refuses the whole model: its own error line. */
+  refusal?: string;
+}
+
+/** The highest version of `rule`'s operator that compiler `compilerVersion` can read, if the table knows one. */
+export function readableVersion(rule: OpRule, compilerVersion: number): number | undefined {
+  return rule.readableUpTo?.find(([upTo]) => compilerVersion <= upTo)?.[1];
 }
 
 const FLOAT_IO_HINT = 'give the model integer I/O (converter inference_input_type/inference_output_type=tf.uint8; reef quantize --io uint8)';
@@ -37,6 +44,15 @@ export function checkOperatorSupport(model: TfliteModel, sg: TfliteSubgraph, op:
     return { reason: 'notSupported', detail: `${name} is mapped from compiler version ${rule.minCompiler} on (predicting for ${compilerVersion})`, hint: `use edgetpu_compiler ${rule.minCompiler} or newer` };
   }
   const maxVersion = rule.maxVersionBefore && compilerVersion < rule.maxVersionBefore[0] ? rule.maxVersionBefore[1] : rule.maxVersion;
+  const readable = readableVersion(rule, compilerVersion);
+  if (readable !== undefined && op.version > readable) {
+    return {
+      reason: 'version',
+      detail: `${name} version ${op.version}; compiler ${compilerVersion} cannot read versions above ${readable} and refuses the whole model`,
+      hint: 'convert with an older TensorFlow (or converter.experimental_new_converter = False) so the operator gets an older version',
+      refusal: `ERROR: Didn't find op for builtin opcode '${name}' version '${op.version}'`,
+    };
+  }
   if (op.version > maxVersion) {
     return { reason: 'version', detail: `${name} version ${op.version}; compiler ${compilerVersion} takes up to version ${maxVersion}`, hint: 'convert with an older TensorFlow, or use a newer edgetpu_compiler' };
   }
@@ -68,8 +84,9 @@ export function checkOperatorSupport(model: TfliteModel, sg: TfliteSubgraph, op:
     }
   }
   for (const id of rule.constraints ?? []) {
+    const c = CONSTRAINTS[id];
+    if (c.untilCompiler !== undefined && compilerVersion >= c.untilCompiler) continue;
     if (!CONSTRAINT_CHECKS[id]({ model, sg, op })) {
-      const c = CONSTRAINTS[id];
       return { reason: c.reason, detail: `${name} needs ${c.text}`, ...(c.hint ? { hint: c.hint } : {}) };
     }
   }

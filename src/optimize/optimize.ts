@@ -6,6 +6,7 @@
  * for less latency) and recommends the fastest variant within the user's limits.
  */
 import { gzipSync } from 'node:zlib';
+import { checkEdgetpu } from '../edgetpu/check.js';
 import type { TfliteModel } from '../model/tflite/ir.js';
 import { readTflite } from '../model/tflite/reader.js';
 import { medianInvokeMs } from '../prune/measure.js';
@@ -44,6 +45,8 @@ export interface Variant {
   agreement: number | null;
   /** Worst output SQNR against the original float model (dB; 999 when exact). */
   sqnrDb: number;
+  /** Edge TPU mapping as `reef edgetpu check` predicts it (int8 variants; null for float ones, which the Edge TPU cannot run). */
+  edgetpu: { tpuOps: number; cpuOps: number; segments: number } | null;
   pareto: boolean;
 }
 
@@ -72,6 +75,7 @@ async function measure(original: TfliteModel, name: string, dtype: Variant['dtyp
     accuracy: ev.accuracy ? ev.accuracy.int8 : null,
     agreement: ev.top1Agreement,
     sqnrDb: Math.min(...ev.outputs.map((o) => finite(o.sqnrDb))),
+    edgetpu: dtype === 'int8' ? (({ tpuOps, cpuOps, segments }) => ({ tpuOps, cpuOps, segments }))(checkEdgetpu(model)) : null,
     pareto: false,
   };
 }

@@ -11,13 +11,14 @@ const kb = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
 /** The variants as a table for the terminal. */
 export function formatOptimize(r: OptimizeResult, model: string): string {
   const lines = [`reef optimize: ${model} (quality: ${r.quality === 'accuracy' ? 'top-1 accuracy on the labelled samples' : 'worst output SQNR against the original'})`, ''];
-  lines.push(`  ${'variant'.padEnd(28)} ${(r.quality === 'accuracy' ? 'top-1' : 'SQNR').padStart(8)} ${'agree'.padStart(7)} ${'size'.padStart(11)} ${'gzip'.padStart(11)} ${'latency'.padStart(10)}  pareto`);
+  lines.push(`  ${'variant'.padEnd(28)} ${(r.quality === 'accuracy' ? 'top-1' : 'SQNR').padStart(8)} ${'agree'.padStart(7)} ${'size'.padStart(11)} ${'gzip'.padStart(11)} ${'latency'.padStart(10)} ${'Edge TPU'.padStart(14)}  pareto`);
   for (const v of r.variants) {
     const q = r.quality === 'accuracy' ? `${(100 * (v.accuracy ?? 0)).toFixed(1)}%` : `${v.sqnrDb >= 999 ? 'exact' : `${v.sqnrDb.toFixed(1)} dB`}`;
     const mark = v.name === r.recommended ? '  <- recommended' : '';
-    lines.push(`  ${v.name.padEnd(28)} ${q.padStart(8)} ${(v.agreement === null ? '-' : `${(100 * v.agreement).toFixed(1)}%`).padStart(7)} ${kb(v.size).padStart(11)} ${kb(v.gzipSize).padStart(11)} ${`${v.latencyMs.toFixed(3)} ms`.padStart(10)}  ${v.pareto ? '  *   ' : '      '}${mark}`);
+    lines.push(`  ${v.name.padEnd(28)} ${q.padStart(8)} ${(v.agreement === null ? '-' : `${(100 * v.agreement).toFixed(1)}%`).padStart(7)} ${kb(v.size).padStart(11)} ${kb(v.gzipSize).padStart(11)} ${`${v.latencyMs.toFixed(3)} ms`.padStart(10)} ${(v.edgetpu ? `${v.edgetpu.tpuOps}/${v.edgetpu.tpuOps + v.edgetpu.cpuOps} ops${v.edgetpu.segments > 1 ? ` ${v.edgetpu.segments}seg` : ''}` : '-').padStart(14)}  ${v.pareto ? '  *   ' : '      '}${mark}`);
   }
   lines.push('');
+  lines.push('Edge TPU: operators the Edge TPU compiler would map (reef edgetpu check\'s prediction) of the int8 variants; float variants cannot run there.');
   lines.push(r.recommended ? `recommended: ${r.recommended} (${r.why})` : `recommended: none (${r.why})`);
   return lines.join('\n') + '\n';
 }

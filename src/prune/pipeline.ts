@@ -2,7 +2,7 @@
  * `pruneTflite`: bytes in, pruned bytes out, plus a report: per-layer sparsity, MACs, parameters,
  * size raw and gzip, latency before and after, and (with samples) what it cost against the
  * original float model: output SQNR, top-1 agreement, accuracy with labels. With calibration
- * samples, unstructured pruning is followed by bias correction.
+ * samples, pruning (unstructured or structured) is followed by bias correction.
  */
 import { readTflite } from '../model/tflite/reader.js';
 import { writeTflite } from '../model/tflite/writer.js';
@@ -17,7 +17,7 @@ import { pruneModel, type PruneOptions, type PrunedLayer, type PruneResult } fro
 export interface PruneRunOptions extends PruneOptions {
   /** Invokes to time before and after (0: no latency). Default 100. */
   latencyRuns?: number;
-  /** Bias correction with the calibration samples (default true when there are some; unstructured only). */
+  /** Bias correction with the calibration samples (default true when there are some). */
   biasCorrection?: boolean;
   threads?: number;
 }
@@ -49,18 +49,21 @@ export interface PruneReport {
 /**
  * Bias correction after pruning (the same empirical correction the quantizer makes): the pruned
  * model is walked one operator at a time over the samples, and each weighted layer's mean output
- * per channel is set back to the original model's. Tensor indices and shapes are the same in both
- * (unstructured pruning), so the original's means apply as they are.
+ * per channel is set back to the original model's. Tensor indices are the same in both; a layer
+ * that lost output channels (structured) is held to the original means of the channels it kept.
  */
-async function correctPruned(original: TfliteModel, pruned: TfliteModel, samples: Sample[], threads?: number): Promise<number> {
+async function correctPruned(original: TfliteModel, pruned: TfliteModel, kept: Map<number, number[]>, samples: Sample[], threads?: number): Promise<number> {
   const outs = correctionTargets(original);
   const cal = await calibrate(original, samples, { threads, meansOf: outs });
   const sg = pruned.subgraphs[0]!;
   const targets = new Map<number, { bias: number; mean: Float64Array }>();
   sg.operators.forEach((op, oi) => {
-    const mean = cal.means.get(op.outputs[0]!);
+    const full = cal.means.get(op.outputs[0]!);
     const bias = op.inputs[2] ?? -1;
-    if (mean && bias >= 0 && isConstantTensor(pruned, sg, bias)) targets.set(oi, { bias, mean });
+    // A layer that lost output channels (structured) is held to the original means of those it kept.
+    const k = kept.get(op.outputs[0]!);
+    const mean = full && k ? Float64Array.from(k, (c) => full[c]!) : full;
+    if (mean && mean.length === sg.tensors[op.outputs[0]!]!.shape.at(-1) && bias >= 0 && isConstantTensor(pruned, sg, bias)) targets.set(oi, { bias, mean });
   });
   if (targets.size === 0) return 0;
   return walkAndCorrect(pruned, samples, targets, { threads });
@@ -79,7 +82,7 @@ export async function pruneTflite(input: Uint8Array, opts: PruneRunOptions, data
   const samples = data.evaluation ?? [];
   const cal = data.calibration ?? [];
   let biasesCorrected = 0;
-  if ((opts.biasCorrection ?? true) && cal.length > 0 && !opts.structured) biasesCorrected = await correctPruned(original, r.model, cal, opts.threads);
+  if ((opts.biasCorrection ?? true) && cal.length > 0) biasesCorrected = await correctPruned(original, r.model, r.kept, cal, opts.threads);
   const bytes = writeTflite(r.model);
   const runs = opts.latencyRuns ?? 100;
   const before = await modelFigures(original, input, runs);

@@ -51,6 +51,8 @@ export interface PruneResult {
   layers: PrunedLayer[];
   /** Weighted layers left alone, and why. */
   skipped: Array<{ op: number; opcode: string; reason: string }>;
+  /** Structured: tensors that lost channels -> the original channel indices they keep (in order). */
+  kept: Map<number, number[]>;
 }
 
 const WEIGHTED = new Set(['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'TRANSPOSE_CONV']);
@@ -101,11 +103,12 @@ export function pruneModel(input: TfliteModel, opts: PruneOptions): PruneResult 
     }
     eligible = eligible.filter((oi) => sg.operators[oi]!.opcode !== 'DEPTHWISE_CONV_2D');
   }
-  const layers = opts.structured ? pruneChannels(m, eligible, opts.sparsity, skipped) : pruneWeights(m, eligible, opts.sparsity, opts.perLayer ?? false);
+  const kept: PruneResult['kept'] = new Map();
+  const layers = opts.structured ? pruneChannels(m, eligible, opts.sparsity, skipped, kept) : pruneWeights(m, eligible, opts.sparsity, opts.perLayer ?? false);
   skipped.sort((a, b) => a.op - b.op);
   compactBuffers(m);
   validateModel(m);
-  return { model: m, layers, skipped };
+  return { model: m, layers, skipped, kept };
 }
 
 function layerOf(m: TfliteModel, oi: number, w: Float32Array, channels?: PrunedLayer['channels']): PrunedLayer {
@@ -217,7 +220,7 @@ function dropAlong(w: Float32Array, shape: number[], axis: number, drop: Set<num
 }
 
 /** Structured pruning: output channels of conv layers, with their readers rewritten. */
-function pruneChannels(m: TfliteModel, ops: number[], sparsity: number, skipped: PruneResult['skipped']): PrunedLayer[] {
+function pruneChannels(m: TfliteModel, ops: number[], sparsity: number, skipped: PruneResult['skipped'], kept: PruneResult['kept']): PrunedLayer[] {
   const sg = m.subgraphs[0]!;
   const cons = consumersOf(sg);
   const layers: PrunedLayer[] = [];
@@ -249,6 +252,7 @@ function pruneChannels(m: TfliteModel, ops: number[], sparsity: number, skipped:
     if (hasBias) { const b = dropAlong(bias, [c], 0, drop); setConst(m, op.inputs[2]!, b.data, b.shape); }
     const shrink = (t: number): void => {
       const tt = sg.tensors[t]!;
+      kept.set(t, Array.from({ length: c }, (_, i) => i).filter((i) => !drop.has(i)));
       tt.shape = [...tt.shape.slice(0, -1), tt.shape[tt.shape.length - 1]! - drop.size];
       if (tt.shapeSignature) tt.shapeSignature = [...tt.shapeSignature.slice(0, -1), tt.shape[tt.shape.length - 1]!];
     };

@@ -26,14 +26,22 @@ export interface MethodChoice {
   methods: Map<number, string>;
   /** Each candidate's worst output SQNR (dB) on the scoring samples (after bias correction on the head), best first. */
   candidates: Array<{ method: string; sqnrDb: number }>;
+  /** How many calibration samples scored the candidates, and whether they were held out of the candidates' ranges and bias correction. */
+  scoredOn: { samples: number; held: boolean };
   chosen: string;
   ms: number;
 }
 
 export interface AutoOptions {
   percentile?: number;
+  /** Every `holdEvery`-th calibration sample is held out to score the candidates (0: score on every sample). */
+  holdEvery: number;
+  /** With `holdEvery`: statistics of the other samples (the candidates' ranges come from them). */
+  fitStats: Map<number, TensorHistogram> | null;
   biasCorrection: boolean;
   threads?: number;
+  /** The model as the user gave it, when `floatModel` was rescaled: candidates are scored against its outputs. */
+  reference?: TfliteModel;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -83,42 +91,50 @@ function worstSqnr(ref: Float32Array[][], got: Float32Array[][]): number {
 export async function chooseAuto(floatModel: TfliteModel, stats: Map<number, TensorHistogram>, samples: Sample[],
   headMeans: Map<number, Float64Array>, build: (ranges: Map<number, Range>) => QuantizedGraph, opts: AutoOptions): Promise<MethodChoice> {
   const t0 = performance.now();
-  const candidates: Array<{ method: string; ranges: Map<number, Range>; methods: Map<number, string> }> = [];
-  {
+  const held = opts.holdEvery > 0 && opts.fitStats !== null;
+  const candidatesFrom = (st: Map<number, TensorHistogram>) => {
+    const list: Array<{ method: string; ranges: Map<number, Range>; methods: Map<number, string> }> = [];
     const ranges = new Map<number, Range>();
     const methods = new Map<number, string>();
-    for (const [t, h] of stats) {
+    for (const [t, h] of st) {
       const a = autoRange(h, opts.percentile);
       ranges.set(t, a.range);
       methods.set(t, a.method);
     }
-    candidates.push({ method: 'auto', ranges, methods });
-  }
-  for (const m of SINGLE_METHODS) {
-    const label = m === 'percentile' ? `percentile ${opts.percentile ?? 99.99}` : m;
-    candidates.push({
-      method: label,
-      ranges: new Map([...stats].map(([t, h]) => [t, chooseRange(h, { method: m, percentile: opts.percentile })])),
-      methods: new Map([...stats.keys()].map((t) => [t, label])),
-    });
-  }
-  const head = samples.slice(0, HEAD_SAMPLES);
-  const score = samples.slice(-SCORE_SAMPLES);
-  const ref = await outputsOn(floatModel, exposeTensors(floatModel, []).bytes, score, opts.threads);
+    list.push({ method: 'auto', ranges, methods });
+    for (const m of SINGLE_METHODS) {
+      const label = m === 'percentile' ? `percentile ${opts.percentile ?? 99.99}` : m;
+      list.push({
+        method: label,
+        ranges: new Map([...st].map(([t, h]) => [t, chooseRange(h, { method: m, percentile: opts.percentile })])),
+        methods: new Map([...st.keys()].map((t) => [t, label])),
+      });
+    }
+    return list;
+  };
+  // Held out: the candidates' ranges and their bias correction come from the other samples, so the
+  // choice is scored on samples none of them saw; the winner is then rebuilt from every sample.
+  const candidates = candidatesFrom(held ? opts.fitStats! : stats);
+  const isHeld = (k: number): boolean => held && k % opts.holdEvery === opts.holdEvery - 1;
+  const head = samples.filter((_, k) => !isHeld(k)).slice(0, HEAD_SAMPLES);
+  const score = held ? samples.filter((_, k) => isHeld(k)) : samples.slice(-SCORE_SAMPLES);
+  const refModel = opts.reference ?? floatModel;
+  const ref = await outputsOn(refModel, exposeTensors(refModel, []).bytes, score, opts.threads);
   // Bias correction changes the ranking (MobileNet v1: mse 10 dB before, 18 dB after), so every
   // candidate is corrected on the head before it is scored.
   const scored = [];
   for (const c of candidates) {
     const g = build(c.ranges);
-    if (opts.biasCorrection) await correctBiases(g, floatModel, head, headMeans, { threads: opts.threads });
+    if (opts.biasCorrection) await correctBiases(g, floatModel, head, headMeans, { threads: opts.threads, refit: false });
     scored.push({ c, sqnrDb: worstSqnr(ref, await outputsOn(g.model, writeTflite(g.model), score, opts.threads)) });
     opts.onProgress?.(scored.length, candidates.length);
   }
   const best = scored.reduce((a, b) => (b.sqnrDb > a.sqnrDb + 1e-9 ? b : a));
-  const win = best.c;
+  const win = held ? candidatesFrom(stats).find((c) => c.method === best.c.method)! : best.c;
   return {
     ranges: win.ranges, methods: win.methods, chosen: win.method,
     candidates: scored.map((x) => ({ method: x.c.method, sqnrDb: x.sqnrDb })).sort((a, b) => b.sqnrDb - a.sqnrDb),
+    scoredOn: { samples: score.length, held },
     ms: performance.now() - t0,
   };
 }

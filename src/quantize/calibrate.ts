@@ -24,8 +24,10 @@ export interface CalibrationOptions {
   threads?: number;
   /** Tensors whose mean per channel (last axis) to collect too, for bias correction. */
   meansOf?: number[];
-  /** Also return those means over the first `headSamples` samples only (`headMeans`). */
+  /** Also return those means over the first `headSamples` samples only (`headMeans`; with `holdEvery`, fit samples only). */
   headSamples?: number;
+  /** Every `holdEvery`-th sample (k % holdEvery === holdEvery - 1) is held out: `fitStats` leave it out. */
+  holdEvery?: number;
 }
 
 export interface CalibrationResult {
@@ -35,6 +37,8 @@ export interface CalibrationResult {
   means: Map<number, Float64Array>;
   /** The same over the first `headSamples` samples (empty when not asked). */
   headMeans: Map<number, Float64Array>;
+  /** With `holdEvery`: statistics of the samples not held out (`stats` covers all). */
+  fitStats: Map<number, TensorHistogram> | null;
   samples: number;
   ms: number;
 }
@@ -109,44 +113,55 @@ export async function calibrate(model: TfliteModel, samples: AsyncIterable<Sampl
   const sg = model.subgraphs[0]!;
   const { bytes, outputTensors } = exposeTensors(model, acts);
   const runner = await ExposedRunner.open(bytes, outputTensors, opts.threads);
-  const stats = new Map<number, TensorHistogram>();
-  for (const i of acts) stats.set(i, new TensorHistogram(opts.bins));
-  const sums = new Map<number, { acc: Float64Array; count: number }>();
-  for (const i of opts.meansOf ?? []) {
+  const split = opts.holdEvery ?? 0;
+  const histograms = (): Map<number, TensorHistogram> => new Map(acts.map((i) => [i, new TensorHistogram(opts.bins)]));
+  const fitStats = histograms();
+  const heldStats = split > 0 ? histograms() : fitStats;
+  const newSums = (): Map<number, { acc: Float64Array; count: number }> => new Map((opts.meansOf ?? []).map((i) => {
     const shape = sg.tensors[i]!.shape;
-    sums.set(i, { acc: new Float64Array(shape.length > 0 ? shape[shape.length - 1]! : 1), count: 0 });
-  }
-  let n = 0;
-  let headMeans = new Map<number, Float64Array>();
+    return [i, { acc: new Float64Array(shape.length > 0 ? shape[shape.length - 1]! : 1), count: 0 }];
+  }));
+  const sums = newSums();
+  const headSums = newSums();
+  let n = 0, fitted = 0;
+  const addMean = (m: { acc: Float64Array; count: number } | undefined, data: TypedArray): void => {
+    if (!m) return;
+    const c = m.acc.length;
+    for (let k = 0; k < data.length; k++) m.acc[k % c] += (data as Float32Array)[k]!;
+    m.count += data.length / c;
+  };
   try {
     for await (const sample of samples) {
       const out = await runner.run(sample);
+      const held = split > 0 && n % split === split - 1;
+      const stats = held ? heldStats : fitStats;
+      const head = !held && fitted < (opts.headSamples ?? 0);
       sg.inputs.forEach((ti, k) => stats.get(ti)?.add(sample[k] as ArrayLike<number>));
       for (const [ti, data] of out) {
         const h = stats.get(ti);
         if (!h) continue;
         try {
           h.add(data as ArrayLike<number>);
-          const m = sums.get(ti);
-          if (m) {
-            const c = m.acc.length;
-            for (let k = 0; k < data.length; k++) m.acc[k % c] += (data as Float32Array)[k]!;
-            m.count += data.length / c;
-          }
+          addMean(sums.get(ti), data);
+          if (head) addMean(headSums.get(ti), data);
         } catch (e) {
           throw new ReefError('REEF_INVALID_ARGUMENT',
             `calibration sample ${n + 1}: tensor ${ti} ('${sg.tensors[ti]!.name}') got a ${(e as Error).message}; check the calibration data and its normalisation`);
         }
       }
       n++;
-      if (n === opts.headSamples) headMeans = meansOf(sums);
+      if (!held) fitted++;
       opts.onProgress?.(n);
     }
   } finally {
     await runner.dispose();
   }
   if (n === 0) throw new ReefError('REEF_CALIBRATION_INVALID', 'no calibration samples were given');
-  return { stats, means: meansOf(sums), headMeans, samples: n, ms: performance.now() - t0 };
+  const stats = split > 0 ? new Map([...fitStats].map(([i, h]) => [i, h.mergedWith(heldStats.get(i)!)])) : fitStats;
+  return {
+    stats, fitStats: split > 0 ? fitStats : null, means: meansOf(sums), headMeans: opts.headSamples ? meansOf(headSums) : new Map(),
+    samples: n, ms: performance.now() - t0,
+  };
 }
 
 function meansOf(sums: Map<number, { acc: Float64Array; count: number }>): Map<number, Float64Array> {

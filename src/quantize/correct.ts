@@ -17,6 +17,11 @@ import { bytesOf, constFloat32, constInt32 } from './graph.js';
 import { INT8_RULES } from './ops.js';
 import type { QuantizedGraph } from './quantize.js';
 import { OpStepper } from './stepwise.js';
+import { exposeTensors, ExposedRunner } from './calibrate.js';
+import { refitLayer, refitLayerOf, type RefitLayer } from './refit.js';
+
+/** Float values kept for weight refitting (refit.ts): 48M (192 MB); fewer samples when the inputs are larger. */
+const REFIT_FLOATS = 48 * 1024 * 1024;
 
 /** Float tensors whose per-channel means bias correction needs: outputs of weighted ops with a bias. */
 export function correctionTargets(floatModel: TfliteModel): number[] {
@@ -34,12 +39,13 @@ export function correctionTargets(floatModel: TfliteModel): number[] {
  * channel over `samples` matches `floatMeans` (by float tensor index). Returns how many biases changed.
  */
 export async function correctBiases(q: QuantizedGraph, floatOps: TfliteModel, samples: Sample[], floatMeans: Map<number, Float64Array>,
-  opts: { threads?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<number> {
+  opts: { threads?: number; onProgress?: (done: number, total: number) => void; refit?: boolean } = {}): Promise<number> {
   const fsg = floatOps.subgraphs[0]!;
   const qm = q.model;
   const qsg = qm.subgraphs[0]!;
   // int8 operator index -> (float output tensor, bias tensor in the int8 model)
   const targets = new Map<number, { floatOut: number; bias: number }>();
+  const refits = new Map<number, RefitLayer>();
   for (const w of q.weights) {
     const fop = fsg.operators[w.op]!;
     const rule = INT8_RULES[fop.opcode]!;
@@ -49,6 +55,8 @@ export async function correctBiases(q: QuantizedGraph, floatOps: TfliteModel, sa
     const bias = qi >= 0 ? qsg.operators[qi]!.inputs[rule.bias!] ?? -1 : -1;
     if (bias < 0 || qsg.tensors[bias]!.dtype !== 'int32') continue;
     targets.set(qi, { floatOut, bias });
+    const r = opts.refit === false ? null : refitLayerOf(floatOps, w.op, qi);
+    if (r) refits.set(qi, r);
   }
   if (targets.size === 0 || samples.length === 0) return 0;
   const inputs = qsg.inputs.map((i) => qsg.tensors[i]!);
@@ -56,7 +64,34 @@ export async function correctBiases(q: QuantizedGraph, floatOps: TfliteModel, sa
     const qp = inputs[k]!.quantization;
     return feedFor(inputs[k]!.dtype, { scale: qp?.scale[0] ?? 0, zeroPoint: qp?.zeroPoint[0] ?? 0 }, d);
   }));
-  return walkAndCorrect(qm, feeds, new Map([...targets].map(([oi, t]) => [oi, { bias: t.bias, mean: floatMeans.get(t.floatOut)! }])), opts);
+  // The float inputs of the refitted layers are kept for every sample, within a memory budget.
+  const refitInputs = [...new Set([...refits.values()].map((r) => r.floatInput))];
+  const perSample = refitInputs.reduce((a, t) => a + fsg.tensors[t]!.shape.reduce((x, y) => x * y, 1), 0);
+  const refitSamples = samples.slice(0, Math.max(1, Math.floor(REFIT_FLOATS / Math.max(1, perSample))));
+  const floatInputs = await floatValues(floatOps, refitInputs, refitSamples, opts.threads);
+  const before = (oi: number, stepper: OpStepper): void => {
+    const r = refits.get(oi);
+    if (r) refitLayer(qm, r, stepper.values.get(qsg.operators[oi]!.inputs[0]!)!.slice(0, refitSamples.length), floatInputs.get(r.floatInput)!);
+  };
+  return walkAndCorrect(qm, feeds, new Map([...targets].map(([oi, t]) => [oi, { bias: t.bias, mean: floatMeans.get(t.floatOut)! }])), { ...opts, before });
+}
+
+/** The float model's values of `tensors` on every sample (copies). */
+async function floatValues(model: TfliteModel, tensors: number[], samples: Sample[], threads?: number): Promise<Map<number, Float32Array[]>> {
+  const out = new Map<number, Float32Array[]>(tensors.map((t) => [t, []]));
+  if (tensors.length === 0) return out;
+  const sg = model.subgraphs[0]!;
+  const { bytes, outputTensors } = exposeTensors(model, tensors);
+  const runner = await ExposedRunner.open(bytes, outputTensors, threads);
+  try {
+    for (const s of samples) {
+      const r = await runner.run(s);
+      for (const t of tensors) out.get(t)!.push(Float32Array.from((sg.inputs.includes(t) ? s[sg.inputs.indexOf(t)] : r.get(t)) as Float32Array));
+    }
+  } finally {
+    await runner.dispose();
+  }
+  return out;
 }
 
 /**
@@ -65,12 +100,13 @@ export async function correctBiases(q: QuantizedGraph, floatOps: TfliteModel, sa
  * Returns how many biases changed.
  */
 export async function walkAndCorrect(model: TfliteModel, feeds: Sample[], targets: Map<number, { bias: number; mean: Float64Array }>,
-  opts: { threads?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<number> {
+  opts: { threads?: number; onProgress?: (done: number, total: number) => void; before?: (oi: number, stepper: OpStepper) => void } = {}): Promise<number> {
   const sg = model.subgraphs[0]!;
   const stepper = new OpStepper(model, feeds, opts.threads);
   let changed = 0;
   const last = Math.max(...targets.keys());
   for (let oi = 0; oi <= last; oi++) {
+    opts.before?.(oi, stepper);
     let outs = await stepper.run(oi);
     const t = targets.get(oi);
     if (t && adjustBias(model, t.bias, sg.operators[oi]!.outputs[0]!, outs[0]!, t.mean)) {

@@ -3,6 +3,7 @@
  * expects: size, colour, mean/std), or raw tensors (.npy, or .bin holding little-endian float32
  * in the input's shape). A .npy or .bin may hold several samples stacked along a leading axis.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ReefError } from '../errors.js';
@@ -13,6 +14,7 @@ import { readNpy } from '../tensor/npy.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif', '.tif', '.tiff'];
 export const TENSOR_EXTENSIONS = ['.npy', '.bin'];
+export const VIDEO_EXTENSIONS = ['.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg', '.mpeg', '.ts'];
 
 /** What a model input looks like to the data loader. */
 export interface InputSpec {
@@ -31,7 +33,7 @@ function globToRegExp(pattern: string): RegExp {
  * @throws ReefError REEF_FILE_NOT_FOUND when the folder does not exist or nothing matches.
  */
 export async function listCalibrationFiles(spec: string): Promise<string[]> {
-  const wanted = (f: string): boolean => [...IMAGE_EXTENSIONS, ...TENSOR_EXTENSIONS].includes(extname(f).toLowerCase());
+  const wanted = (f: string): boolean => [...IMAGE_EXTENSIONS, ...TENSOR_EXTENSIONS, ...VIDEO_EXTENSIONS].includes(extname(f).toLowerCase());
   let dir: string;
   let match: (f: string) => boolean;
   if (/[*?]/.test(spec)) {
@@ -47,7 +49,7 @@ export async function listCalibrationFiles(spec: string): Promise<string[]> {
       throw new ReefError('REEF_FILE_NOT_FOUND', `calibration data ${spec}: no such file or folder`);
     }
     if (st.isFile()) {
-      if (!wanted(spec)) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected an image, .npy or .bin file for --calib but received "${spec}"`);
+      if (!wanted(spec)) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected an image, video, .npy or .bin file for --calib but received "${spec}"`);
       return [resolve(spec)];
     }
     dir = spec;
@@ -120,16 +122,23 @@ function imageInfo(input: InputSpec): TensorInfo {
  * @throws ReefError REEF_IMAGE_INVALID / REEF_INPUT_SHAPE_MISMATCH / REEF_FILE_NOT_FOUND naming the file.
  */
 export async function loadSamples(files: string[], inputs: InputSpec[], norm: Normalization, limit = Infinity,
-  onSample?: (done: number, file: string) => void): Promise<Array<{ file: string; sample: Sample }>> {
+  onSample?: (done: number, file: string) => void, opts: { frames?: number } = {}): Promise<Array<{ file: string; sample: Sample }>> {
   if (inputs.length !== 1) {
-    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a model with one input for file calibration data but received one with ${inputs.length} inputs (pass samples through the API)`);
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a model with one input for one calibration source but received one with ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}): give --calib NAME=DATA for each`);
   }
   const input = inputs[0]!;
   const out: Array<{ file: string; sample: Sample }> = [];
   for (const file of files) {
     if (out.length >= limit) break;
     const ext = extname(file).toLowerCase();
-    if (ext === '.npy' || ext === '.bin') {
+    if (VIDEO_EXTENSIONS.includes(ext)) {
+      const info = imageInfo(input);
+      const frames = await videoFrames(file, info, Math.min(opts.frames ?? limit, limit - out.length));
+      for (const [k, pixels] of frames.entries()) {
+        out.push({ file: `${file}#${k}`, sample: [pixelsToInput(pixels, info, norm)] });
+        onSample?.(out.length, file);
+      }
+    } else if (ext === '.npy' || ext === '.bin') {
       let bytes: Uint8Array;
       try {
         bytes = await readFile(file);
@@ -161,4 +170,71 @@ export async function loadSamples(files: string[], inputs: InputSpec[], norm: No
     }
   }
   return out;
+}
+
+/**
+ * `count` frames spread evenly over a video file, decoded by ffmpeg and squash-resized to the
+ * input's size (RGB, or gray for one channel), as HWC uint8 pixels.
+ * @throws ReefError REEF_SOURCE_FAILED when ffmpeg is missing or fails on the file (its own words),
+ *   REEF_CALIBRATION_INVALID when the video has no frames.
+ */
+export async function videoFrames(file: string, input: TensorInfo, count: number, ffmpeg = 'ffmpeg'): Promise<Uint8Array[]> {
+  const [, h, w, c] = input.shape as [number, number, number, number];
+  const probe = spawnSync(ffmpeg.replace(/ffmpeg$/, 'ffprobe'), ['-v', 'error', '-select_streams', 'v:0', '-count_frames',
+    '-show_entries', 'stream=nb_read_frames:format=duration', '-of', 'default=noprint_wrappers=1', file], { encoding: 'utf8', timeout: 60_000 });
+  if (probe.error || probe.status !== 0) {
+    throw new ReefError('REEF_SOURCE_FAILED', `calibration video ${file}: ffprobe ${probe.error ? `cannot run: ${probe.error.message} (install the Debian package ffmpeg)` : `failed: ${probe.stderr.trim().split('\n').pop()}`}`);
+  }
+  const field = (k: string): number => Number(probe.stdout.match(new RegExp(`^${k}=(.*)$`, 'm'))?.[1] ?? NaN);
+  const total = field('nb_read_frames');
+  const duration = field('duration');
+  if (!(total > 0) || !(duration > 0)) throw new ReefError('REEF_CALIBRATION_INVALID', `calibration video ${file}: no video frames found`);
+  const n = Math.min(count, total);
+  // Every (total/n)-th frame by index, so the frames cover the whole video.
+  const step = total / n;
+  const pick = Array.from({ length: n }, (_, k) => Math.floor(k * step));
+  const frameBytes = h * w * c;
+  const child = spawn(ffmpeg, ['-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0',
+    '-vf', `select='${pick.map((f) => `eq(n\\,${f})`).join('+')}',scale=${w}:${h}`,
+    '-vsync', '0', '-frames:v', String(n), '-f', 'rawvideo', '-pix_fmt', c === 1 ? 'gray' : 'rgb24', 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const chunks: Buffer[] = [];
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => chunks.push(d));
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const code = await new Promise<number | null>((res, rej) => {
+    child.on('error', (e) => rej(new ReefError('REEF_SOURCE_FAILED', `calibration video ${file}: cannot run ${ffmpeg}: ${e.message} (install the Debian package ffmpeg)`)));
+    child.on('close', res);
+  });
+  if (code !== 0) throw new ReefError('REEF_SOURCE_FAILED', `calibration video ${file}: ffmpeg failed: ${err.trim().split('\n').pop() ?? `exit ${code}`}`);
+  const all = Buffer.concat(chunks);
+  const frames: Uint8Array[] = [];
+  for (let o = 0; o + frameBytes <= all.length; o += frameBytes) frames.push(new Uint8Array(all.subarray(o, o + frameBytes)));
+  if (frames.length === 0) throw new ReefError('REEF_CALIBRATION_INVALID', `calibration video ${file}: ffmpeg decoded no frames`);
+  return frames;
+}
+
+/**
+ * Samples for a model with several inputs, one source per input (`name=DIR_OR_GLOB_OR_FILE`, as
+ * `--calib` takes them): the k-th sample of each input makes the k-th sample of the model.
+ * Every input needs a source; the count is the smallest of theirs (`limit` at most).
+ * @throws ReefError REEF_INVALID_ARGUMENT naming an unknown or missing input.
+ */
+export async function loadMultiInputSamples(specs: Map<string, string>, inputs: InputSpec[], norm: Normalization, limit = Infinity,
+  onSample?: (done: number, file: string) => void, opts: { frames?: number } = {}): Promise<{ samples: Array<{ file: string; sample: Sample }>; counts: Record<string, number> }> {
+  const names = inputs.map((i) => i.name);
+  for (const n of specs.keys()) {
+    if (!names.includes(n)) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected an input name (${names.join(', ')}) before "=" in --calib but received "${n}"`);
+  }
+  const missing = names.filter((n) => !specs.has(n));
+  if (missing.length) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected --calib NAME=DATA for every input of the model but received none for ${missing.map((m) => `"${m}"`).join(', ')}`);
+  const per: Array<Array<{ file: string; sample: Sample }>> = [];
+  let done = 0;
+  for (const input of inputs) {
+    const files = await listCalibrationFiles(specs.get(input.name)!);
+    per.push(await loadSamples(files, [input], norm, limit, (_, f) => onSample?.(++done, f), opts));
+  }
+  const counts = Object.fromEntries(inputs.map((inp, k) => [inp.name, per[k]!.length]));
+  const n = Math.min(...per.map((p) => p.length));
+  const samples = Array.from({ length: n }, (_, k) => ({ file: per.map((p) => p[k]!.file).join(' + '), sample: per.map((p) => p[k]!.sample[0]!) }));
+  return { samples, counts };
 }

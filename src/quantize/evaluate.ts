@@ -66,7 +66,8 @@ const sqnr = (signal: number, noise: number): number =>
  */
 export async function evaluate(
   floatModel: TfliteModel, int8Model: TfliteModel, int8Of: Map<number, number>,
-  samples: Iterable<EvalSample> | AsyncIterable<EvalSample>, opts: { threads?: number; onProgress?: (done: number) => void } = {},
+  samples: Iterable<EvalSample> | AsyncIterable<EvalSample>,
+  opts: { threads?: number; onProgress?: (done: number) => void; reference?: TfliteModel } = {},
 ): Promise<EvaluationResult> {
   const t0 = performance.now();
   const fsg = floatModel.subgraphs[0]!;
@@ -76,10 +77,15 @@ export async function evaluate(
   const q = exposeTensors(int8Model, acts.map((i) => int8Of.get(i)!));
   const fr = await ExposedRunner.open(f.bytes, f.outputTensors, opts.threads);
   let qr: ExposedRunner;
+  // Outputs, top-1 and accuracy are measured against `reference` (the model as the user gave it)
+  // when the float model was rescaled before quantizing; per-layer errors against the rescaled one.
+  let rr: ExposedRunner | null = null;
   try {
     qr = await ExposedRunner.open(q.bytes, q.outputTensors, opts.threads);
+    if (opts.reference) rr = await ExposedRunner.open(exposeTensors(opts.reference, []).bytes, opts.reference.subgraphs[0]!.outputs, opts.threads);
   } catch (e) {
     await fr.dispose();
+    await qr!?.dispose();
     throw e;
   }
   const acc = new Map<number, { s: number; n: number }>();
@@ -108,6 +114,8 @@ export async function evaluate(
   try {
     for await (const sample of samples) {
       const fo = await fr.run(sample.inputs);
+      const ro = rr ? await rr.run(sample.inputs) : fo;
+      const refOut = (k: number): TypedArray => (rr ? ro.get(opts.reference!.subgraphs[0]!.outputs[k]!)! : fo.get(fsg.outputs[k]!)!);
       const qfeed = sample.inputs.map((d, k) => {
         const info = qr.session.inputs[k]!;
         return feedFor(info.dtype, info.quantization, d);
@@ -119,14 +127,13 @@ export async function evaluate(
         const qd = qsg.inputs.includes(qi) ? qfeed[qsg.inputs.indexOf(qi)]! : qo.get(qi)!;
         addErr(acc.get(i)!, fd, qi, qd);
       }
-      fsg.outputs.forEach((o, k) => {
+      fsg.outputs.forEach((_, k) => {
         const qo2 = qsg.outputs[k]!;
-        addErr(outAcc[k]!, fo.get(o)!, qo2, qo.get(qo2)!);
+        addErr(outAcc[k]!, refOut(k), qo2, qo.get(qo2)!);
       });
       if (classifier) {
-        const o = fsg.outputs[0]!;
         const qo0 = qsg.outputs[0]!;
-        const fd = fo.get(o)!;
+        const fd = refOut(0);
         const qd = qo.get(qo0)!;
         const a = argmax(fd as Float32Array);
         const qv = Float32Array.from({ length: qd.length }, (_, k) => deq(qo0, qd, k));
@@ -144,6 +151,7 @@ export async function evaluate(
   } finally {
     await fr.dispose();
     await qr.dispose();
+    await rr?.dispose();
   }
   if (count === 0) throw new ReefError('REEF_INVALID_ARGUMENT', 'no samples to evaluate on');
   const tensors = new Map<number, TensorError>();

@@ -69,6 +69,37 @@ export class TensorHistogram {
     }
   }
 
+  /** A copy. */
+  clone(): TensorHistogram {
+    const c = new TensorHistogram(this.bins);
+    c.width = this.width;
+    c.min = this.min;
+    c.max = this.max;
+    c.count = this.count;
+    c.zeros = this.zeros;
+    c.pos.set(this.pos);
+    c.neg.set(this.neg);
+    return c;
+  }
+
+  /** The histogram of both samples (exact: widths are powers of two, so bins align after growing). */
+  mergedWith(o: TensorHistogram): TensorHistogram {
+    const a = this.clone();
+    const b = o.clone();
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      if (y.width > x.width) {
+        if (x.width === 0) x.width = y.width;
+        else x.#fit(y.width * x.bins);
+      }
+    }
+    for (let k = 0; k < a.bins; k++) { a.pos[k] += b.pos[k]!; a.neg[k] += b.neg[k]!; }
+    a.zeros += b.zeros;
+    a.count += b.count;
+    a.min = Math.min(a.min, b.min);
+    a.max = Math.max(a.max, b.max);
+    return a;
+  }
+
   /** Grows the width (merging bins) until +-reach fits. */
   #fit(reach: number): void {
     if (this.width === 0) {

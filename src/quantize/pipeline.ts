@@ -19,6 +19,7 @@ import { paramsToRange } from './params.js';
 import { quantizeGraph, type IoType, type QuantizedGraph } from './quantize.js';
 import { buildReport, type QuantizeReport } from './report.js';
 import { checkOutputSqnr } from './guard.js';
+import { equalize } from './equalize.js';
 
 export interface QuantizeOptions {
   /** Range method (default 'auto': per tensor the least-error range, checked against every single method). */
@@ -35,6 +36,8 @@ export interface QuantizeOptions {
   acceptLowSqnr?: boolean;
   /** Empirical bias correction after the rewrite (default true when there are calibration samples). */
   biasCorrection?: boolean;
+  /** Rescale the channels between a convolution and the depthwise convolution it feeds (default true; equalize.ts). */
+  equalize?: boolean;
   threads?: number;
   /** Name of the model in messages and the report. */
   source?: string;
@@ -81,7 +84,13 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   let floatMeans = new Map<number, Float64Array>();
   let headMeans = new Map<number, Float64Array>();
   let stats = new Map<number, TensorHistogram>();
+  let fitStats: Map<number, TensorHistogram> | null = null;
   let folded = 0;
+  const equalizeOn = opts.equalize ?? true;
+  /** The model as given, when the one quantized was rescaled (equalize): outputs are measured against it. */
+  let reference: TfliteModel | undefined;
+  let equalized = { pairs: 0, maxScale: 1 };
+  let equalizeMs = 0;
   if (kind === 'uint8-legacy') {
     const legacy = legacyToFloat(raw);
     floatModel = legacy.model;
@@ -93,13 +102,22 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
     const f = foldConstantDequantize(raw);
     floatModel = f.model;
     folded = f.folded;
+    if (equalizeOn && data.calibration.length > 0) {
+      const t = performance.now();
+      const eq = await equalize(floatModel, data.calibration, opts.threads);
+      if (eq.pairs > 0) reference = floatModel;
+      floatModel = eq.model;
+      equalized = { pairs: eq.pairs, maxScale: eq.maxScale };
+      equalizeMs = performance.now() - t;
+    }
     if (data.calibration.length === 0) throw new ReefError('REEF_CALIBRATION_INVALID', `${source}: no calibration samples were given`);
     checkSamples(floatModel, data.calibration, source);
     const total = data.calibration.length;
     const cal = await calibrate(floatModel, data.calibration, {
       threads: opts.threads, onProgress: (n) => opts.onProgress?.('calibrate', n, total), meansOf: correctionTargets(floatModel),
-      headSamples: Math.min(HEAD_SAMPLES, total),
+      headSamples: Math.min(HEAD_SAMPLES, total), holdEvery: method === 'auto' ? holdEvery(total) : 0,
     });
+    fitStats = cal.fitStats;
     floatMeans = cal.means;
     headMeans = cal.headMeans;
     stats = cal.stats;
@@ -113,7 +131,7 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   let choice: MethodChoice | null = null;
   if (method === 'auto' && kind !== 'uint8-legacy') {
     choice = await chooseAuto(floatModel, stats, data.calibration, headMeans, build, {
-      percentile: opts.percentile, biasCorrection, threads: opts.threads, onProgress: (n, total) => opts.onProgress?.('choose ranges', n, total),
+      percentile: opts.percentile, biasCorrection, threads: opts.threads, reference, fitStats, holdEvery: holdEvery(data.calibration.length), onProgress: (n, total) => opts.onProgress?.('choose ranges', n, total),
     });
     ranges = choice.ranges;
   }
@@ -138,14 +156,14 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   if (evalSamples.length > 0) {
     checkSamples(floatModel, evalSamples.map((s) => s.inputs), source);
     evaluation = await evaluate(floatModel, graph.model, graph.int8Of, evalSamples, {
-      threads: opts.threads, onProgress: (n) => opts.onProgress?.('evaluate', n, evalSamples.length),
+      threads: opts.threads, reference, onProgress: (n) => opts.onProgress?.('evaluate', n, evalSamples.length),
     });
   }
   const report = buildReport({
-    source, kind, method, percentile: opts.percentile, io, floatModel, graph, evaluation, legacyChanges, folded, corrected,
-    ...(choice ? { methods: choice.methods, methodChoice: { chosen: choice.chosen, candidates: choice.candidates } } : {}),
+    source, kind, method, percentile: opts.percentile, io, floatModel, graph, evaluation, legacyChanges, folded, corrected, equalized,
+    ...(choice ? { methods: choice.methods, methodChoice: { chosen: choice.chosen, candidates: choice.candidates, scoredOn: choice.scoredOn } } : {}),
     samples: { calibration: kind === 'uint8-legacy' ? 0 : data.calibration.length, evaluation: given.length },
-    timings: { calibrateMs, chooseMs: choice?.ms ?? 0, quantizeMs, correctMs, evaluateMs: evaluation?.ms ?? 0, totalMs: performance.now() - t0 },
+    timings: { equalizeMs, calibrateMs, chooseMs: choice?.ms ?? 0, quantizeMs, correctMs, evaluateMs: evaluation?.ms ?? 0, totalMs: performance.now() - t0 },
     bytes: bytes.length,
   });
   if (evaluation) {
@@ -155,6 +173,16 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
     });
   }
   return { bytes, model: graph.model, graph, report, evaluation };
+}
+
+/**
+ * `--method auto` scores its candidates on every 4th calibration sample, held out of their ranges
+ * and bias correction, when that makes at least 32 samples (128 calibration samples); with fewer,
+ * on every sample: fastestdet with 64 photos kept percentile 99.99 on its 16 held ones (17.8 dB
+ * there) and lost 1.2 dB on 16 other photos against mse, which scoring on all 64 keeps.
+ */
+function holdEvery(samples: number): number {
+  return samples >= 128 ? 4 : 0;
 }
 
 /** Calibration samples the SQNR check runs on when no held samples are given. */

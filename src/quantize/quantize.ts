@@ -111,6 +111,12 @@ interface ParamPlan {
   ranges: Map<number, Range>;
   /** Tensors that need parameters, in the order they were found (the order new tensors are added in). */
   needed: Set<number>;
+  /**
+   * Inputs of a CONCATENATION/PACK written by a fixed-output op (LOGISTIC, SOFTMAX, ...) whose
+   * scale is not the concat's: they are requantized (an int8 -> int8 QUANTIZE) to the concat's
+   * parameters instead of pinning the whole concat to the fixed scale.
+   */
+  requant: Array<{ op: number; pos: number; from: number }>;
 }
 
 /** Phase 3's answer: where each activation's int8 and float forms live, and the conversion ops to insert. */
@@ -119,6 +125,8 @@ interface Representations {
   floatOf: Map<number, number>;
   /** Producer op index (-1 = graph start) -> QUANTIZE/DEQUANTIZE ops to run right after it. */
   after: Map<number, TfliteOperator[]>;
+  /** Operator index -> input position -> the requantized tensor it reads instead. */
+  inputOverride: Map<number, Map<number, number>>;
 }
 
 /**
@@ -226,13 +234,24 @@ function chooseParams(g: Graph, plan: OpPlan, ranges: Map<number, Range>, fixedP
   const uf = new UnionFind(g.nOrig);
   const fixed = new Map<number, QParams>();
   sg.operators.forEach((op, oi) => {
+    if (plan.rules[oi]?.kind === 'fixed') for (const o of op.outputs) fixed.set(o, plan.rules[oi]!.fixed!);
+  });
+  const requant: ParamPlan['requant'] = [];
+  sg.operators.forEach((op, oi) => {
     const rule = plan.rules[oi];
-    if (!rule) return;
-    if (rule.kind === 'same') {
-      const members = [...dataPositions(sg, op, rule).map((k) => op.inputs[k]!), ...op.outputs.filter((i) => i >= 0)];
-      for (let k = 1; k < members.length; k++) uf.union(members[0]!, members[k]!);
+    if (rule?.kind !== 'same') return;
+    let positions = dataPositions(sg, op, rule);
+    if ((op.opcode === 'CONCATENATION' || op.opcode === 'PACK') && positions.length > 1) {
+      // A fixed-scale input joins the concat's group only when every input has that same fixed scale.
+      const fx = positions.map((k) => fixed.get(op.inputs[k]!));
+      const allSame = fx.every((f) => f && f.scale === fx[0]!.scale && f.zeroPoint === fx[0]!.zeroPoint);
+      if (!allSame) {
+        for (const k of positions) if (fixed.has(op.inputs[k]!)) requant.push({ op: oi, pos: k, from: op.inputs[k]! });
+        positions = positions.filter((k) => !fixed.has(op.inputs[k]!));
+      }
     }
-    if (rule.kind === 'fixed') for (const o of op.outputs) fixed.set(o, rule.fixed!);
+    const members = [...positions.map((k) => op.inputs[k]!), ...op.outputs.filter((i) => i >= 0)];
+    for (let k = 1; k < members.length; k++) uf.union(members[0]!, members[k]!);
   });
   for (const [t, p] of fixedParams ?? []) fixed.set(t, p);
   const needed = new Set<number>();
@@ -263,6 +282,14 @@ function chooseParams(g: Graph, plan: OpPlan, ranges: Map<number, Range>, fixedP
       groupRange.set(grp, cur ? [Math.min(cur[0], r[0]), Math.max(cur[1], r[1])] : [r[0], r[1]]);
     }
   }
+  // A requantized input's range still belongs to the concat's.
+  for (const r of requant) {
+    const grp = uf.find(sg.operators[r.op]!.outputs[0]!);
+    const f = fixed.get(r.from)!;
+    const [lo, hi] = ranges.get(r.from) ?? [f.scale * (-128 - f.zeroPoint), f.scale * (127 - f.zeroPoint)];
+    const cur = groupRange.get(grp) ?? [lo, hi];
+    groupRange.set(grp, [Math.min(cur[0], lo), Math.max(cur[1], hi)]);
+  }
   const params = new Map<number, QParams>();
   const chosen = new Map<number, Range>();
   for (const i of needed) {
@@ -272,7 +299,7 @@ function chooseParams(g: Graph, plan: OpPlan, ranges: Map<number, Range>, fixedP
     params.set(i, p);
     chosen.set(i, [p.scale * (-128 - p.zeroPoint), p.scale * (127 - p.zeroPoint)]);
   }
-  return { params, ranges: chosen, needed };
+  return { params, ranges: chosen, needed, requant };
 }
 
 /** Appends a tensor shaped like `from` (a second representation of it). */
@@ -348,7 +375,16 @@ function placeRepresentations(g: Graph, plan: OpPlan, p: ParamPlan, io: IoType):
       emit(prod[i]!, convOp('DEQUANTIZE', int8Of.get(i)!, j));
     }
   });
-  return { int8Of, floatOf, after };
+  const inputOverride = new Map<number, Map<number, number>>();
+  for (const r of p.requant) {
+    const q = p.params.get(sg.operators[r.op]!.outputs[0]!)!;
+    const j = addTwin(sg, r.from, 'int8', '_requant', q);
+    emit(prod[r.from]!, convOp('QUANTIZE', int8Of.get(r.from)!, j));
+    const m = inputOverride.get(r.op) ?? new Map<number, number>();
+    m.set(r.pos, j);
+    inputOverride.set(r.op, m);
+  }
+  return { int8Of, floatOf, after, inputOverride };
 }
 
 /**
@@ -437,7 +473,8 @@ function rewireOperators(g: Graph, plan: OpPlan, reps: Representations): void {
   sg.operators.forEach((op, oi) => {
     const rule = plan.rules[oi];
     if (rule) {
-      op.inputs = op.inputs.map((i) => (i >= 0 && int8Of.has(i) ? int8Of.get(i)! : i));
+      const override = reps.inputOverride.get(oi);
+      op.inputs = op.inputs.map((i, k) => override?.get(k) ?? (i >= 0 && int8Of.has(i) ? int8Of.get(i)! : i));
       op.outputs = op.outputs.map((i) => (i >= 0 && int8Of.has(i) ? int8Of.get(i)! : i));
       let version = rule.version(op, sg);
       if (op.opcode === 'MUL') {
@@ -474,7 +511,7 @@ function refineScalesCached(buffer: Uint8Array, w: Float32Array, shape: number[]
  * Per channel, tries scales from max|w|/127 down to 0.8 of it and keeps the one with the least
  * squared error (clipping the largest weights a little can round the rest better).
  */
-function refineScales(w: Float32Array, shape: number[], axis: number | undefined, scales: number[]): void {
+export function refineScales(w: Float32Array, shape: number[], axis: number | undefined, scales: number[]): void {
   const channels = scales.length;
   const inner = axis === undefined ? w.length : shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const chanOf = (k: number): number => (axis === undefined ? 0 : Math.floor(k / inner) % channels);

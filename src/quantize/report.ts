@@ -45,13 +45,15 @@ export interface QuantizeReport {
   floatOps: Array<{ index: number; opcode: string; reason: string }>;
   weights: { perChannel: number; perTensor: number };
   biasesCorrected: number;
+  /** Convolution -> depthwise pairs whose channels were rescaled (equalize.ts), and the largest factor. */
+  equalized: { pairs: number; maxScale: number };
   float16Folded: number;
   legacyChanges: string[] | null;
   operators: { before: number; after: number };
   bytes: number;
-  timings: { calibrateMs: number; chooseMs: number; quantizeMs: number; correctMs: number; evaluateMs: number; totalMs: number };
+  timings: { equalizeMs: number; calibrateMs: number; chooseMs: number; quantizeMs: number; correctMs: number; evaluateMs: number; totalMs: number };
   /** With --method auto: each candidate's worst output SQNR on the scoring samples (best first) and the one kept. */
-  methodChoice: { chosen: string; candidates: Array<{ method: string; sqnrDb: number }> } | null;
+  methodChoice: { chosen: string; candidates: Array<{ method: string; sqnrDb: number }>; scoredOn: { samples: number; held: boolean } } | null;
   /** Every output's SQNR checked against 20 dB (warning) and 10 dB (failure); null without samples. */
   sqnrCheck: SqnrCheck | null;
 }
@@ -68,6 +70,7 @@ export interface ReportInput {
   legacyChanges: string[] | null;
   folded: number;
   corrected: number;
+  equalized: { pairs: number; maxScale: number };
   /** Per float tensor, the method its range came from (auto), else every tensor has `method`. */
   methods?: Map<number, string>;
   methodChoice?: QuantizeReport['methodChoice'];
@@ -119,6 +122,7 @@ export function buildReport(r: ReportInput): QuantizeReport {
       perTensor: r.graph.weights.filter((w) => w.channels === 1).length,
     },
     biasesCorrected: r.corrected,
+    equalized: r.equalized,
     float16Folded: r.folded,
     legacyChanges: r.legacyChanges,
     operators: { before: sg.operators.length, after: r.graph.model.subgraphs[0]!.operators.length },
@@ -140,6 +144,7 @@ export function formatReport(r: QuantizeReport): string {
   if (r.legacyChanges) for (const c of r.legacyChanges) lines.push(`  changed: ${c}`);
   if (r.float16Folded) lines.push(`  ${r.float16Folded} constant DEQUANTIZE op(s) (float16/int8 weights) folded into float32 weights first`);
   lines.push(`weights: ${r.weights.perChannel} per-channel, ${r.weights.perTensor} per-tensor; ${r.biasesCorrected} bias(es) corrected`);
+  if (r.equalized.pairs) lines.push(`equalized: ${r.equalized.pairs} convolution -> depthwise pair(s) rescaled per channel (largest factor ${r.equalized.maxScale.toFixed(1)})`);
   lines.push(`operators: ${r.operators.before} -> ${r.operators.after}; ${r.bytes} bytes`);
   if (r.floatOps.length) {
     lines.push(`kept in float (--allow-float; this model will not map fully to the Edge TPU):`);
@@ -151,7 +156,8 @@ export function formatReport(r: QuantizeReport): string {
     lines.push(`${String(l.op).padStart(4)}  ${l.opcode.padEnd(22)} [${l.range[0].toFixed(3).padStart(9)}, ${l.range[1].toFixed(3).padStart(9)}]  ${l.scale.toExponential(3)} ${String(l.zeroPoint).padStart(5)}  ${db(l.sqnrDb)} ${l.dropDb === null ? '      ' : `${l.dropDb.toFixed(1).padStart(5)}`}  ${l.method.padEnd(15)}  ${l.name}`);
   }
   if (r.methodChoice) {
-    lines.push(`method auto: kept ${r.methodChoice.chosen} (worst output SQNR on calibration samples: ${r.methodChoice.candidates.map((c) => `${c.method} ${c.sqnrDb.toFixed(1)} dB`).join(', ')})`);
+    const on = r.methodChoice.scoredOn;
+    lines.push(`method auto: kept ${r.methodChoice.chosen} (worst output SQNR on ${on.samples} calibration samples${on.held ? ' held out of the ranges and bias correction' : ''}: ${r.methodChoice.candidates.map((c) => `${c.method} ${c.sqnrDb.toFixed(1)} dB`).join(', ')})`);
   }
   lines.push('');
   for (const o of r.outputs) lines.push(`output ${o.name}: SQNR ${db(o.sqnrDb)}`);
@@ -162,7 +168,7 @@ export function formatReport(r: QuantizeReport): string {
   if (r.top1Agreement !== null) lines.push(`top-1 agreement with the float model: ${pct(r.top1Agreement)}`);
   if (r.accuracy) lines.push(`top-1 accuracy on ${r.accuracy.labelled} labelled samples: float ${pct(r.accuracy.float)}, int8 ${pct(r.accuracy.int8)}`);
   const t = r.timings;
-  lines.push(`time: calibrate ${(t.calibrateMs / 1000).toFixed(1)} s, choose ranges ${(t.chooseMs / 1000).toFixed(1)} s, rewrite ${(t.quantizeMs / 1000).toFixed(2)} s, bias correction ${(t.correctMs / 1000).toFixed(1)} s, evaluate ${(t.evaluateMs / 1000).toFixed(1)} s, total ${(t.totalMs / 1000).toFixed(1)} s`);
+  lines.push(`time: ${t.equalizeMs ? `equalize ${(t.equalizeMs / 1000).toFixed(1)} s, ` : ''}calibrate ${(t.calibrateMs / 1000).toFixed(1)} s, choose ranges ${(t.chooseMs / 1000).toFixed(1)} s, rewrite ${(t.quantizeMs / 1000).toFixed(2)} s, bias correction ${(t.correctMs / 1000).toFixed(1)} s, evaluate ${(t.evaluateMs / 1000).toFixed(1)} s, total ${(t.totalMs / 1000).toFixed(1)} s`);
   return lines.join('\n') + '\n';
 }
 

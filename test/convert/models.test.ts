@@ -29,8 +29,10 @@ describe('reef convert: the shared models', () => {
     expect(r.check!.ok).toBe(true);
     expect(r.report.transposes.total).toBe(0);
     expect(r.report.inputs).toEqual([{ name: 'Input3', onnxShape: [1, 1, 28, 28], tfliteShape: [1, 28, 28, 1], perm: [0, 2, 3, 1] }]);
-    // Flatten->MatMul became FULLY_CONNECTED on the NHWC feature map (weights rows permuted, no TRANSPOSE).
-    expect(opcodes(r.bytes)).toEqual(['CONV_2D', 'ADD', 'MAX_POOL_2D', 'CONV_2D', 'ADD', 'MAX_POOL_2D', 'RESHAPE', 'FULLY_CONNECTED', 'ADD']);
+    // Flatten->MatMul became FULLY_CONNECTED on the NHWC feature map (weights rows permuted, no TRANSPOSE),
+    // and the Add of its bias vector folded into it.
+    expect(opcodes(r.bytes)).toEqual(['CONV_2D', 'ADD', 'MAX_POOL_2D', 'CONV_2D', 'ADD', 'MAX_POOL_2D', 'RESHAPE', 'FULLY_CONNECTED']);
+    expect(r.report.biasAddsFused).toBe(1);
     const ref = JSON.parse(readFileSync(sharedPath('models/onnx/mnist_reference.json'), 'utf8')) as Record<string, { inputs: { data: number[] }; outputs: { data: number[] } }>;
     const s = await load(r.bytes);
     try {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseCompilerLog, parseSize } from '../../src/edgetpu/compiler_log.js';
-import { COMPILER_INSTALL, findCompiler } from '../../src/edgetpu/compiler.js';
+import { COMPILER_INSTALL, compileEdgetpu, findCompiler } from '../../src/edgetpu/compiler.js';
 import { registerEdgetpu } from '../../src/cli/edgetpu.js';
 import { REPO_ROOT, sharedPath } from '../shared.js';
 import { runCli } from './cli.js';
@@ -146,6 +146,61 @@ describe('reef edgetpu compile', () => {
     const r = await runCli(registerEdgetpu, 'edgetpu', 'compile', model, '-o', dir);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^reef: REEF_COMPILER_FAILED: edgetpu_compiler failed on /);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('reef edgetpu compile --min-runtime N (-m N): the oldest Edge TPU runtime the model must load on', () => {
+  const saved = { ...process.env };
+  let dir = '';
+  const model = sharedPath('models/edgetpu/mobilenet_v1_0.25_128_quant.tflite');
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'reef-minrt-'));
+    process.env.PATH = `${STANDIN_DIR}${delimiter}${saved.PATH ?? ''}`;
+    process.env.REEF_STANDIN_CONSOLE = sharedPath('edgetpu-compiler-logs/v16_yolov5s_224_sa_console.txt');
+    process.env.REEF_STANDIN_COMPILED = sharedPath('models/edgetpu/mobilenet_v1_0.25_128_quant_edgetpu.tflite');
+    process.env.REEF_STANDIN_ARGS = join(dir, 'args.txt');
+  });
+  afterEach(() => { process.env = { ...saved }; rmSync(dir, { recursive: true, force: true }); });
+
+  it('--min-runtime 10 reaches the compiler as --min_runtime_version 10 (the long form of its -m)', async () => {
+    const r = await runCli(registerEdgetpu, 'edgetpu', 'compile', model, '-o', dir, '--min-runtime', '10', '--json');
+    expect([r.code, r.err]).toEqual([0, '']);
+    const args = readFileSync(join(dir, 'args.txt'), 'utf8').trim().split('\n');
+    const i = args.indexOf('--min_runtime_version');
+    expect(args.slice(i, i + 2)).toEqual(['--min_runtime_version', '10']);
+    expect(args.at(-1)).toBe(model);
+  });
+
+  it('without -m no runtime version is passed (the compiler uses its own default)', async () => {
+    const r = await runCli(registerEdgetpu, 'edgetpu', 'compile', model, '-o', dir, '--json');
+    expect(r.code).toBe(0);
+    const args = readFileSync(join(dir, 'args.txt'), 'utf8').trim().split('\n');
+    expect(args.filter((a) => a === '-m' || a === '--min_runtime_version')).toEqual([]);
+  });
+
+  for (const bad of ['abc', '0', '-3', '13.5', '']) {
+    it(`EXPECTED FAILURE - -m "${bad}": REEF_INVALID_ARGUMENT before the compiler runs`, async () => {
+      const r = await runCli(registerEdgetpu, 'edgetpu', 'compile', model, '-o', dir, '-m', bad);
+      expect(r.code).toBe(2); // a usage error
+      expect(r.err).toBe(`reef: REEF_INVALID_ARGUMENT: Expected a positive integer for --min-runtime but received "${bad}"\n  fix: ${ERROR_CODES.REEF_INVALID_ARGUMENT.fix}\n`);
+      expect(existsSync(join(dir, 'args.txt'))).toBe(false); // the compiler was never started
+      expect(readdirSync(dir)).toEqual([]);
+    });
+  }
+
+  it('EXPECTED FAILURE - a bad -m is reported even where the compiler is not installed', async () => {
+    process.env.PATH = '/nonexistent-bin';
+    const r = await runCli(registerEdgetpu, 'edgetpu', 'compile', model, '-m', 'x');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^reef: REEF_INVALID_ARGUMENT: Expected a positive integer for --min-runtime but received "x"\n/);
+    expect(r.out).toBe('');
+  });
+
+  it('EXPECTED FAILURE - the API refuses a minRuntimeVersion that is not a positive integer', async () => {
+    await expect(compileEdgetpu(model, { minRuntimeVersion: 13.5, outDir: dir })).rejects.toMatchObject({
+      code: 'REEF_INVALID_ARGUMENT', message: 'Expected a positive integer for minRuntimeVersion but received 13.5',
+    });
     expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
 // Coral device (on a board that has one): the stand-in is not built, the tests that need its fault
 // injection or its exact words are skipped, and the contract tests check what holds on both.
 import { describe, it, expect, beforeAll, afterEach } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { bundledLibraryPath } from '../../src/runtime/library.js';
 import { edgetpuLibraryWarnings, matchDevices, parseEdgetpuSpec, parseRuntimeVersion } from '../../src/runtime/edgetpu.js';
 import { buildBundle } from '../../src/package/writer.js';
 import { sharedPath, sharedBytes, REPO_ROOT } from '../shared.js';
+import { buildStandin } from './standin/build.js';
 
 const TPU = sharedPath('models/edgetpu/mobilenet_v1_0.25_128_quant_edgetpu.tflite');
 const TWIN = sharedPath('models/edgetpu/mobilenet_v1_0.25_128_quant.tflite');
@@ -25,16 +26,6 @@ let standin = '';
 const REAL = process.env.REEF_TEST_EDGETPU === '1';
 /** Tests that need the stand-in (its exact words, its fault injection). */
 const standinOnly = REAL ? it.skip : it;
-
-/** Builds the stand-in library with the machine's g++ against TFLite 2.9's headers. */
-function buildStandin(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'reef-standin-'));
-  const out = join(dir, 'libedgetpu.so.1');
-  const include = join(REPO_ROOT, 'node_modules', 'tfjs-tflite-node', 'cc_deps', 'include');
-  execFileSync('g++', ['-std=c++17', '-O1', '-shared', '-fPIC', '-fvisibility=hidden', '-Wl,--no-undefined', `-I${include}`,
-    '-o', out, join(REPO_ROOT, 'test', 'edgetpu', 'standin', 'libedgetpu_standin.cc'), '-ldl']);
-  return out;
-}
 
 const ENV = ['REEF_EDGETPU_LIBRARY', 'REEF_STANDIN_DEVICES', 'REEF_STANDIN_TWIN', 'REEF_STANDIN_TFLITE', 'REEF_STANDIN_RUNTIME',
   'REEF_STANDIN_FAIL_AFTER', 'REEF_STANDIN_STATE', 'REEF_STANDIN_VERSION'];

@@ -35,12 +35,15 @@ describe('optimizeTflite', () => {
     }
     // hello_world's structured variant has no conv to prune: the same network as the original.
     expect(r.variants[4]!.sqnrDb).toBe(999);
+    // The Edge TPU column: int8 variants as `reef edgetpu check` predicts them (three int8 FULLY_CONNECTED
+    // layers, all mapped, one segment); float variants cannot run there.
+    for (const v of r.variants) expect(v.edgetpu).toEqual(v.dtype === 'int8' ? { tpuOps: 3, cpuOps: 0, segments: 1 } : null);
   });
 });
 
 describe('recommend', () => {
   const v = (name: string, accuracy: number, latencyMs: number, gzipSize = 100): Variant => ({
-    name, dtype: 'float', pruning: null, bytes: new Uint8Array(0), size: 0, gzipSize, latencyMs, accuracy, agreement: null, sqnrDb: 0, pareto: false,
+    name, dtype: 'float', pruning: null, bytes: new Uint8Array(0), size: 0, gzipSize, latencyMs, accuracy, agreement: null, sqnrDb: 0, edgetpu: null, pareto: false,
   });
   const vs = [v('original', 0.42, 1.0), v('int8', 0.415, 0.5), v('pruned', 0.3, 0.2), v('int8 small', 0.415, 0.5, 50)];
   it('picks the fastest within the accuracy drop (ties by gzip size), honours --budget-ms, and says when nothing fits', () => {

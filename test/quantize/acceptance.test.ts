@@ -21,13 +21,15 @@ describe('mobilenet_v1_0.25_128_float: calibrated on 200 ImageNet photos, evalua
     }, { source: 'mobilenet_v1_0.25_128_float.tflite' });
   }, 120_000);
 
-  it('loses at most 1.0 point of top-1 and agrees with the float model on at least 90% of the photos', () => {
+  it('loses at most 0.5 point of top-1 and agrees with the float model on at least 93% of the photos (issue 15)', () => {
     const acc = result.report.accuracy!;
     console.log(`mobilenet top-1 float ${(100 * acc.float).toFixed(1)}%, int8 ${(100 * acc.int8).toFixed(1)}%, agreement ${(100 * result.report.top1Agreement!).toFixed(1)}%`);
     expect(acc.labelled).toBe(300);
-    // 1.0 point of 300 photos = 3 photos; compared as counts, so no float rounding at the boundary.
-    expect(Math.round(acc.float * 300) - Math.round(acc.int8 * 300)).toBeLessThanOrEqual(3);
-    expect(result.report.top1Agreement!).toBeGreaterThanOrEqual(0.9);
+    // 0.5 point of 300 photos = 1.5 photos: at most 1; compared as counts, so no float rounding at the boundary.
+    expect(Math.round(acc.float * 300) - Math.round(acc.int8 * 300)).toBeLessThanOrEqual(1);
+    expect(Math.round(result.report.top1Agreement! * 300)).toBeGreaterThanOrEqual(279);
+    // The 13 convolutions that feed a depthwise convolution (ops 0, 2, ..., 24) are equalized.
+    expect(result.report.equalized.pairs).toBe(13);
     // The SQNR check ran on the 300 held photos and agrees with the output SQNR it reports.
     expect(result.report.sqnrCheck).toMatchObject({ samples: 300, held: true, status: result.report.outputs[0]!.sqnrDb! >= 20 ? 'ok' : 'warning' });
   });

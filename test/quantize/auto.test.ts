@@ -1,9 +1,10 @@
 /**
- * --method auto against every single method, on the TF pairs: by construction on the calibration
- * samples it scores (each candidate bias-corrected and scored; a single method that wins gives the
- * very same model), and on 50 held photos within 0.5 dB of the best single method. (With 60
- * calibration samples the choice is noise: resnet8 lost 2.1 dB on 30 held photos. Splitting the
- * samples into halves to build and to score, first/second or even/odd, measured worse at 200.)
+ * --method auto against every single method, on the TF pairs: the candidates are built and
+ * bias-corrected from 3/4 of the calibration samples and scored on the other 1/4 (every 4th), so
+ * the choice is made on samples none of them saw; the winner is rebuilt from every sample (a single
+ * method that wins gives the very same model). On 50 further held photos auto is not worse than
+ * the best single method (before, scored on the samples the ranges came from, resnet8 kept a
+ * per-tensor mix 0.18 dB below mse).
  */
 import { describe, expect, it } from 'vitest';
 import { quantizeTflite, type QuantizeResult } from '../../src/quantize/pipeline.js';
@@ -34,6 +35,8 @@ describe('--method auto against every single method', () => {
     const choice = auto.report.methodChoice!;
     expect(choice.candidates.map((c) => c.method).sort()).toEqual(['auto', 'minmax', 'mse', 'percentile 99.99']);
     expect(choice.candidates[0]!.method).toBe(choice.chosen);
+    // Every 4th calibration sample is held out of the candidates' ranges and bias correction and scores them.
+    expect(choice.scoredOn).toEqual({ samples: cal.length / 4, held: true });
     for (const c of choice.candidates) expect(choice.candidates[0]!.sqnrDb).toBeGreaterThanOrEqual(c.sqnrDb);
     // A single method that wins gives exactly that method's model; the per-tensor mix names each tensor's method.
     const single = { minmax: 'minmax', 'percentile 99.99': 'percentile', mse: 'mse' }[choice.chosen] as keyof typeof singles | undefined;
@@ -41,6 +44,6 @@ describe('--method auto against every single method', () => {
     for (const l of auto.report.layers) expect(['minmax', 'percentile 99.99', 'percentile 99.9', 'mse']).toContain(l.method);
     const best = Math.max(...Object.values(singles).map(worst));
     console.log(`${name}: auto kept ${choice.chosen}; held worst-output SQNR auto ${worst(auto).toFixed(2)} dB, best single ${best.toFixed(2)} dB`);
-    expect(worst(auto)).toBeGreaterThanOrEqual(best - 0.5);
+    expect(worst(auto)).toBeGreaterThanOrEqual(best - 0.01);
   }, 180_000);
 });

@@ -47,6 +47,30 @@ describe('TensorHistogram', () => {
     expect(h.width * 16).toBeGreaterThanOrEqual(100);
   });
 
+  it('merging the histograms of two splits gives exactly the histogram of all the data (widths grow to match)', () => {
+    const a = Float32Array.from({ length: 3000 }, (_, i) => Math.sin(i) * 0.01);
+    const b = Float32Array.from({ length: 500 }, (_, i) => (i % 7 === 0 ? 0 : Math.cos(i) * 37));
+    for (const [x, y] of [[a, b], [b, a]]) {
+      const one = new TensorHistogram(64);
+      one.add(x);
+      one.add(y);
+      const hx = new TensorHistogram(64);
+      hx.add(x);
+      const hy = new TensorHistogram(64);
+      hy.add(y);
+      const m = hx.mergedWith(hy);
+      expect([m.width, m.min, m.max, m.count, m.zeros]).toEqual([one.width, one.min, one.max, one.count, one.zeros]);
+      expect(Array.from(m.pos)).toEqual(Array.from(one.pos));
+      expect(Array.from(m.neg)).toEqual(Array.from(one.neg));
+      expect(hx.count).toBe(x.length); // the parts are not changed
+    }
+    const empty = new TensorHistogram(64);
+    empty.add([0, 0]);
+    const h = new TensorHistogram(64);
+    h.add([1, -2]);
+    expect([empty.mergedWith(h).zeros, empty.mergedWith(h).count, h.mergedWith(empty).width]).toEqual([2, 4, h.width]);
+  });
+
   it('percentile clips the tails; minmax keeps them', () => {
     const h = new TensorHistogram(1024);
     const data = Float32Array.from({ length: 10000 }, (_, i) => (i === 0 ? 50 : (i % 100) / 100));

@@ -85,38 +85,55 @@ describe('overload: a bounded burst', () => {
 });
 
 describe('deadlines and 429', () => {
-  it('runs whose deadline passes in the queue are dropped unrun (504); a full queue answers 429 with --overload-status 429', async () => {
-    // TF2 MobileNet v2 int8 on TFLite's built-in kernels: tens of ms per invoke, so the queue is observable.
-    const server = await start({ model: sharedPath(SLOW), interpreters: 1, maxQueue: 2, xnnpack: false, overloadStatus: 429 });
+  // TF2 MobileNet v2 int8 on TFLite's built-in kernels: tens of ms per invoke, so the queue is observable.
+  const img = Uint8Array.from(seeded(224 * 224 * 3, 1), (v) => Math.floor((v + 1) * 127.9));
+  const M = 'model="tf2_mobilenet_v2_1.0_224_ptq",version="1"';
+  type St = { models: Array<{ versions: Array<{ inFlight: number; queued: number }> }> };
+  /** A server with one interpreter holding 2 runs (one invoking, one next) and 2 more waiting in its queue. */
+  async function busy(opts: { maxQueue: number; overloadStatus?: 429 }) {
+    const server = await start({ model: sharedPath(SLOW), interpreters: 1, xnnpack: false, ...opts });
+    const send = (headers: Record<string, string> = {}) => infer(server.url, 'tf2_mobilenet_v2_1.0_224_ptq', 'input', 'UINT8', [1, 224, 224, 3], img, headers);
+    const until = async (ok: (v: { inFlight: number; queued: number }) => boolean) => {
+      for (let i = 0; i < 2000; i++) if (ok(((await http(`${server.url}/status.json`)).json as St).models[0].versions[0])) return;
+      throw new Error('timed out');
+    };
+    const running = [send(), send()];
+    await until((v) => v.inFlight === 2);
+    const queued = [send(), send()];
+    await until((v) => v.queued === 2);
+    return { server, send, work: [...running, ...queued] };
+  }
+
+  it('a full queue answers 429 with --overload-status 429 and Retry-After, before any work', async () => {
+    const { server, send, work } = await busy({ maxQueue: 2, overloadStatus: 429 });
     try {
-      const img = Uint8Array.from(seeded(224 * 224 * 3, 1), (v) => Math.floor((v + 1) * 127.9));
-      const send = (headers: Record<string, string> = {}) => infer(server.url, 'tf2_mobilenet_v2_1.0_224_ptq', 'input', 'UINT8', [1, 224, 224, 3], img, headers);
-      type St = { models: Array<{ versions: Array<{ inFlight: number; queued: number }> }> };
-      const until = async (ok: (v: { inFlight: number; queued: number }) => boolean) => {
-        for (let i = 0; i < 2000; i++) if (ok(((await http(`${server.url}/status.json`)).json as St).models[0].versions[0])) return;
-        throw new Error('timed out');
-      };
-      // One interpreter holds 2 runs (one invoking, one next); 2 more may wait in the queue.
-      const running = [send(), send()];
-      await until((v) => v.inFlight === 2);
-      const queued = [send(), send()];
-      await until((v) => v.queued === 2);
       const refused = await send();
       expect({ status: refused.status, retry: refused.retryAfter }).toEqual({ status: 429, retry: '1' });
       expect(refused.head.error).toMatch(/the queue is full \(2 of 2 waiting, 2 running\); retry later$/);
-      // Once the first run is done, a request with a 10 ms deadline waits behind a whole invoke: 504, unrun.
-      expect((await running[0]).status).toBe(200);
+      for (const r of await Promise.all(work)) expect(r.status).toBe(200);
+      const text = (await http(`${server.url}/metrics`)).text;
+      expect(metric(text, 'reef_serve_invoke_seconds_count', M)).toBe(4);
+      expect(metric(text, 'reef_serve_requests_total', `${M},protocol="v2",status="200"`)).toBe(4);
+      expect(metric(text, 'reef_serve_requests_total', `${M},protocol="v2",status="429"`)).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a run whose deadline passes in the queue is dropped unrun: 504', async () => {
+    const { server, send, work } = await busy({ maxQueue: 8 });
+    try {
+      // 10 ms behind two queued runs: it can leave the queue only after the run invoking now and the
+      // next one (a whole invoke, tens of ms) are done, so its deadline passes first.
       const late = await send({ 'request-timeout-ms': '10' });
       expect(late.status).toBe(504);
       expect(late.head.error).toMatch(/^the request's deadline passed after \d+ ms in the queue; its work was dropped, not run$/);
-      for (const r of await Promise.all([...running, ...queued])) expect(r.status).toBe(200);
+      for (const r of await Promise.all(work)) expect(r.status).toBe(200);
       const text = (await http(`${server.url}/metrics`)).text;
-      const m = 'model="tf2_mobilenet_v2_1.0_224_ptq",version="1"';
-      expect(metric(text, 'reef_serve_deadline_expired_total', m)).toBe(1);
-      expect(metric(text, 'reef_serve_invoke_seconds_count', m)).toBe(4);
-      expect(metric(text, 'reef_serve_requests_total', `${m},protocol="v2",status="200"`)).toBe(4);
-      expect(metric(text, 'reef_serve_requests_total', `${m},protocol="v2",status="504"`)).toBe(1);
-      expect(metric(text, 'reef_serve_requests_total', `${m},protocol="v2",status="429"`)).toBe(1);
+      expect(metric(text, 'reef_serve_deadline_expired_total', M)).toBe(1);
+      expect(metric(text, 'reef_serve_invoke_seconds_count', M)).toBe(4);
+      expect(metric(text, 'reef_serve_requests_total', `${M},protocol="v2",status="200"`)).toBe(4);
+      expect(metric(text, 'reef_serve_requests_total', `${M},protocol="v2",status="504"`)).toBe(1);
     } finally {
       await server.close();
     }
