@@ -6,7 +6,8 @@
         "native/addon.cc",
         "native/interpreter.cc",
         "native/tflite_api.cc",
-        "native/edgetpu_api.cc"
+        "native/edgetpu_api.cc",
+        "native/preprocess.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -523,7 +523,8 @@ Interpreter::Outcome Interpreter::DoRun(JobSlot& slot, RunnerGate& gate) {
       slot.error = "input " + std::to_string(i) + " changed size inside TFLite";
       return kFailed;
     }
-    std::memcpy(dst, slot.in[i].data(), inputs_[i].bytes);
+    if (i == 0 && slot.has_frame) PreprocessFrame(slot.frame_spec, slot.frame.data(), dst);
+    else std::memcpy(dst, slot.in[i].data(), inputs_[i].bytes);
   }
   gate.errors.clear();
   if (!BeginInvoke(gate)) return kGone;
@@ -877,9 +878,27 @@ Napi::Value Interpreter::Run(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  // run(inputs, outputs, frame, spec): input 0 is made from a raw frame on the runner thread.
+  slot.has_frame = info.Length() > 3 && !IsNullish(info[2]);
+  if (slot.has_frame) {
+    uint8_t* frame;
+    size_t frame_bytes, spec_bytes;
+    double* spec;
+    std::string error = "run expects a Uint8Array frame and a Float64Array spec";
+    if (!ViewBytes(info[2], &frame, &frame_bytes) || !info[3].IsTypedArray() ||
+        info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        !ViewBytes(info[3], reinterpret_cast<uint8_t**>(&spec), &spec_bytes) || inputs_.empty() ||
+        !ReadFrameSpec(spec, spec_bytes / sizeof(double), frame_bytes, inputs_[0].bytes, &slot.frame_spec, &error)) {
+      slot.has_frame = false;
+      MakeError(env, "REEF_INVALID_ARGUMENT", error).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    slot.frame.assign(frame, frame + frame_bytes);
+  }
   for (uint32_t i = 0; i < inputs_.size(); ++i) {
     uint8_t* p;
     size_t n;
+    if (i == 0 && slot.has_frame) continue;
     if (!ViewBytes(ins.Get(i), &p, &n) || n != inputs_[i].bytes) {
       MakeError(env, "REEF_INPUT_SHAPE_MISMATCH",
                 "input " + std::to_string(i) + " must be a typed array of " +

@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "edgetpu_api.h"
+#include "preprocess.h"
 #include "tflite_api.h"
 
 namespace reef {
@@ -146,6 +147,11 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
     std::vector<double> loop_times;
     bool ok = false;
     std::string error;
+    // A camera frame for input 0 (run's optional 3rd and 4th arguments): made into the input
+    // tensor on the runner thread (preprocess.h) instead of copied from `in`.
+    bool has_frame = false;
+    std::vector<uint8_t> frame;
+    FrameSpec frame_spec{};
   };
 
   Napi::Value Init(const Napi::CallbackInfo& info);

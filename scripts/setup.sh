@@ -9,6 +9,7 @@ APT_PACKAGES=(
   chromium                 # headless browser for the page tests (reef serve status page)
   valgrind                 # the leak check in `npm test`
   ffmpeg                   # reef camera: camera, stream and video sources as raw frames
+  mosquitto                # the MQTT broker the camera-events tests start on loopback
   libonnx-testdata         # ONNX operator models the model-IR tests parse
   flatbuffers-compiler     # flatc, the independent decoder the model-IR tests compare against
   g++-aarch64-linux-gnu    # cross-builds the linux-arm64 prebuilt addon at `npm pack` (scripts/prebuild.mjs)

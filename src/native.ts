@@ -51,6 +51,19 @@ export interface NativeModel {
 /** Jobs an interpreter accepts at once: one invoking, one waiting in its runner thread. */
 export const INTERPRETER_SLOTS = 2;
 
+/**
+ * A camera frame for a run (native/preprocess.h): interleaved 8-bit pixels and a Float64Array of
+ * FRAME_SPEC_LENGTH numbers: src width, height, channels; crop x, y, w, h (frame pixels); target
+ * x, y, w, h (input pixels); input width, height, channels; filter (0 bilinear, 1 nearest); pad;
+ * bgr (0/1); layout (0 NHWC, 1 NCHW); dtype (0 float32, 1 uint8, 2 int8); feed (0 float, 1 raw
+ * pixels, 2 quantized); mean r, g, b; std r, g, b; scale; zero point.
+ */
+export interface NativeFrame {
+  rgb: Uint8Array;
+  spec: Float64Array;
+}
+export const FRAME_SPEC_LENGTH = 28;
+
 /** One TFLite interpreter with its runner thread; invokes never overlap. */
 export interface NativeInterpreter {
   /** Jobs handed over and not yet settled (0..INTERPRETER_SLOTS). */
@@ -66,6 +79,8 @@ export interface NativeInterpreter {
    * returned in a new buffer of the size the invoke produced (dynamic outputs need that).
    */
   run(inputs: ArrayBufferView[], outputs: Array<ArrayBufferView | null>): Promise<NativeRunResult>;
+  /** The same with input 0 made from a raw frame on the runner thread (`inputs[0]` is not read). */
+  run(inputs: ArrayBufferView[], outputs: Array<ArrayBufferView | null>, frame: Uint8Array, spec: Float64Array): Promise<NativeRunResult>;
   /** A plain native loop of TfLiteInterpreterInvoke; resolves with per-invoke ns. */
   invokeLoop(iterations: number): Promise<Float64Array>;
   dispose(): void;

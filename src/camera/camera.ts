@@ -36,11 +36,15 @@ export interface FrameResult {
   ts: number;
   latency_ms: number;
   pre_ms: number;
+  /** Hand-over to the runner thread and back, less the invoke (includes native pre-processing). */
+  handoff_ms: number;
   invoke_ms: number;
   post_ms: number;
   /** Time the frame waited in the slot. */
   wait_ms: number;
   result: VisionResult;
+  /** The frame the result is for (RGB, the source's size). */
+  pixels: { rgb: Uint8Array; width: number; height: number };
 }
 
 export interface CameraSummary {
@@ -55,6 +59,10 @@ export interface CameraSummary {
   fps: number;
   invoke_p50_ms: number;
   pre_p50_ms: number;
+  /** Hand-over to the runner thread and back less the invoke (with native pre-processing, it is in here). */
+  handoff_p50_ms: number;
+  /** Whether frames were pre-processed natively on the runner thread. */
+  native_preprocess: boolean;
   post_p50_ms: number;
   latency_p50_ms: number;
   latency_p99_ms: number;
@@ -99,6 +107,7 @@ export async function runCamera(runner: VisionRunner, o: CameraOptions): Promise
   let eventsCount = 0;
   const invokes: number[] = [];
   const pres: number[] = [];
+  const handoffs: number[] = [];
   const posts: number[] = [];
   const latencies: number[] = [];
   let firstArrival = 0;
@@ -147,11 +156,12 @@ export async function runCamera(runner: VisionRunner, o: CameraOptions): Promise
         const end = performance.now();
         const r: FrameResult = {
           frame: f.index, processed, ts: Math.round(epochOffset + f.arrival), latency_ms: end - f.arrival,
-          pre_ms: timings.pre, invoke_ms: timings.invoke, post_ms: timings.post, wait_ms: start - f.arrival, result,
+          pre_ms: timings.pre, handoff_ms: timings.handoff, invoke_ms: timings.invoke, post_ms: timings.post, wait_ms: start - f.arrival, result,
+          pixels: { rgb: f.rgb, width: size.width, height: size.height },
         };
         processed++;
         lastResult = end;
-        invokes.push(timings.invoke); pres.push(timings.pre); posts.push(timings.post); latencies.push(r.latency_ms);
+        invokes.push(timings.invoke); pres.push(timings.pre); handoffs.push(timings.handoff); posts.push(timings.post); latencies.push(r.latency_ms);
         o.onResult?.(r);
         tracker?.update(r.processed, r.ts, labelsSeen(result, o.classifyThreshold));
         if (o.frames !== undefined && processed >= o.frames) stop('frames');
@@ -218,7 +228,7 @@ export async function runCamera(runner: VisionRunner, o: CameraOptions): Promise
   return {
     source: o.source, width: size.width, height: size.height, received, processed, dropped, reconnects,
     duration_s: (performance.now() - t0) / 1000, fps: span > 0 ? processed / span : 0,
-    invoke_p50_ms: pct(invokes, 50), pre_p50_ms: pct(pres, 50), post_p50_ms: pct(posts, 50),
+    invoke_p50_ms: pct(invokes, 50), pre_p50_ms: pct(pres, 50), handoff_p50_ms: pct(handoffs, 50), native_preprocess: runner.nativePreprocess, post_p50_ms: pct(posts, 50),
     latency_p50_ms: pct(latencies, 50), latency_p99_ms: pct(latencies, 99), events: eventsCount, stopped,
   };
 }

@@ -21,14 +21,17 @@ export interface SourceOptions {
   ffmpeg?: string;
 }
 
-export type SourceKind = 'device' | 'rtsp' | 'http' | 'file' | 'lavfi';
+export type SourceKind = 'device' | 'rtsp' | 'http' | 'file' | 'image' | 'lavfi';
+
+/** Still pictures a camera run can loop (ffmpeg's image2 demuxer). */
+const IMAGE_EXTENSIONS = /\.(jpe?g|png|bmp|webp|tiff?)$/i;
 
 export function sourceKind(source: string): SourceKind {
   if (source.startsWith('/dev/video')) return 'device';
   if (/^rtsps?:\/\//i.test(source)) return 'rtsp';
   if (/^https?:\/\//i.test(source)) return 'http';
   if (source.startsWith('lavfi:')) return 'lavfi';
-  return 'file';
+  return IMAGE_EXTENSIONS.test(source) ? 'image' : 'file';
 }
 
 /** The ffmpeg arguments that read `o.source` and write raw RGB frames of `size` to stdout. */
@@ -58,9 +61,13 @@ export function ffmpegArgs(o: SourceOptions, size: { width: number; height: numb
       if (o.realtime) args.push('-re');
       args.push('-i', o.source);
       break;
+    case 'image':
+      // A still picture as a camera: looped at --fps (default 10), always at that rate.
+      args.push('-re', '-loop', '1', '-framerate', String(o.fps ?? 10), '-i', o.source);
+      break;
   }
   const vf = [`scale=${size.width}:${size.height}`];
-  if (o.fps && kind !== 'device') vf.unshift(`fps=${o.fps}`);
+  if (o.fps && kind !== 'device' && kind !== 'image') vf.unshift(`fps=${o.fps}`);
   args.push('-an', '-vf', vf.join(','), '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
   return args;
 }
@@ -84,7 +91,7 @@ export function probeSize(o: SourceOptions): { width: number; height: number } |
 /** Checks the source and ffmpeg before anything starts. */
 export function checkSource(o: SourceOptions): void {
   const kind = sourceKind(o.source);
-  if ((kind === 'file' || kind === 'device') && !existsSync(o.source)) {
+  if ((kind === 'file' || kind === 'image' || kind === 'device') && !existsSync(o.source)) {
     throw new ReefError('REEF_FILE_NOT_FOUND', `cannot open camera source ${o.source}: no such file or device`);
   }
   const v = spawnSync(o.ffmpeg ?? 'ffmpeg', ['-version'], { encoding: 'utf8', timeout: 10_000 });

@@ -121,6 +121,19 @@ function hwcToChw(hwc: TypedArray, g: ImageGeometry): TypedArray {
   return out;
 }
 
+/**
+ * How pixels become this input: `float` ((p - mean) / std), `quantized` (that value quantized with
+ * the input's scale and zero point), or `raw` (the pixels themselves: a uint8 input whose
+ * quantization undoes the normalisation, scale * std = 1 and zero point = mean, as on Coral's models).
+ */
+export function inputFeed(input: TensorInfo, norm: Normalization): 'raw' | 'float' | 'quantized' {
+  if (input.dtype === 'float32') return 'float';
+  const { scale, zeroPoint } = input.quantization;
+  const raw = input.dtype === 'uint8' && (scale === 0 || [0, 1, 2].every((c) =>
+    Math.abs(scale * at(norm.std, c) - 1) < 0.01 && Math.abs(at(norm.mean, c) - zeroPoint) <= 0.5));
+  return raw ? 'raw' : 'quantized';
+}
+
 function hwcToInput(pixels: Uint8Array, input: TensorInfo, norm: Normalization, channels: number): TypedArray {
   const n = pixels.length;
   const { scale, zeroPoint } = input.quantization;
@@ -135,9 +148,7 @@ function hwcToInput(pixels: Uint8Array, input: TensorInfo, norm: Normalization, 
     }
     case 'uint8':
     case 'int8': {
-      const passthrough = input.dtype === 'uint8' && (scale === 0 || [0, 1, 2].every((c) =>
-        Math.abs(scale * at(norm.std, c) - 1) < 0.01 && Math.abs(at(norm.mean, c) - zeroPoint) <= 0.5));
-      if (passthrough) return new Uint8Array(pixels);
+      if (inputFeed(input, norm) === 'raw') return new Uint8Array(pixels);
       if (scale === 0) {
         throw new ReefError('REEF_INPUT_DTYPE_MISMATCH', `input "${input.name}" is int8 without quantization parameters; reef cannot map pixels to it`);
       }

@@ -11,6 +11,7 @@ import {
   native, INTERPRETER_SLOTS,
   type NativeInterpreter, type NativeModel, type LibraryInfo, type NativeRunResult,
 } from '../native.js';
+import type { NativeFrame } from '../native.js';
 import { hostProfile, type DeviceProfile } from '../devices.js';
 import { ensureLibrary } from './library.js';
 import { checkTfliteBytes } from './validate.js';
@@ -106,6 +107,11 @@ export type Feeds = Record<string, Feed> | Feed[];
 export interface RunOptions {
   /** Typed arrays to write the outputs into (by name or in output order) instead of new ones. */
   outputs?: Record<string, TypedArray | null> | Array<TypedArray | null> | null;
+  /**
+   * A raw camera frame made into the (single) input on the runner thread, resized and converted
+   * natively (see NativeFrame); `feeds` is then ignored. TFLite models only: see `nativeFrames`.
+   */
+  frame?: NativeFrame;
 }
 
 /** run() result: one tensor per output name. */
@@ -137,6 +143,7 @@ export interface SessionDelegate {
 interface Job {
   inputs: ArrayBufferView[];
   outputs: Array<TypedArray | null>;
+  frame?: NativeFrame;
   resolve: (r: NativeRunResult) => void;
   reject: (e: unknown) => void;
 }
@@ -266,6 +273,15 @@ export class Session extends EventEmitter<SessionEvents> {
   #disposed = false;
   #drained: (() => void) | null = null;
 
+  /** Whether run() takes a raw camera frame (`RunOptions.frame`): TFLite models with one input. */
+  readonly nativeFrames: boolean;
+
+  /** The placeholder feeds of a frame run (input 0 comes from the frame). */
+  #frameFeeds(): ArrayBufferView[] {
+    if (!this.nativeFrames) throw invalidArgument('options.frame', 'a TFLite model with one input', `${this.source} (${this.inputs.length} inputs)`);
+    return [new Uint8Array(0)];
+  }
+
   private constructor(init: {
     source: string; model: NativeModel; interpreters: NativeInterpreter[]; threads: number; xnnpack: boolean;
     library: LibraryInfo; device: DeviceProfile | null; timings: LoadTimings;
@@ -300,6 +316,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#delegate = Session.#delegateOf(init.interpreters[0]!);
     this.warnings = Object.freeze([...(init.warnings ?? [])]);
     this.inputs = Object.freeze(init.interpreters[0].inputs().map((t) => toInfo(t)));
+    this.nativeFrames = !(init.interpreters[0] instanceof OnnxInterpreter) && this.inputs.length === 1;
     this.outputs = Object.freeze(init.interpreters[0].outputs().map((t, i) => toInfo(t, init.dynamicOutputs?.has(i) ?? false)));
     this.inputs.forEach((t, i) => this.#inputIndex.set(t.name, i));
   }
@@ -465,14 +482,14 @@ export class Session extends EventEmitter<SessionEvents> {
     let inputs: ArrayBufferView[];
     let outputs: Array<TypedArray | null>;
     try {
-      inputs = this.#checkFeeds(feeds);
+      inputs = options?.frame ? this.#frameFeeds() : this.#checkFeeds(feeds);
       outputs = this.#outputArrays(options?.outputs);
     } catch (e) {
       return Promise.reject(e);
     }
     if (this.#lostError && this.#lanes.length === 0 && !this.#switching) return Promise.reject(this.#lostError);
     return new Promise<NativeRunResult>((resolve, reject) => {
-      const job: Job = { inputs, outputs, resolve, reject };
+      const job: Job = { inputs, outputs, resolve, reject, ...(options?.frame ? { frame: options.frame } : {}) };
       const lane = this.#freest();
       if (lane) this.#dispatch(lane, job);
       else this.#queue.push(job);
@@ -557,7 +574,7 @@ export class Session extends EventEmitter<SessionEvents> {
     let running: Promise<NativeRunResult>;
     try {
       // Throws at once when an input was detached or resized since run() checked it.
-      running = lane.interp.run(job.inputs, job.outputs);
+      running = job.frame ? lane.interp.run(job.inputs, job.outputs, job.frame.rgb, job.frame.spec) : lane.interp.run(job.inputs, job.outputs);
     } catch (e) {
       job.reject(e);
       const next = this.#queue.shift();

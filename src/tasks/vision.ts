@@ -5,12 +5,13 @@
  */
 import sharp from 'sharp';
 import { access, readFile } from 'node:fs/promises';
-import type { Session } from '../runtime/session.js';
+import type { Outputs, Session } from '../runtime/session.js';
 import type { TensorInfo, TypedArray } from '../types.js';
 import { ReefError } from '../errors.js';
 import { dequantize } from '../quant.js';
 import { topK } from './classify.js';
-import { pixelsToInput, imageGeometry, DEFAULT_NORMALIZATION, type Layout, type Normalization } from '../image/preprocess.js';
+import { checkNormalization, inputFeed, pixelsToInput, imageGeometry, DEFAULT_NORMALIZATION, type Layout, type Normalization } from '../image/preprocess.js';
+import { FRAME_SPEC_LENGTH } from '../native.js';
 import { readTfliteMetadata, type TfliteMetadataSummary } from '../model/tflite/metadata.js';
 import { load, type LoadOptions } from '../runtime/session.js';
 import { readLabels } from '../labels.js';
@@ -54,6 +55,12 @@ export interface VisionOptions {
   detect?: DetectOptions & { iouThreshold?: number };
   /** Classification: how many classes (default 5). */
   topK?: number;
+  /**
+   * Pre-process natively on the runner thread, from the raw pixels straight into the input tensor
+   * (default: whenever the session can, `session.nativeFrames`; false: in TypeScript on the JS thread).
+   * Both give the same bytes.
+   */
+  nativePreprocess?: boolean;
 }
 
 export interface PhotoDetection {
@@ -73,9 +80,16 @@ export type VisionResult =
 
 /** Per-photo timing, milliseconds. */
 export interface VisionTimings {
+  /** Pre-processing on the JS thread (with native pre-processing: only building its spec). */
   pre: number;
+  /** From the hand-over to the runner thread to the result back on the JS thread, less the invoke: copies, thread wake-ups, and the native pre-processing when it runs. */
+  handoff: number;
+  /** TFLite's invoke alone. */
   invoke: number;
+  /** Reading the outputs (dequantize, decode, NMS, mapping to the photo). */
   post: number;
+  /** Whether pre-processing ran natively on the runner thread. */
+  native: boolean;
 }
 
 function shapeText(outputs: readonly TensorInfo[]): string {
@@ -221,6 +235,8 @@ export class VisionRunner {
   readonly input: TensorInfo;
   readonly labels: string[] | null;
   readonly layout: Layout;
+  /** Whether pre-processing runs natively (see VisionOptions.nativePreprocess). */
+  readonly nativePreprocess: boolean;
   private readonly opts: VisionOptions;
   private anchors: Anchor[] | null = null;
   private grid: GridLayout | null = null;
@@ -235,6 +251,9 @@ export class VisionRunner {
     }
     this.input = session.inputs[0];
     this.layout = imageGeometry(this.input, opts.layout).layout;
+    // int8 without quantization parameters cannot be fed: the TypeScript path says so.
+    const nativeDtype = this.input.dtype === 'float32' || this.input.dtype === 'uint8' || (this.input.dtype === 'int8' && this.input.quantization.scale !== 0);
+    this.nativePreprocess = (opts.nativePreprocess ?? true) && session.nativeFrames && nativeDtype;
     const classes = this.labels?.length;
     if (opts.task !== undefined) {
       this.task = opts.task;
@@ -253,6 +272,11 @@ export class VisionRunner {
     }
   }
 
+  /** The normalisation and the resize mode and filter photos get. */
+  get preprocessing(): { norm: Normalization; resize: ResizeMode; filter: ResizeFilter; bgr: boolean } {
+    return { norm: this.opts.norm ?? DEFAULT_NORMALIZATION, resize: this.opts.resize ?? 'squash', filter: this.opts.filter ?? 'bilinear', bgr: this.opts.bgr === true };
+  }
+
   get inputSize(): { width: number; height: number; channels: 1 | 3 } {
     const g = imageGeometry(this.input, this.layout);
     return { height: g.height, width: g.width, channels: g.channels as 1 | 3 };
@@ -269,20 +293,47 @@ export class VisionRunner {
     const t0 = performance.now();
     const { width: iw, height: ih, channels } = this.inputSize;
     const p = placement(width, height, iw, ih, this.opts.resize ?? 'squash');
-    const resized = resizePixels(pixels, channels, p, this.opts.filter ?? 'bilinear', this.opts.pad ?? 0);
-    if (this.opts.bgr && channels === 3) {
-      for (let i = 0; i < resized.length; i += 3) { const r = resized[i]; resized[i] = resized[i + 2]; resized[i + 2] = r; }
+    const norm = this.opts.norm ?? DEFAULT_NORMALIZATION;
+    let run: Promise<{ outputs: Outputs; invokeMs: number }>;
+    if (this.nativePreprocess) {
+      if (pixels.length !== width * height * channels) {
+        throw new ReefError('REEF_INVALID_ARGUMENT', `Expected ${width * height * channels} bytes (${width}x${height}x${channels}) for the pixels but received ${pixels.length}`);
+      }
+      checkNormalization(norm, channels);
+      run = this.session.runTimed([], { frame: { rgb: pixels, spec: this.frameSpec(p, norm, width, height) } });
+    } else {
+      const resized = resizePixels(pixels, channels, p, this.opts.filter ?? 'bilinear', this.opts.pad ?? 0);
+      if (this.opts.bgr && channels === 3) {
+        for (let i = 0; i < resized.length; i += 3) { const r = resized[i]; resized[i] = resized[i + 2]; resized[i + 2] = r; }
+      }
+      run = this.session.runTimed([pixelsToInput(resized, this.input, norm, this.layout)]);
     }
-    const feed = pixelsToInput(resized, this.input, this.opts.norm ?? DEFAULT_NORMALIZATION, this.layout);
     const t1 = performance.now();
-    const out = await this.session.run([feed]);
+    const { outputs: out, invokeMs } = await run;
     const t2 = performance.now();
     const views: OutputView[] = this.session.outputs.map((info) => {
       const t = out[info.name];
       return { name: info.name, shape: t.shape ?? info.shape, data: outputValues(t, info) };
     });
     const result = this.decode(views, p);
-    return { result, placement: p, timings: { pre: t1 - t0, invoke: t2 - t1, post: performance.now() - t2 } };
+    return { result, placement: p, timings: { pre: t1 - t0, handoff: Math.max(0, t2 - t1 - invokeMs), invoke: invokeMs, post: performance.now() - t2, native: this.nativePreprocess } };
+  }
+
+  /** The native pre-processing spec of a frame (native/preprocess.h; src/native.ts NativeFrame). */
+  private frameSpec(p: Placement, norm: Normalization, width: number, height: number): Float64Array {
+    const { width: iw, height: ih, channels } = this.inputSize;
+    const feed = inputFeed(this.input, norm);
+    const dtype = { float32: 0, uint8: 1, int8: 2 }[this.input.dtype as 'float32' | 'uint8' | 'int8'];
+    const at = (v: number | number[], c: number) => (Array.isArray(v) ? v[c % v.length] : v);
+    const spec = new Float64Array(FRAME_SPEC_LENGTH);
+    spec.set([
+      width, height, channels, p.src.x, p.src.y, p.src.width, p.src.height, p.dst.x, p.dst.y, p.dst.width, p.dst.height,
+      iw, ih, channels, (this.opts.filter ?? 'bilinear') === 'nearest' ? 1 : 0, this.opts.pad ?? 0, this.opts.bgr && channels === 3 ? 1 : 0,
+      this.layout === 'nchw' ? 1 : 0, dtype, { float: 0, raw: 1, quantized: 2 }[feed],
+      at(norm.mean, 0), at(norm.mean, 1), at(norm.mean, 2), at(norm.std, 0), at(norm.std, 1), at(norm.std, 2),
+      this.input.quantization.scale, this.input.quantization.zeroPoint,
+    ]);
+    return spec;
   }
 
   private label(i: number): string | null {

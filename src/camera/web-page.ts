@@ -1,0 +1,254 @@
+/**
+ * The page of the camera's web view (see web.ts). It reads the MJPEG stream itself (fetch + the
+ * multipart parts, each tagged with its frame number), paints each picture on a canvas and draws
+ * that frame's results on it (boxes, labels, keypoints, top classes, class shares) from the
+ * WebSocket feed; shows fps and latency. With a model to offer, it can also run the same model in
+ * the browser (@tensorflow/tfjs-tflite, WASM) on the newest frame, fed exactly the pixels reef fed
+ * (same bilinear squash, same normalisation), and show both results and latencies side by side.
+ * `window.reef` and `window.reefBrowser` expose what the page did, for people and for tests.
+ */
+
+const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function cameraPage(o: { title: string; browserModel: boolean }): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>reef camera: ${esc(o.title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body { font: 14px system-ui, sans-serif; margin: 12px; background: #111; color: #eee; }
+#view { max-width: 100%; background: #000; display: block; }
+#stats span { margin-right: 1.2em; }
+#side { display: flex; gap: 2em; margin-top: 8px; }
+#side div { min-width: 18em; }
+button { font: inherit; }
+.muted { color: #999; }
+</style></head>
+<body>
+<h3>reef camera <span class="muted">${esc(o.title)}</span></h3>
+<div id="stats"><span id="state">connecting</span><span>frames <b id="frames">0</b></span><span>fps <b id="fps">-</b></span>
+<span>latency <b id="latency">-</b> ms</span><span>invoke <b id="invoke">-</b> ms</span></div>
+<canvas id="view" width="640" height="480"></canvas>
+<div id="side">
+  <div><b>on the device (reef)</b><pre id="reefTop" class="muted">-</pre></div>
+  ${o.browserModel ? '<div><b>in this browser (tfjs-tflite, WASM)</b> <button id="runBrowser" disabled>run on the newest frame</button><pre id="browserTop" class="muted">loading...</pre></div>' : ''}
+</div>
+${o.browserModel ? '<script src="/vendor/tf-core.min.js"></script><script src="/vendor/tf-backend-cpu.min.js"></script><script src="/vendor/tf-tflite.min.js"></script>' : ''}
+<script>
+'use strict';
+const $ = (id) => document.getElementById(id);
+const PALETTE = [[255,56,56],[255,157,151],[255,112,31],[255,178,29],[207,210,49],[72,249,10],[146,204,23],[61,219,134],[26,147,52],[0,212,187],[44,153,168],[0,194,255],[52,69,147],[100,115,255],[0,24,236],[132,56,255],[82,0,133],[203,56,255],[255,149,200],[255,55,199]];
+const colour = (i) => PALETTE[((i % PALETTE.length) + PALETTE.length) % PALETTE.length];
+const state = window.reef = { results: 0, frames: 0, last: null, drawnFrame: -1, drawn: [], byFrame: new Map(), errors: [] };
+const view = $('view');
+const ctx = view.getContext('2d');
+
+function fmtTop(top) {
+  return top.map((c) => (c.score.toFixed ? c.score.toFixed(3) : c.score) + '  ' + (c.label ?? 'class ' + c.index) + ' (' + c.index + ')').join('\\n');
+}
+
+function drawResult(m) {
+  const drawn = [];
+  const line = Math.max(2, Math.round(Math.min(view.width, view.height) / 200));
+  const font = Math.max(12, Math.round(Math.min(view.width, view.height) / 30));
+  ctx.font = font + 'px sans-serif';
+  ctx.lineWidth = line;
+  if (m.task === 'detect') {
+    for (const d of m.detections) {
+      const [r, g, b] = colour(d.index);
+      const x = Math.round(d.box.xmin), y = Math.round(d.box.ymin);
+      const w = Math.round(d.box.xmax) - x, h = Math.round(d.box.ymax) - y;
+      ctx.strokeStyle = 'rgb(' + r + ',' + g + ',' + b + ')';
+      ctx.strokeRect(x, y, w, h);
+      const text = (d.label ?? 'class ' + d.index) + ' ' + Number(d.score).toFixed(2);
+      ctx.fillStyle = 'rgb(' + r + ',' + g + ',' + b + ')';
+      ctx.fillText(text, x + 2, y > font + 4 ? y - 4 : y + font + 2);
+      for (const k of d.keypoints ?? []) { ctx.beginPath(); ctx.arc(k.x, k.y, line + 1, 0, 2 * Math.PI); ctx.fill(); }
+      drawn.push({ kind: 'box', index: d.index, label: d.label, x, y, w, h, rgb: [r, g, b] });
+    }
+  } else {
+    const rows = m.task === 'classify' ? m.top.slice(0, 3).map((c) => (c.label ?? 'class ' + c.index) + ' ' + Number(c.score).toFixed(3))
+      : m.task === 'segment' ? m.mask.classes.slice(0, 5).map((c) => (c.label ?? 'class ' + c.index) + ' ' + (c.fraction * 100).toFixed(1) + '%')
+      : [m.task + ' ' + (m.embedding?.dims ?? '') + '-d'];
+    rows.forEach((t, i) => {
+      ctx.fillStyle = 'rgba(0,0,0,0.6)';
+      ctx.fillRect(4, 4 + i * (font + 6), ctx.measureText(t).width + 8, font + 6);
+      ctx.fillStyle = '#fff';
+      ctx.fillText(t, 8, 4 + i * (font + 6) + font);
+      drawn.push({ kind: 'text', text: t });
+    });
+  }
+  state.drawn = drawn;
+}
+
+function onResult(m) {
+  state.results++;
+  state.last = m;
+  state.byFrame.set(m.frame, m);
+  if (state.byFrame.size > 64) state.byFrame.delete(state.byFrame.keys().next().value);
+  $('fps').textContent = m.fps.toFixed(1);
+  $('latency').textContent = m.latency_ms.toFixed(1);
+  $('invoke').textContent = m.invoke_ms.toFixed(1);
+  if (m.task === 'classify') $('reefTop').textContent = 'frame ' + m.frame + '\\n' + fmtTop(m.top);
+  else if (m.task === 'detect') $('reefTop').textContent = 'frame ' + m.frame + ': ' + m.detections.length + ' objects';
+}
+
+function connectWs() {
+  const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+  ws.onopen = () => { $('state').textContent = 'live'; };
+  ws.onmessage = (e) => onResult(JSON.parse(e.data));
+  ws.onclose = () => { $('state').textContent = 'disconnected'; setTimeout(connectWs, 1000); };
+}
+
+function indexOf(hay, needle, from) {
+  outer: for (let i = from; i <= hay.length - needle.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+async function paint(jpeg, frame) {
+  const bmp = await createImageBitmap(new Blob([jpeg], { type: 'image/jpeg' }));
+  if (view.width !== bmp.width || view.height !== bmp.height) { view.width = bmp.width; view.height = bmp.height; }
+  ctx.drawImage(bmp, 0, 0);
+  bmp.close();
+  state.frames++;
+  $('frames').textContent = String(state.frames);
+  const m = state.byFrame.get(frame) ?? state.last;
+  if (m) { drawResult(m); state.drawnFrame = m.frame; }
+}
+
+async function readMjpeg() {
+  const headEnd = new TextEncoder().encode('\\r\\n\\r\\n');
+  try {
+    const res = await fetch('/stream.mjpg', { cache: 'no-store' });
+    const reader = res.body.getReader();
+    let buf = new Uint8Array(0);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const next = new Uint8Array(buf.length + value.length);
+      next.set(buf); next.set(value, buf.length); buf = next;
+      for (;;) {
+        const h = indexOf(buf, headEnd, 0);
+        if (h < 0) break;
+        const head = new TextDecoder().decode(buf.subarray(0, h));
+        const len = Number(/content-length: *(\\d+)/i.exec(head)?.[1] ?? NaN);
+        const frame = Number(/x-reef-frame: *(\\d+)/i.exec(head)?.[1] ?? -1);
+        if (!(len >= 0)) { buf = buf.subarray(h + 4); continue; }
+        if (buf.length < h + 4 + len) break;
+        const jpeg = buf.slice(h + 4, h + 4 + len);
+        buf = buf.subarray(h + 4 + len);
+        await paint(jpeg, frame);
+      }
+    }
+  } catch (e) { state.errors.push(String(e)); }
+  setTimeout(readMjpeg, 1000);
+}
+
+connectWs();
+readMjpeg();
+${o.browserModel ? BROWSER_SCRIPT : ''}
+</script></body></html>`;
+}
+
+/** In-browser inference with tfjs-tflite on the newest frame, fed exactly as reef feeds it. */
+const BROWSER_SCRIPT = `
+const browser = window.reefBrowser = { model: null, info: null, error: null, runs: [] };
+/** reef's squash resize (src/tasks/resize.ts resizePixels): bilinear, half-pixel centres, no antialiasing, rounded. */
+function resizeSquash(px, sw, sh, ch, w, h) {
+  const out = new Uint8Array(w * h * ch);
+  const fx = sw / w, fy = sh / h;
+  const x0 = new Int32Array(w), x1 = new Int32Array(w), wx = new Float64Array(w);
+  for (let i = 0; i < w; i++) {
+    let x = (i + 0.5) * fx - 0.5;
+    x = Math.min(Math.max(x, 0), sw - 1);
+    x0[i] = Math.floor(x); x1[i] = Math.min(x0[i] + 1, sw - 1); wx[i] = x - x0[i];
+  }
+  let o = 0;
+  for (let j = 0; j < h; j++) {
+    let y = (j + 0.5) * fy - 0.5;
+    y = Math.min(Math.max(y, 0), sh - 1);
+    const y0 = Math.floor(y), y1 = Math.min(y0 + 1, sh - 1), wy = y - y0;
+    const r0 = y0 * sw * ch, r1 = y1 * sw * ch;
+    for (let i = 0; i < w; i++) {
+      const a = x0[i] * ch, b = x1[i] * ch, t = wx[i];
+      for (let c = 0; c < ch; c++) {
+        const top = px[r0 + a + c] + (px[r0 + b + c] - px[r0 + a + c]) * t;
+        const bot = px[r1 + a + c] + (px[r1 + b + c] - px[r1 + a + c]) * t;
+        out[o++] = Math.round(top + (bot - top) * wy);
+      }
+    }
+  }
+  return out;
+}
+const at = (v, c) => (Array.isArray(v) ? v[c % v.length] : v);
+function toInput(px, info) {
+  const n = px.length, ch = info.channels;
+  if (info.feed === 'raw') return tf.tensor(Int32Array.from(px), [1, info.height, info.width, ch], 'int32');
+  if (info.feed === 'float') {
+    const f = new Float32Array(n);
+    for (let i = 0; i < n; i++) f[i] = (px[i] - at(info.mean, i % ch)) / at(info.std, i % ch);
+    return tf.tensor(f, [1, info.height, info.width, ch], 'float32');
+  }
+  const q = new Int32Array(n), lo = info.dtype === 'uint8' ? 0 : -128, hi = info.dtype === 'uint8' ? 255 : 127;
+  for (let i = 0; i < n; i++) {
+    const v = Math.round(((px[i] - at(info.mean, i % ch)) / at(info.std, i % ch)) / info.scale) + info.zeroPoint;
+    q[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+  return tf.tensor(q, [1, info.height, info.width, ch], 'int32');
+}
+function topK(values, k) {
+  return Array.from(values, (s, i) => ({ index: i, score: s })).sort((a, b) => b.score - a.score || a.index - b.index).slice(0, k);
+}
+/** Runs the model in this browser on the newest processed frame (lossless PNG); returns both results. */
+browser.runFrame = async () => {
+  if (!browser.model) throw new Error(browser.error ?? 'the model is not loaded yet');
+  const info = browser.info;
+  const res = await fetch('/frame.png', { cache: 'no-store' });
+  const frame = Number(res.headers.get('x-reef-frame'));
+  const bmp = await createImageBitmap(await res.blob(), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const c = new OffscreenCanvas(bmp.width, bmp.height);
+  const g = c.getContext('2d', { colorSpace: 'srgb' });
+  g.drawImage(bmp, 0, 0);
+  const rgba = g.getImageData(0, 0, bmp.width, bmp.height).data;
+  const ch = info.channels;
+  const px = new Uint8Array(bmp.width * bmp.height * ch);
+  for (let i = 0, j = 0; i < rgba.length; i += 4) {
+    if (ch === 1) px[j++] = Math.round(0.299 * rgba[i] + 0.587 * rgba[i + 1] + 0.114 * rgba[i + 2]);
+    else { px[j++] = rgba[i]; px[j++] = rgba[i + 1]; px[j++] = rgba[i + 2]; }
+  }
+  const resized = resizeSquash(px, bmp.width, bmp.height, ch, info.width, info.height);
+  const input = toInput(resized, info);
+  const t0 = performance.now();
+  const out = browser.model.predict(input);
+  const values = (out instanceof tf.Tensor ? out : Object.values(out)[0]).dataSync();
+  const ms = performance.now() - t0;
+  tf.dispose([input, out]);
+  // Quantized outputs come back as their integers: dequantized as reef does.
+  const q = info.output ?? { scale: 0, zeroPoint: 0 };
+  const scores = q.scale > 0 ? Float64Array.from(values, (v) => (v - q.zeroPoint) * q.scale) : values;
+  const top = topK(scores, 3).map((c) => ({ ...c, label: info.labels?.[c.index] ?? null }));
+  const reefResult = state.byFrame.get(frame) ?? null;
+  const run = { frame, browser: { top, ms }, reef: reefResult ? { top: reefResult.top, ms: reefResult.invoke_ms } : null };
+  browser.runs.push(run);
+  $('browserTop').textContent = 'frame ' + frame + ', ' + ms.toFixed(1) + ' ms in the browser' +
+    (run.reef ? ' (device: ' + run.reef.ms.toFixed(1) + ' ms)' : '') + '\\n' + fmtTop(top);
+  return run;
+};
+(async () => {
+  try {
+    browser.info = await (await fetch('/info')).json();
+    if (browser.info.task !== 'classify') throw new Error('in-browser comparison runs classifiers; this model is for ' + browser.info.task);
+    if (browser.info.resize !== 'squash') throw new Error('in-browser comparison feeds squashed frames; this run uses ' + browser.info.resize);
+    tflite.setWasmPath('/vendor/tflite-wasm/');
+    browser.model = await tflite.loadTFLiteModel('/model.tflite', { numThreads: 1 });
+    $('browserTop').textContent = 'ready';
+    $('runBrowser').disabled = false;
+    $('runBrowser').onclick = () => browser.runFrame().catch((e) => { $('browserTop').textContent = String(e); });
+  } catch (e) {
+    browser.error = String(e && e.message || e);
+    $('browserTop').textContent = 'unavailable: ' + browser.error;
+  }
+})();
+`;
