@@ -283,6 +283,11 @@ export const ERROR_CODES = {
     fix: 'Check the device (`reef doctor`, the USB cable and port), then load the model again; run the CPU variant meanwhile.',
     http: 503,
   },
+  REEF_NODE_TOO_OLD: {
+    meaning: 'The Node.js running reef is older than the version reef needs (package.json engines: Node 20).',
+    fix: 'Install Node 20 or newer: the official build for this platform (linux-x64, linux-arm64 for a 64-bit Raspberry Pi OS) from https://nodejs.org/en/download, NodeSource\'s apt repository, or nvm.',
+    http: 500,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ReefErrorCode = keyof typeof ERROR_CODES;

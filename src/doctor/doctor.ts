@@ -122,7 +122,7 @@ export function doctor(root: string, rt: RuntimeFacts,
   if (rt.addon) {
     const a = rt.addon;
     f.push(a.path
-      ? { check: 'addon', status: 'ok', detail: `native addon ${a.path} (${a.source === 'prebuilt' ? `prebuilt for ${target}` : a.source === 'env' ? 'REEF_ADDON' : 'local build'})` }
+      ? { check: 'addon', status: 'ok', detail: `native addon ${a.path} (${a.source === 'prebuilt' ? `prebuilt for ${target}` : a.source === 'env' ? 'from $REEF_ADDON' : 'local build'})` }
       : { check: 'addon', status: 'fail', detail: `no native addon loads for ${target}${a.error ? `: ${a.error}` : ''}`, ...(a.fix ? { fix: a.fix } : {}) });
   }
   // TFLite and XNNPACK.
