@@ -240,6 +240,7 @@ Napi::Function Interpreter::Define(Napi::Env env) {
        InstanceMethod("run", &Interpreter::Run),
        InstanceMethod("invokeLoop", &Interpreter::InvokeLoop),
        InstanceMethod("dispose", &Interpreter::Dispose),
+       InstanceMethod("abandon", &Interpreter::Abandon),
        InstanceAccessor("inFlight", &Interpreter::InFlightAccessor, nullptr),
        InstanceAccessor("delegate", &Interpreter::DelegateAccessor, nullptr)});
 }
@@ -295,21 +296,21 @@ Interpreter::Interpreter(const Napi::CallbackInfo& info)
 
 Interpreter::~Interpreter() { FreeNative(); }
 
-void Interpreter::ReportError(void* self, const char* format, va_list args) {
-  auto* interp = static_cast<Interpreter*>(self);
-  if (interp->errors_.size() > 16384) return;  // A kernel that reports in a loop cannot grow this.
+void Interpreter::ReportError(void* gate, const char* format, va_list args) {
+  std::string& errors = static_cast<RunnerGate*>(gate)->errors;
+  if (errors.size() > 16384) return;  // A kernel that reports in a loop cannot grow this.
   char buf[1024];
   int n = std::vsnprintf(buf, sizeof(buf), format, args);
   if (n <= 0) return;
-  if (!interp->errors_.empty()) interp->errors_.append("\n");
-  interp->errors_.append(buf, std::min<size_t>(n, sizeof(buf) - 1));
+  if (!errors.empty()) errors.append("\n");
+  errors.append(buf, std::min<size_t>(n, sizeof(buf) - 1));
 }
 
 bool Interpreter::TryCreate(bool xnnpack, std::string* error) {
-  errors_.clear();
+  gate_->errors.clear();
   options_ = api_->OptionsCreate();
   api_->OptionsSetNumThreads(options_, threads_);
-  api_->OptionsSetErrorReporter(options_, &Interpreter::ReportError, this);
+  api_->OptionsSetErrorReporter(options_, &Interpreter::ReportError, gate_.get());
   if (use_edgetpu_) {
     std::vector<EdgetpuOption> opts;
     for (const auto& kv : edgetpu_options_) opts.push_back({kv.first.c_str(), kv.second.c_str()});
@@ -339,12 +340,12 @@ bool Interpreter::TryCreate(bool xnnpack, std::string* error) {
   interpreter_ = api_->InterpreterCreate(model_->model, options_);
   if (interpreter_ == nullptr) {
     *error = "interpreter creation failed: " +
-             (errors_.empty() ? std::string("no detail from TensorFlow Lite") : errors_);
+             (gate_->errors.empty() ? std::string("no detail from TensorFlow Lite") : gate_->errors);
     return false;
   }
   if (api_->AllocateTensors(interpreter_) != kTfLiteOk) {
     *error = "tensor allocation failed: " +
-             (errors_.empty() ? std::string("no detail from TensorFlow Lite") : errors_);
+             (gate_->errors.empty() ? std::string("no detail from TensorFlow Lite") : gate_->errors);
     return false;
   }
   return true;
@@ -383,9 +384,9 @@ bool Interpreter::CreateOnWorker(std::string* error) {
       delegate_ = "xnnpack";
       delegate_reason_ = "default";
       // With delegate fallback on, TFLite may undo a failed delegation itself and keep going.
-      if (errors_.find("Restored original execution plan") != std::string::npos) {
+      if (gate_->errors.find("Restored original execution plan") != std::string::npos) {
         delegate_ = "none";
-        delegate_reason_ = "XNNPACK refused this model (" + errors_ +
+        delegate_reason_ = "XNNPACK refused this model (" + gate_->errors +
                            "); TensorFlow Lite's built-in kernels run it";
       }
     } else if (refused.find("unresolved custom op") != std::string::npos) {
@@ -399,7 +400,7 @@ bool Interpreter::CreateOnWorker(std::string* error) {
                          "); TensorFlow Lite's built-in kernels run it";
     }
   }
-  errors_.clear();
+  gate_->errors.clear();
   int32_t n_in = api_->GetInputTensorCount(interpreter_);
   int32_t n_out = api_->GetOutputTensorCount(interpreter_);
   for (int32_t i = 0; i < n_in; ++i) {
@@ -436,7 +437,7 @@ void Interpreter::InitDone(Napi::Env env, bool ok) {
   done_.Unref(env);  // Only a job in flight keeps the process alive.
   env_ = env;
   cleanup_hook_ = napi_add_env_cleanup_hook(env, &Interpreter::EnvCleanup, this) == napi_ok;
-  runner_ = std::thread(&Interpreter::RunnerMain, this);
+  runner_ = std::thread(&Interpreter::RunnerMain, this, gate_);
   runner_started_ = true;
 }
 
@@ -448,7 +449,7 @@ void Interpreter::EnvCleanup(void* self) {
 
 // ------------------------------------------------------------ runner thread
 
-void Interpreter::RunnerMain() {
+void Interpreter::RunnerMain(std::shared_ptr<RunnerGate> gate) {
   // Spin budget: at least spin_us_, stretched to cover the usual gap between the end of a job and
   // the next submission (the JS thread's wake-up and work), but never more than a tenth of a job
   // or 2 ms, so spinning costs at most ~10% of a core next to the invokes.
@@ -464,7 +465,9 @@ void Interpreter::RunnerMain() {
       const double gap = std::max(0.0, slot.submitted_ns - last_done_ns) / 1000;
       gap_us = next == 1 ? gap : 0.8 * gap_us + 0.2 * gap;
     }
-    slot.ok = slot.kind == kRun ? DoRun(slot) : DoLoop(slot);
+    const Outcome outcome = slot.kind == kRun ? DoRun(slot, *gate) : DoLoop(slot, *gate);
+    if (outcome == kGone) return;  // Abandoned: `this` may be gone; only `gate` is ours.
+    slot.ok = outcome == kDone;
     last_done_ns = NowNs();
     job_us = (last_done_ns - picked) / 1000;
     budget_us = spin_us_ == 0 ? 0
@@ -491,7 +494,25 @@ bool Interpreter::WaitForJob(uint32_t next, int64_t spin_us) {
   return !stop_.load();
 }
 
-bool Interpreter::DoRun(JobSlot& slot) {
+bool Interpreter::BeginInvoke(RunnerGate& gate) {
+  std::lock_guard<std::mutex> lock(gate.mu);
+  if (gate.abandoned || gate.dead) return false;
+  gate.in_invoke = true;
+  return true;
+}
+
+bool Interpreter::EndInvoke(RunnerGate& gate) {
+  std::lock_guard<std::mutex> lock(gate.mu);
+  gate.in_invoke = false;
+  if (gate.dead) {  // FreeNative let go of this invoke: the object may be gone.
+    if (gate.leftovers) gate.leftovers();
+    gate.leftovers = nullptr;
+    return false;
+  }
+  return !gate.abandoned;  // Abandoned: FreeNative (waiting for this lock) frees everything.
+}
+
+Interpreter::Outcome Interpreter::DoRun(JobSlot& slot, RunnerGate& gate) {
   for (size_t i = 0; i < inputs_.size(); ++i) {
     // Look the tensor up again every run: in a graph with dynamic tensors TFLite re-prepares during
     // an invoke, may add tensors (moving every TfLiteTensor) and re-plan its arena (moving their
@@ -500,18 +521,21 @@ bool Interpreter::DoRun(JobSlot& slot) {
     void* dst = t == nullptr ? nullptr : api_->TensorData(t);
     if (dst == nullptr || api_->TensorByteSize(t) != inputs_[i].bytes) {
       slot.error = "input " + std::to_string(i) + " changed size inside TFLite";
-      return false;
+      return kFailed;
     }
     std::memcpy(dst, slot.in[i].data(), inputs_[i].bytes);
   }
-  errors_.clear();
+  gate.errors.clear();
+  if (!BeginInvoke(gate)) return kGone;
   double t0 = NowNs();
   TfLiteStatus status = api_->Invoke(interpreter_);
-  slot.invoke_ns = NowNs() - t0;
+  const double t1 = NowNs();
+  if (!EndInvoke(gate)) return kGone;
+  slot.invoke_ns = t1 - t0;
   if (status != kTfLiteOk) {
     slot.error = "invoke failed: " +
-                 (errors_.empty() ? std::string("no detail from TensorFlow Lite") : errors_);
-    return false;
+                 (gate.errors.empty() ? std::string("no detail from TensorFlow Lite") : gate.errors);
+    return kFailed;
   }
   // Shapes and sizes are read after every invoke: a dynamic output's are known only now, and a
   // kernel may have reallocated its data.
@@ -522,7 +546,7 @@ bool Interpreter::DoRun(JobSlot& slot) {
     const void* src = api_->TensorData(t);
     if (src == nullptr && bytes > 0) {
       slot.error = "invoke left output " + std::to_string(i) + " without data";
-      return false;
+      return kFailed;
     }
     std::vector<int32_t>& dims = slot.out_dims[i];
     dims.resize(std::max(0, api_->TensorNumDims(t)));
@@ -531,21 +555,24 @@ bool Interpreter::DoRun(JobSlot& slot) {
     if (slot.out[i].size() != bytes) slot.out[i].resize(bytes);
     if (bytes > 0) std::memcpy(slot.out[i].data(), src, bytes);
   }
-  return true;
+  return kDone;
 }
 
-bool Interpreter::DoLoop(JobSlot& slot) {
-  errors_.clear();
+Interpreter::Outcome Interpreter::DoLoop(JobSlot& slot, RunnerGate& gate) {
+  gate.errors.clear();
   for (double& t : slot.loop_times) {
+    if (!BeginInvoke(gate)) return kGone;
     double t0 = NowNs();
     TfLiteStatus status = api_->Invoke(interpreter_);
-    t = NowNs() - t0;
+    const double t1 = NowNs();
+    if (!EndInvoke(gate)) return kGone;
+    t = t1 - t0;
     if (status != kTfLiteOk) {
-      slot.error = "invoke failed: " + errors_;
-      return false;
+      slot.error = "invoke failed: " + gate.errors;
+      return kFailed;
     }
   }
-  return true;
+  return kDone;
 }
 
 // ------------------------------------------------------------ JS thread
@@ -642,6 +669,7 @@ napi_status Interpreter::CopyOutputs(napi_env env, napi_value outs, JobSlot& slo
 
 void Interpreter::OnJobDone(Napi::Env env) {
   Napi::HandleScope scope(env);
+  if (abandoned_) return;  // The caller gave up on these jobs; nothing is settled.
   const uint32_t finished = finished_.load();
   bool closing = !CanCallJs(env);
   while (completed_ != finished) {
@@ -703,15 +731,49 @@ void Interpreter::FreeNative() {
     napi_remove_env_cleanup_hook(env_, &Interpreter::EnvCleanup, this);
     cleanup_hook_ = false;
   }
+  bool stuck = false;
   if (runner_started_) {
+    {
+      std::lock_guard<std::mutex> lock(gate_->mu);
+      // An abandoned invoke that has not returned: the runner cannot be joined. It keeps the gate
+      // (and through it the model); the TFLite objects it is using are left to it.
+      stuck = abandoned_ && gate_->in_invoke;
+      if (stuck) {
+        gate_->dead = true;
+        gate_->leftovers = [api = api_, etpu = edgetpu_api_, interpreter = interpreter_, xnnpack = xnnpack_,
+                            edgetpu = edgetpu_, options = options_, model = model_]() {
+          if (interpreter != nullptr) api->InterpreterDelete(interpreter);
+          if (xnnpack != nullptr) api->XnnpackDelegateDelete(xnnpack);
+          if (edgetpu != nullptr) etpu->FreeDelegate(edgetpu);
+          if (options != nullptr) api->OptionsDelete(options);
+          (void)model;  // Freed with this function, after the interpreter that used it.
+        };
+      }
+    }
     stop_.store(true);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       wake_.notify_one();
     }
-    runner_.join();  // Never waits on an invoke: FreeNative runs only with no job in flight.
+    // Otherwise never waits on an invoke: FreeNative runs with no job in flight, or at env
+    // teardown (an ordinary invoke then finishes first), or abandoned with the runner not invoking.
+    if (stuck) {
+      runner_.detach();
+    } else {
+      runner_.join();
+    }
     runner_started_ = false;
-    done_.Release();
+    if (abandoned_) {
+      done_.Abort();  // Completions still queued are dropped (CallJsOnJobDone gets no env).
+    } else {
+      done_.Release();
+    }
+  }
+  if (stuck) {
+    interpreter_ = nullptr;  // The stuck invoke's, freed by it if it returns (gate->leftovers).
+    xnnpack_ = nullptr;
+    edgetpu_ = nullptr;
+    options_ = nullptr;
   }
   FreeTflite();  // Interpreter, delegate, options; then the model below.
   inputs_.clear();
@@ -862,6 +924,26 @@ Napi::Value Interpreter::InvokeLoop(const Napi::CallbackInfo& info) {
   slot.kind = kLoop;
   slot.loop_times.assign(static_cast<size_t>(n), 0.0);
   return Submit(env, slot, info.This().As<Napi::Object>());
+}
+
+// abandon(): true when a job was in flight and is now given up (never settled). See interpreter.h.
+Napi::Value Interpreter::Abandon(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (abandoned_ || !runner_started_ || (disposed_ && InFlight() == 0)) {
+    return Napi::Boolean::New(env, false);
+  }
+  const bool had_jobs = InFlight() > 0;
+  abandoned_ = true;
+  disposed_ = true;
+  {
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    gate_->abandoned = true;
+  }
+  // Joins a runner that is not invoking; lets go of a stuck one (it touches only the gate from now
+  // on). Queued completions are dropped; the thread-safe function no longer holds the process.
+  FreeNative();
+  self_ref_.Reset();  // Nothing will come back to this object: it may be collected.
+  return Napi::Boolean::New(env, had_jobs);
 }
 
 Napi::Value Interpreter::Dispose(const Napi::CallbackInfo& info) {

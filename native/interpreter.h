@@ -27,6 +27,14 @@
 //
 // Dispose() marks the interpreter dead at once; if a job is in flight, the
 // runner and the TFLite objects are freed when it completes.
+//
+// Abandon() is for an invoke that never returns (a hung Edge TPU): the JS side
+// has given up on its jobs (they are never settled) and will use another
+// interpreter. A runner that is not invoking is stopped and everything freed
+// at once. A runner stuck in an invoke cannot be stopped: it is left to finish
+// (or not) on its own; if it ever returns, it frees the TFLite objects and
+// ends. What it may still touch lives in a RunnerGate it holds a reference to,
+// so the object can go away first.
 #ifndef REEF_NATIVE_INTERPRETER_H_
 #define REEF_NATIVE_INTERPRETER_H_
 
@@ -35,6 +43,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -77,6 +86,19 @@ struct TensorBinding {
   size_t bytes;                // Size after AllocateTensors.
   std::vector<int32_t> dims;   // Shape after AllocateTensors.
   bool dynamic;                // kTfLiteDynamic: shape and size known only after invoke.
+};
+
+// What the runner thread shares with the Interpreter that owns it, kept alive by both: a runner
+// stuck in an abandoned invoke may outlive the object.
+struct RunnerGate {
+  std::mutex mu;
+  bool in_invoke = false;   // The runner is inside TfLiteInterpreterInvoke.
+  bool abandoned = false;   // JS gave up on this interpreter (watchdog).
+  bool dead = false;        // The object is gone or going: the runner must not touch it.
+  std::string errors;       // Filled by the TFLite error reporter (which gets this gate).
+  // Set when the object lets go of a stuck invoke: frees the TFLite objects (and the device) if the
+  // invoke ever returns. It holds the model's bytes until then.
+  std::function<void()> leftovers;
 };
 
 class Interpreter;
@@ -132,6 +154,7 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value InvokeLoop(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Abandon(const Napi::CallbackInfo& info);
   Napi::Value InFlightAccessor(const Napi::CallbackInfo& info);
   Napi::Value DelegateAccessor(const Napi::CallbackInfo& info);
   bool TryCreate(bool xnnpack, std::string* error);
@@ -142,11 +165,17 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   void FreeNative();
 
   // Runner thread.
-  void RunnerMain();
+  enum Outcome : int { kFailed = 0, kDone = 1, kGone = 2 };
+  void RunnerMain(std::shared_ptr<RunnerGate> gate);
   // Waits until slot `next` is published (or stop); false on stop.
   bool WaitForJob(uint32_t next, int64_t spin_us);
-  bool DoRun(JobSlot& slot);
-  bool DoLoop(JobSlot& slot);
+  // kGone: the interpreter was abandoned; the runner must end without touching it further.
+  Outcome DoRun(JobSlot& slot, RunnerGate& gate);
+  Outcome DoLoop(JobSlot& slot, RunnerGate& gate);
+  // Around every invoke; they touch only the gate. False when abandoned: BeginInvoke then starts
+  // nothing; EndInvoke, after an invoke the object gave up on, frees what it left behind.
+  static bool BeginInvoke(RunnerGate& gate);
+  static bool EndInvoke(RunnerGate& gate);
   // JS thread: copies a finished run's outputs into the caller's arrays and builds the run's
   // result. Raw N-API with every status checked: the environment may start shutting down
   // (worker.terminate()) at any moment, and then each call fails; node-addon-api would turn
@@ -176,7 +205,7 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   TfLiteInterpreter* interpreter_ = nullptr;
   std::vector<TensorBinding> inputs_;
   std::vector<TensorBinding> outputs_;
-  std::string errors_;  // Filled by the TFLite error reporter.
+  std::shared_ptr<RunnerGate> gate_ = std::make_shared<RunnerGate>();
   std::string delegate_ = "none";  // Which delegate runs the model: "xnnpack" or "none".
   std::string delegate_reason_;    // Why (the words TFLite refused XNNPACK with, ...).
 
@@ -206,6 +235,7 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   bool created_ = false;
   bool initializing_ = false;
   bool disposed_ = false;
+  bool abandoned_ = false;
   uint32_t InFlight() const { return submitted_.load() - completed_; }
 };
 

@@ -169,8 +169,8 @@ export const ERROR_CODES = {
     http: 502,
   },
   REEF_TASK_MISMATCH: {
-    meaning: 'The model\'s outputs do not fit the task asked for (or reef cannot tell the task from them): wrong count, shapes or types for classify, detect, segment or embed.',
-    fix: 'Check the output shapes the message lists against the task (`reef inspect` shows them); pass --task to choose another task, or --raw to print the outputs as they are.',
+    meaning: 'A task was asked for (by --task, by the model\'s own metadata or bundle manifest, or by the command: eval --coco needs a detector, eval --labels-csv a classifier) and the model\'s outputs do not fit it. The message names the task, where it came from, what it needs, the outputs, and the task they do fit when reef can tell. (When no task was asked for and reef cannot tell one from the outputs, the code is REEF_TASK_UNSUPPORTED.)',
+    fix: 'Drop --task (reef takes the task from the metadata or the outputs) or pass the task the message names; `reef inspect` lists the outputs; --raw prints them as they are.',
     http: 422,
   },
   REEF_SERVE_BAD_REQUEST: {
@@ -259,8 +259,8 @@ export const ERROR_CODES = {
     http: 500,
   },
   REEF_TASK_UNSUPPORTED: {
-    meaning: 'The model\'s outputs are not of a task this command can interpret (e.g. `reef run` on images classifies; a detector or segmenter has other outputs).',
-    fix: 'Run it with --raw to print every output tensor (or --save DIR for .npy files), or use a task the model has.',
+    meaning: 'No task was asked for, the model declares none (TFLite metadata, bundle manifest), and its outputs are none of the layouts reef reads (classify: one scores vector; detect: TFLite_Detection_PostProcess, BlazeFace heads, a grid head; segment: one [1,H,W(,C)] map). (When a task was asked for and the outputs do not fit it, the code is REEF_TASK_MISMATCH.)',
+    fix: 'Pass --task classify|detect|segment|embed if you know what the model does, or run it with --raw to print every output tensor (or --save DIR for .npy files).',
     http: 400,
   },
   REEF_EDGETPU_RUNTIME_MISSING: {
@@ -280,8 +280,13 @@ export const ERROR_CODES = {
   },
   REEF_EDGETPU_DEVICE_LOST: {
     meaning: 'A run on the Edge TPU failed the way a device that went away (unplugged, reset, USB error) fails.',
-    fix: 'Check the device (`reef doctor`, the USB cable and port), then load the model again; run the CPU variant meanwhile.',
+    fix: 'Check the device (`reef doctor`, the USB cable and port). The session keeps looking for it and goes back to it when it is there again; a .reef bundle runs its CPU variant meanwhile.',
     http: 503,
+  },
+  REEF_INVOKE_TIMEOUT: {
+    meaning: 'An invoke made no progress within the watchdog limit (a stuck Edge TPU or a hung kernel); it was abandoned and its interpreter replaced.',
+    fix: 'Check the device (`reef doctor`); raise the limit (watchdogMs / --watchdog MS) if the model is just slow on this board.',
+    http: 504,
   },
   REEF_NODE_TOO_OLD: {
     meaning: 'The Node.js running reef is older than the version reef needs (package.json engines: Node 20).',

@@ -69,6 +69,12 @@ export interface NativeInterpreter {
   /** A plain native loop of TfLiteInterpreterInvoke; resolves with per-invoke ns. */
   invokeLoop(iterations: number): Promise<Float64Array>;
   dispose(): void;
+  /**
+   * Gives up on the jobs in flight (an invoke that never returns): they are never settled, the
+   * interpreter is freed (a stuck invoke keeps its TFLite objects until it returns). True when
+   * there were jobs to give up on.
+   */
+  abandon(): boolean;
 }
 
 interface Addon {

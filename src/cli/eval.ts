@@ -10,6 +10,7 @@ import { openVision, type OpenVisionOptions } from '../tasks/vision.js';
 import { RESIZE_FILTERS, RESIZE_MODES, type ResizeFilter, type ResizeMode } from '../tasks/resize.js';
 import { ReefError } from '../errors.js';
 import { checkWritable, parseNumberList, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
+import { parseChoice, parseFraction } from './vision.js';
 
 export interface EvalCliOptions {
   coco?: string;
@@ -28,22 +29,6 @@ export interface EvalCliOptions {
   xnnpack: boolean;
   saveResults?: string;
   json?: boolean;
-}
-
-export function parseChoice<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(value)) {
-    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected one of ${choices.join(', ')} for ${name} but received "${value}"`);
-  }
-  return value as T;
-}
-
-export function parseFraction(name: string, text: string): number {
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v < 0 || v > 1) {
-    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a number from 0 to 1 for ${name} but received "${text}"`);
-  }
-  return v;
 }
 
 export async function evalCommand(model: string | undefined, opts: EvalCliOptions, io: CliIO): Promise<void> {

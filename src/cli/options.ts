@@ -15,6 +15,7 @@ export interface RuntimeCliOptions {
   device?: string;
   variant?: string;
   edgetpu?: string;
+  watchdog?: string;
 }
 
 /** --threads N, --no-xnnpack, --library, --device, --variant. */
@@ -25,7 +26,8 @@ export function addRuntimeOptions(cmd: Command): Command {
     .option('--library <path>', 'libtensorflowlite_c to load')
     .option('--device <id>', 'device profile to use instead of the detected one')
     .option('--variant <name>', 'for a .reef bundle: run this variant (edgetpu, cpu-int8, cpu-float)')
-    .option('--edgetpu <spec>', 'Edge TPU for compiled models: usb, pci, :N, usb:N, pci:N, or off (default: any)');
+    .option('--edgetpu <spec>', 'Edge TPU for compiled models: usb, pci, :N, usb:N, pci:N, or off (default: any)')
+    .option('--watchdog <ms>', 'abandon an invoke that makes no progress for this long (default: 10000 on an Edge TPU, 0 = off, elsewhere)');
 }
 
 /** --mean, --std. */
@@ -41,7 +43,16 @@ export function loadOptions(opts: RuntimeCliOptions, io: CliIO): LoadOptions {
   return {
     threads, xnnpack: opts.xnnpack, library: opts.library, device: opts.device, variant: opts.variant,
     ...(opts.edgetpu !== undefined ? { edgetpu: opts.edgetpu } : {}),
+    ...(opts.watchdog !== undefined ? { watchdogMs: opts.watchdog === '0' ? 0 : parsePositiveInt('--watchdog', opts.watchdog) } : {}),
   };
+}
+
+/** One stderr line per Edge TPU event while the command runs (device lost, CPU variant in, device back, watchdog). */
+export function reportDeviceEvents(session: Session, io: CliIO): void {
+  session.on('watchdog', (e) => io.err(`reef: warning: an invoke on ${e.device ?? 'the CPU'} made no progress for ${e.ms} ms and was abandoned\n`));
+  session.on('device-lost', (e) => io.err(`reef: warning: Edge TPU ${e.device} lost (${e.error.code}); looking for it again\n`));
+  session.on('fallback', (e) => io.err(`reef: warning: ${e.reason}\n`));
+  session.on('device-restored', (e) => io.err(`reef: Edge TPU ${e.device} is back; runs go to it again\n`));
 }
 
 /** --mean/--std as given (undefined where not given). */
@@ -58,6 +69,7 @@ export function parseNormalization(opts: { mean?: string; std?: string }): Parti
  */
 export function reportSession(session: Session, io: CliIO, verbose = false): void {
   const log = takeTfliteLog();
+  reportDeviceEvents(session, io);
   if (session.xnnpack && session.delegate.name === 'none') io.err(`reef: warning: ${session.delegate.reason}\n`);
   for (const w of session.warnings) io.err(`reef: warning: ${w}\n`);
   if (!verbose) return;

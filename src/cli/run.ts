@@ -12,17 +12,20 @@ import { readUserFile } from '../files.js';
 import { readTfliteMetadata } from '../model/tflite/metadata.js';
 import { ReefError } from '../errors.js';
 import { writeNpy } from '../tensor/npy.js';
-import { formatValues, jsonValue } from '../tensor/values.js';
+import { formatValues } from '../tensor/values.js';
 import {
-  classifyImages, imageStem, isTensorFile, rawFeeds, requireClassifier, runImage, safeTensorFileName, tensorRecords,
+  imageStem, isTensorFile, rawFeeds, runImage, safeTensorFileName, tensorRecords,
   type RawInputSpec,
 } from '../tasks/run.js';
+import { decodePhoto, visionRunner } from '../tasks/vision.js';
+import { writeAnnotated, writeMaskPng } from '../tasks/annotate.js';
+import { addVisionOptions, parseVisionOptions, resultJson, resultTable, visionOptions, type VisionCliOptions } from './vision.js';
 import { parsePositiveInt, writeAtomic, checkWritable, type CliIO } from './io.js';
 import {
   addNormalizationOptions, addRuntimeOptions, loadOptions, parseNormalization, reportSession, type RuntimeCliOptions,
 } from './options.js';
 
-export interface RunCliOptions extends RuntimeCliOptions {
+export interface RunCliOptions extends RuntimeCliOptions, VisionCliOptions {
   labels?: string;
   topK: string;
   mean?: string;
@@ -32,11 +35,21 @@ export interface RunCliOptions extends RuntimeCliOptions {
   random?: string | boolean;
   raw?: boolean;
   save?: string;
+  saveMask?: string;
+  annotate?: string;
   json?: boolean;
   verbose?: boolean;
 }
 
-export type { ClassifyResult } from '../tasks/run.js';
+
+/** Makes `dir` (a folder for `flag`) if needed and checks reef can write there. */
+async function outputFolder(flag: string, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true }).catch(() => undefined);
+  if (!(await stat(dir).then((st) => st.isDirectory(), () => false))) {
+    throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a folder for ${flag} but received "${dir}" (it is not a folder and cannot be made one)`);
+  }
+  await checkWritable(flag, join(dir, 'probe.png'));
+}
 
 function parseLayout(text: string | undefined): Layout | undefined {
   if (text === undefined) return undefined;
@@ -92,6 +105,8 @@ async function saveOutputs(dir: string, prefix: string, out: Outputs, session: S
   return files.map(([f]) => f);
 }
 
+const TASK_SOURCE = { option: '--task', bundle: 'bundle manifest', metadata: 'model metadata', outputs: 'from the output shapes' } as const;
+
 export async function runCommand(model: string, inputs: string[], opts: RunCliOptions, io: CliIO): Promise<void> {
   const k = parsePositiveInt('--top-k', opts.topK);
   const layout = parseLayout(opts.layout);
@@ -117,13 +132,16 @@ export async function runCommand(model: string, inputs: string[], opts: RunCliOp
   if (!rawMode && inputs.length === 0) {
     throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected images, .npy/.bin tensor files, --input NAME=FILE or --random but received none');
   }
+  const vision = parseVisionOptions(opts);
   const sSave = opts.save;
-  if (sSave !== undefined) {
-    await mkdir(sSave, { recursive: true }).catch(() => undefined);
-    if (!(await stat(sSave).then((st) => st.isDirectory(), () => false))) {
-      throw new ReefError('REEF_OUTPUT_UNWRITABLE', `Expected a folder for --save but received "${sSave}" (it is not a folder and cannot be made one)`);
+  if (rawMode || opts.raw || sSave !== undefined) {
+    const given = [['--task', opts.task], ['--annotate', opts.annotate], ['--save-mask', opts.saveMask]].filter(([, v]) => v !== undefined).map(([f]) => f);
+    if (given.length) {
+      throw new ReefError('REEF_INVALID_ARGUMENT', `Expected ${given.join(' and ')} with images run for a task, but received ${rawMode ? 'raw tensors' : opts.raw ? '--raw' : '--save'}, which print every output as it is`);
     }
-    await checkWritable('--save', join(sSave, 'probe.npy'));
+  }
+  for (const [flag, dir] of [['--save', sSave], ['--annotate', opts.annotate], ['--save-mask', opts.saveMask]] as const) {
+    if (dir !== undefined) await outputFolder(flag, dir);
   }
 
   const session = await load(model, loadOptions(opts, io));
@@ -165,20 +183,35 @@ export async function runCommand(model: string, inputs: string[], opts: RunCliOp
       }
       return;
     }
-    requireClassifier(session);
-    const results = await classifyImages(session, inputs, { norm, layout, labels, k });
-    if (opts.json) {
-      // JSON has no token for NaN or the infinities: the strings reef uses in every JSON.
-      const json = results.map((r) => ({ ...r, top: r.top.map((c) => ({ ...c, score: jsonValue('float32', c.score) })) }));
-      io.out(JSON.stringify({ model, ...variant, ...delegate, results: json }) + '\n');
-    } else {
-      for (const r of results) {
-        io.out(`${basename(r.image)}\n`);
-        r.top.forEach((c, i) => {
-          io.out(`  ${String(i + 1).padStart(2)}  ${c.score.toFixed(4)}  ${c.label ?? `class ${c.index}`}${c.label ? ` (${c.index})` : ''}\n`);
-        });
+    const runner = await visionRunner(session, model, { ...visionOptions(vision, labels), labels, norm, layout, topK: k });
+    if (opts.verbose && !opts.json) io.err(`task ${runner.task} (${TASK_SOURCE[runner.taskSource]})\n`);
+    if (opts.saveMask !== undefined && runner.task !== 'segment') {
+      throw new ReefError('REEF_INVALID_ARGUMENT', `Expected --save-mask with a segmentation model but received it for the task ${runner.task} (${TASK_SOURCE[runner.taskSource]})`);
+    }
+    const prefixes = imagePrefixes(inputs);
+    const results: Array<Record<string, unknown>> = [];
+    for (const [i, image] of inputs.entries()) {
+      const photo = await decodePhoto(image, runner.inputSize.channels);
+      const { result } = await runner.runPixels(photo.pixels, photo.width, photo.height);
+      const files: Record<string, string> = {};
+      if (opts.saveMask !== undefined && result.task === 'segment') {
+        files.mask_png = join(opts.saveMask, `${prefixes[i]}mask.png`);
+        await writeMaskPng(result.mask, files.mask_png);
+      }
+      if (opts.annotate !== undefined) {
+        files.annotated = join(opts.annotate, `${prefixes[i]}png`);
+        await writeAnnotated({ ...photo, channels: runner.inputSize.channels }, result, files.annotated);
+      }
+      if (opts.json) {
+        results.push({ image, task: result.task, width: photo.width, height: photo.height, ...resultJson(result), ...files });
+      } else {
+        const what = result.task === 'detect' ? `${result.detections.length} detection${result.detections.length === 1 ? '' : 's'}` : '';
+        io.out(result.task === 'classify' ? `${basename(image)}\n` : `${basename(image)}  ${photo.width}x${photo.height}  ${result.task}${what ? `: ${what}` : ''}\n`);
+        io.out(resultTable(result));
+        for (const f of Object.values(files)) io.out(`  wrote ${f}\n`);
       }
     }
+    if (opts.json) io.out(JSON.stringify({ model, ...variant, ...delegate, task: runner.task, task_source: runner.taskSource, results }) + '\n');
   } finally {
     await session.dispose();
   }
@@ -187,7 +220,7 @@ export async function runCommand(model: string, inputs: string[], opts: RunCliOp
 export function registerRun(program: Command, io: CliIO): void {
   const cmd = program
     .command('run')
-    .description('classify images with a model, or feed raw tensors (.npy/.bin/--random) and print every output')
+    .description('run images through a model for its task (classify, detect, segment, embed), or feed raw tensors (.npy/.bin/--random) and print every output')
     .argument('<model>', 'a .tflite model or a .reef bundle')
     .argument('[inputs...]', 'image files (JPEG, PNG, WebP, ...), or .npy/.bin tensors in input order')
     .option('--input <name=file...>', 'a raw tensor for the named input (.npy of its dtype, or .bin of its exact bytes); repeat per input')
@@ -195,8 +228,11 @@ export function registerRun(program: Command, io: CliIO): void {
     .option('--raw', 'print every output tensor instead of classifying')
     .option('--save <dir>', 'write every output as a .npy file into this folder')
     .option('--labels <file>', 'label file, one label per line (line = class index)')
-    .option('-k, --top-k <n>', 'how many classes to print', '5')
+    .option('-k, --top-k <n>', 'classify: how many classes to print', '5')
+    .option('--annotate <dir>', 'write each image with its boxes, labels or mask drawn (PNG) into this folder')
+    .option('--save-mask <dir>', 'segment: write each mask as a PNG of class indices into this folder')
     .option('--layout <nhwc|nchw>', 'image input layout when the shape does not tell (default: from the shape)');
+  addVisionOptions(cmd, { scoreThreshold: '0.5' });
   addNormalizationOptions(cmd);
   addRuntimeOptions(cmd);
   cmd

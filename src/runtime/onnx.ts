@@ -153,4 +153,11 @@ export class OnnxInterpreter implements NativeInterpreter {
     this.#disposed = true;
     if (this.#inFlight === 0) void this.#session?.release();
   }
+
+  /** onnxruntime cannot cancel a run: the session is let go (freed when the run ends). */
+  abandon(): boolean {
+    const had = this.#inFlight > 0;
+    this.dispose();
+    return had;
+  }
 }

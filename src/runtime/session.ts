@@ -3,6 +3,7 @@
  * and a pool of interpreters; runs are queued and handed to whichever
  * interpreter is free, each invoke on a worker thread.
  */
+import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { availableParallelism } from 'node:os';
 import { ReefError, invalidArgument } from '../errors.js';
@@ -16,7 +17,10 @@ import { checkTfliteBytes } from './validate.js';
 import { readTflite, validateTflite } from '../model/tflite/reader.js';
 import type { TfliteModel } from '../model/tflite/ir.js';
 import { defectError, detectDefects } from '../model/tflite/defects.js';
-import { edgetpuLibraryWarnings, isCompiledForEdgetpu, parseEdgetpuSpec, planEdgetpu } from './edgetpu.js';
+import {
+  edgetpuLibraryWarnings, isCompiledForEdgetpu, listEdgetpuDevices, matchDevices, parseEdgetpuSpec, planEdgetpu,
+  type EdgetpuDevice, type EdgetpuSpec,
+} from './edgetpu.js';
 import { isBundle, openBundleBytes, probeHost } from './bundle.js';
 import type { Manifest } from '../bundle/manifest.js';
 import type { VariantChoice } from './variant.js';
@@ -59,6 +63,28 @@ export interface LoadOptions {
   edgetpuLibrary?: string;
   /** Edge TPU delegate options. */
   edgetpuOptions?: { performance?: 'Low' | 'Medium' | 'High' | 'Max'; usbMaxBulkInQueueLength?: number };
+  /**
+   * Milliseconds an interpreter with runs in flight may go without finishing one before its invoke
+   * is abandoned: the run rejects with REEF_INVOKE_TIMEOUT and the interpreter is replaced (on an
+   * Edge TPU: treated as a lost device). Default 10000 on an Edge TPU, 0 (off) otherwise.
+   */
+  watchdogMs?: number;
+  /** How often (ms) a session whose Edge TPU went away looks for it again. Default 1000. */
+  edgetpuRetryMs?: number;
+}
+
+/**
+ * What a session says about its Edge TPU while it runs (`session.on(name, listener)`):
+ * - `device-lost`: the device failed a run or stopped answering; `error` is what that run got.
+ * - `fallback`: runs go to the bundle's CPU variant until the device is back.
+ * - `device-restored`: the device is there again and runs go back to it.
+ * - `watchdog`: an invoke made no progress for `ms` and was abandoned.
+ */
+export interface SessionEvents {
+  'device-lost': [{ device: string; error: ReefError }];
+  fallback: [{ variant: string; reason: string }];
+  'device-restored': [{ device: string }];
+  watchdog: [{ ms: number; device: string | null }];
 }
 
 /** Which variant of a .reef bundle a session runs, and why. */
@@ -115,6 +141,40 @@ interface Job {
   reject: (e: unknown) => void;
 }
 
+/** One interpreter of the pool, the device it runs on (Edge TPU) and the jobs handed to it. */
+interface Lane {
+  interp: NativeInterpreter;
+  device: EdgetpuDevice | null;
+  /** Handed to the interpreter and not settled yet, oldest first. */
+  jobs: Job[];
+  /** The watchdog: re-armed whenever a job of this lane ends. */
+  timer: NodeJS.Timeout | null;
+  /** Taken out of the pool (lost device, watchdog, replaced by the Edge TPU again). */
+  gone: boolean;
+  /** A new CPU interpreter like this one, for the watchdog to put in its place. */
+  remake: (() => NativeInterpreter) | null;
+}
+
+/** How to build Edge TPU interpreters again when a lost device comes back, and what runs meanwhile. */
+interface EdgetpuContext {
+  spec: EdgetpuSpec;
+  pool: number;
+  threads: number;
+  spin: number;
+  options: Record<string, string>;
+  retryMs: number;
+  /** The bundle's CPU variant to run while the device is gone (null: none, runs reject). */
+  fallback: { name: string; file: string; bytes: Uint8Array } | null;
+}
+
+function deviceName(d: EdgetpuDevice): string {
+  return `${d.type} ${d.path}`;
+}
+
+function sameSignature(a: ReadonlyArray<{ dtype: string; shape: number[] }>, b: ReadonlyArray<{ dtype: string; shape: number[] }>): boolean {
+  return a.length === b.length && a.every((t, i) => t.dtype === b[i]!.dtype && t.shape.join() === b[i]!.shape.join());
+}
+
 const EDGETPU_OP = 'edgetpu-custom-op';
 
 function describeInfo(t: TensorInfo): string {
@@ -124,6 +184,14 @@ function describeInfo(t: TensorInfo): string {
 /** Turns a native interpreter-creation failure into the error a user can act on. */
 function mapInitError(e: unknown, source: string): unknown {
   if (!(e instanceof ReefError) || e.code !== 'REEF_INTERPRETER_FAILED') return e;
+  // The runtime's own refusal, when its version string could not be read before loading.
+  const old = /Package requires runtime version \((\d+)\), which is newer than this runtime version \((\d+)\)/.exec(e.message);
+  if (old) {
+    return new ReefError('REEF_EDGETPU_RUNTIME_TOO_OLD',
+      `${source} needs Edge TPU runtime version ${old[1]} or newer, and the installed runtime is version ${old[2]}. Either upgrade ` +
+      `libedgetpu (\`sudo apt-get install --only-upgrade libedgetpu1-std\`), or recompile the model for this runtime: ` +
+      `\`edgetpu_compiler -m ${old[2]} model.tflite\` (reef edgetpu compile --min-runtime ${old[2]}). The runtime said: ${e.message}`);
+  }
   const m = /unresolved custom op: ([^\s.]+(?:\.[^\s.]+)*?)\.?(?:\n|$)/.exec(e.message);
   if (!m) return new ReefError('REEF_INTERPRETER_FAILED', `${source}: ${e.message}`);
   const op = m[1];
@@ -146,7 +214,7 @@ function threadsWarning(pool: number, threads: number, cores: number): string {
     `use ${pool === 1 ? `--threads ${cores}` : `pool x threads <= ${cores}`} or fewer`;
 }
 
-export class Session {
+export class Session extends EventEmitter<SessionEvents> {
   /** The model's inputs, in order. */
   readonly inputs: readonly TensorInfo[];
   /** The model's outputs, in order. */
@@ -158,21 +226,41 @@ export class Session {
   readonly library: LibraryInfo;
   readonly device: DeviceProfile | null;
   readonly timings: LoadTimings;
-  /** For a .reef bundle: the variant running and why; null for a plain model. */
-  readonly variant: SessionVariant | null;
+  /** For a .reef bundle: the variant running and why (it changes while a lost Edge TPU is replaced by the CPU variant); null for a plain model. */
+  get variant(): SessionVariant | null {
+    return this.#fallbackVariant ?? this.#variant;
+  }
   /** For a .reef bundle: its manifest (pre-processing, task) and labels; null for a plain model. */
   readonly bundle: SessionBundle | null;
   /**
    * Which delegate runs the model and why: `{ name: 'xnnpack', reason: 'default' }`, or
    * `{ name: 'none', reason: 'XNNPACK refused this model (...); ...' }` when TFLite's built-in kernels run it.
+   * It changes while a lost Edge TPU is replaced by a bundle's CPU variant.
    */
-  readonly delegate: SessionDelegate;
+  get delegate(): SessionDelegate {
+    return this.#delegate;
+  }
   /** Things worth saying about this setup that did not stop it (e.g. a TFLite newer than libedgetpu is tested with). */
   readonly warnings: readonly string[];
 
   readonly #model: NativeModel;
-  readonly #interpreters: NativeInterpreter[];
+  /** The interpreters runs go to (the Edge TPU's, or the CPU variant's while the device is gone). */
+  #lanes: Lane[];
   readonly #queue: Job[] = [];
+  readonly #variant: SessionVariant | null;
+  #delegate: SessionDelegate;
+  readonly #watchdogMs: number;
+  readonly #tpu: EdgetpuContext | null;
+  /** While the Edge TPU is gone: the CPU variant's model (null when running on the device). */
+  #fallbackModel: NativeModel | null = null;
+  #fallbackVariant: SessionVariant | null = null;
+  /** The Edge TPU interpreters that are gone, waiting for their device (probe timer running). */
+  #lostLanes = 0;
+  #lostError: ReefError | null = null;
+  #probe: NodeJS.Timeout | null = null;
+  #probing = false;
+  /** The CPU variant's interpreters are being created: runs wait for them. */
+  #switching = false;
   readonly #inputIndex = new Map<string, number>();
   #inFlight = 0;
   #disposed = false;
@@ -184,25 +272,32 @@ export class Session {
     variant: SessionVariant | null; bundle: SessionBundle | null; warnings?: string[];
     /** Output indices whose shape signature has a -1 past the batch: their shape is known only after an invoke. */
     dynamicOutputs?: Set<number>;
+    devices?: EdgetpuDevice[]; watchdogMs: number; tpu: EdgetpuContext | null;
+    /** A new CPU interpreter of this model (the watchdog's replacement for a hung one). */
+    remake: () => NativeInterpreter;
   }) {
+    super();
     this.source = init.source;
     this.#model = init.model;
-    this.#interpreters = init.interpreters;
+    this.#lanes = init.interpreters.map((interp, i) => {
+      const device = init.devices?.[i] ?? null;
+      return { interp, device, jobs: [], timer: null, gone: false, remake: device ? null : init.remake };
+    });
+    this.#watchdogMs = init.watchdogMs;
+    this.#tpu = init.tpu;
     this.threads = init.threads;
     this.xnnpack = init.xnnpack;
     this.library = init.library;
     this.device = init.device;
     this.timings = init.timings;
-    this.variant = init.variant;
+    this.#variant = init.variant;
     this.bundle = init.bundle;
     const toInfo = (t: ReturnType<NativeInterpreter['inputs']>[number], dynamic = false): TensorInfo => ({
       name: t.name, dtype: t.dtype, shape: t.shape,
       quantization: { scale: t.scale, zeroPoint: t.zeroPoint }, byteLength: t.byteLength,
       ...(t.dynamic || dynamic ? { dynamic: true } : {}),
     });
-    const d = init.interpreters[0].delegate;
-    // TFLite's words can span lines; the reason is said on one.
-    this.delegate = Object.freeze({ name: d.name, reason: d.reason.replace(/\s*\n\s*/g, '; ') });
+    this.#delegate = Session.#delegateOf(init.interpreters[0]!);
     this.warnings = Object.freeze([...(init.warnings ?? [])]);
     this.inputs = Object.freeze(init.interpreters[0].inputs().map((t) => toInfo(t)));
     this.outputs = Object.freeze(init.interpreters[0].outputs().map((t, i) => toInfo(t, init.dynamicOutputs?.has(i) ?? false)));
@@ -228,6 +323,7 @@ export class Session {
     const tv = performance.now();
     let variant: SessionVariant | null = null;
     let bundle: SessionBundle | null = null;
+    let cpuVariant: EdgetpuContext['fallback'] = null;
     let ir: TfliteModel | null = null;
     let onnx = false;
     if (isBundle(bytes)) {
@@ -241,7 +337,12 @@ export class Session {
           `${source}: the ${b.variant.name} variant is ${b.variant.format}, which this runtime cannot run yet; choose a TFLite variant with --variant`);
       }
       bytes = b.model;
-      if (b.variant.name === 'edgetpu') ir = readTflite(bytes);
+      if (b.variant.name === 'edgetpu') {
+        ir = readTflite(bytes);
+        const cpu = b.manifest.variants.find((v) => v.name === 'cpu-int8' && v.format === 'tflite')
+          ?? b.manifest.variants.find((v) => v.name === 'cpu-float' && v.format === 'tflite');
+        if (cpu) cpuVariant = { name: cpu.name, file: cpu.file, bytes: b.files.get(cpu.file)! };
+      }
       variant = { ...b.choice, file: b.variant.file };
       bundle = { manifest: b.manifest, labels: b.labels };
     } else {
@@ -272,6 +373,13 @@ export class Session {
     if (typeof xnnpack !== 'boolean') throw invalidArgument('xnnpack', 'a boolean', options.xnnpack);
     const spin = options.spinMicros ?? 200;
     if (!Number.isInteger(spin) || spin < 0 || spin > 1_000_000) throw invalidArgument('spinMicros', 'an integer from 0 to 1000000', options.spinMicros);
+    if (options.watchdogMs !== undefined && (!Number.isInteger(options.watchdogMs) || options.watchdogMs < 0 || options.watchdogMs > 86_400_000)) {
+      throw invalidArgument('watchdogMs', 'an integer number of milliseconds from 0 (off) to 86400000', options.watchdogMs);
+    }
+    const retryMs = options.edgetpuRetryMs ?? 1000;
+    if (!Number.isInteger(retryMs) || retryMs < 10 || retryMs > 3_600_000) {
+      throw invalidArgument('edgetpuRetryMs', 'an integer number of milliseconds from 10 to 3600000', options.edgetpuRetryMs);
+    }
 
     const library = ensureLibrary(options.library, device);
     const addon = native();
@@ -294,9 +402,12 @@ export class Session {
     if (options.edgetpuOptions?.usbMaxBulkInQueueLength !== undefined) {
       tpuOptions['Usb.MaxBulkInQueueLength'] = String(options.edgetpuOptions.usbMaxBulkInQueueLength);
     }
-    const interpreters = Array.from({ length: pool }, (_, i) => (onnx
+    const remake = (): NativeInterpreter => (onnx
       ? new OnnxInterpreter(bytes, threads, source, options.inputShapes)
-      : new addon.Interpreter(nativeModel, threads, xnnpack, spin, plan ? { edgetpu: { ...plan.devices[i]!, options: tpuOptions } } : undefined)));
+      : new addon.Interpreter(nativeModel, threads, xnnpack, spin));
+    const interpreters = Array.from({ length: pool }, (_, i) => (plan
+      ? new addon.Interpreter(nativeModel, threads, xnnpack, spin, { edgetpu: { ...plan.devices[i]!, options: tpuOptions } })
+      : remake()));
     const results = await Promise.allSettled(interpreters.map((i) => i.init()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
@@ -307,6 +418,9 @@ export class Session {
     const t3 = performance.now();
     return new Session({
       source, model: nativeModel, interpreters, threads, xnnpack, library, device, variant, bundle,
+      ...(plan ? { devices: plan.devices } : {}), remake,
+      watchdogMs: options.watchdogMs ?? (plan ? 10_000 : 0),
+      tpu: plan ? { spec, pool, threads, spin, options: tpuOptions, retryMs, fallback: cpuVariant } : null,
       warnings: [
         ...(plan ? edgetpuLibraryWarnings(library.version) : []),
         ...(pool * threads > availableParallelism() ? [threadsWarning(pool, threads, availableParallelism())] : []),
@@ -318,7 +432,7 @@ export class Session {
 
   /** Number of interpreters in the pool. */
   get poolSize(): number {
-    return this.#interpreters.length;
+    return this.#tpu?.pool ?? this.#lanes.length;
   }
 
   /** Runs waiting for a free interpreter. */
@@ -356,10 +470,11 @@ export class Session {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (this.#lostError && this.#lanes.length === 0 && !this.#switching) return Promise.reject(this.#lostError);
     return new Promise<NativeRunResult>((resolve, reject) => {
       const job: Job = { inputs, outputs, resolve, reject };
-      const interp = this.#freest();
-      if (interp) this.#dispatch(interp, job);
+      const lane = this.#freest();
+      if (lane) this.#dispatch(lane, job);
       else this.#queue.push(job);
     }).then((r) => {
       const result: Outputs = {};
@@ -383,14 +498,14 @@ export class Session {
     if (!Number.isInteger(iterations) || iterations < 1 || iterations > 10_000_000) {
       throw invalidArgument('iterations', 'an integer from 1 to 10000000', iterations);
     }
-    const interp = this.#interpreters.find((i) => i.inFlight === 0);
-    if (!interp) throw new ReefError('REEF_BUSY', 'invokeLoop needs an idle interpreter; await pending runs first');
+    const lane = this.#lanes.find((l) => l.interp.inFlight === 0);
+    if (!lane) throw new ReefError('REEF_BUSY', 'invokeLoop needs an idle interpreter; await pending runs first');
     this.#inFlight++;
     try {
-      const ns = await interp.invokeLoop(iterations);
+      const ns = await lane.interp.invokeLoop(iterations);
       return ns.map((v) => v / 1e6);
     } finally {
-      this.#release(interp);
+      this.#release(lane);
     }
   }
 
@@ -404,9 +519,12 @@ export class Session {
       this.#disposed = true;
       const err = this.#disposedError();
       for (const job of this.#queue.splice(0)) job.reject(err);
+      if (this.#probe) clearInterval(this.#probe);
+      this.#probe = null;
       // Native dispose defers the free of a busy interpreter until its job ends.
-      for (const i of this.#interpreters) i.dispose();
+      for (const l of this.#lanes) l.interp.dispose();
       this.#model.dispose();
+      this.#fallbackModel?.dispose();
     }
     if (this.#inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
@@ -416,47 +534,288 @@ export class Session {
   }
 
   /** An invoke that failed on an Edge TPU: the device went away (or stopped answering). */
-  #invokeError(interp: NativeInterpreter, e: unknown): unknown {
-    if (!(e instanceof ReefError) || e.code !== 'REEF_INVOKE_FAILED' || interp.delegate.name !== 'edgetpu') return e;
+  #deviceLostError(lane: Lane, words: string): ReefError {
+    const then = this.#tpu?.fallback
+      ? `runs go to the bundle's ${this.#tpu.fallback.name} variant until it is back`
+      : 'runs fail until it is back (a .reef bundle would run its CPU variant meanwhile)';
     return new ReefError('REEF_EDGETPU_DEVICE_LOST',
-      `the Edge TPU (${interp.delegate.reason}) failed the run: ${e.message.replace(/\.+$/, '')}. Check that the device is still attached ` +
-      '(`reef doctor`), then load the model again; a .reef bundle can run its cpu-int8 variant meanwhile (variant: \'cpu-int8\')');
+      `the Edge TPU (${lane.device ? deviceName(lane.device) : this.#delegate.reason}) failed the run: ${words.replace(/\.+$/, '')}. ` +
+      `Check that the device is still attached (\`reef doctor\`); reef looks for it every ${this.#tpu?.retryMs ?? 1000} ms and ${then}`);
   }
 
   #disposedError(): ReefError {
     return new ReefError('REEF_DISPOSED', `the session for ${this.source} was disposed; load the model again`);
   }
 
-  #dispatch(interp: NativeInterpreter, job: Job): void {
+  static #delegateOf(interp: NativeInterpreter): SessionDelegate {
+    const d = interp.delegate;
+    // TFLite's words can span lines; the reason is said on one.
+    return Object.freeze({ name: d.name, reason: d.reason.replace(/\s*\n\s*/g, '; ') });
+  }
+
+  #dispatch(lane: Lane, job: Job): void {
     let running: Promise<NativeRunResult>;
     try {
       // Throws at once when an input was detached or resized since run() checked it.
-      running = interp.run(job.inputs, job.outputs);
+      running = lane.interp.run(job.inputs, job.outputs);
     } catch (e) {
       job.reject(e);
       const next = this.#queue.shift();
-      if (next) queueMicrotask(() => this.#dispatch(interp, next));
+      if (next) queueMicrotask(() => this.#dispatchAnywhere(next));
       return;
     }
     this.#inFlight++;
+    lane.jobs.push(job);
+    if (this.#watchdogMs > 0 && lane.timer === null) {
+      lane.timer = setTimeout(() => this.#onHang(lane), this.#watchdogMs);
+      lane.timer.unref();  // A stuck invoke holds the process; the watchdog need not.
+    }
     running.then(
-      (r) => { job.resolve(r); this.#release(interp); },
-      (e: unknown) => { job.reject(this.#invokeError(interp, e)); this.#release(interp); },
+      (r) => {
+        if (!this.#settled(lane, job)) return;
+        job.resolve(r);
+        this.#release(lane);
+      },
+      (e: unknown) => {
+        if (!this.#settled(lane, job)) return;
+        if (lane.device && e instanceof ReefError && e.code === 'REEF_INVOKE_FAILED') {
+          const lost = this.#deviceLostError(lane, e.message);
+          job.reject(lost);
+          this.#dropInFlight(1);
+          this.#loseLane(lane, lost);
+          return;
+        }
+        job.reject(e);
+        this.#release(lane);
+      },
     );
   }
 
+  /** A lane's job ended: false when the lane was abandoned and the job already dealt with. */
+  #settled(lane: Lane, job: Job): boolean {
+    const at = lane.jobs.indexOf(job);
+    if (at < 0) return false;
+    lane.jobs.splice(at, 1);
+    if (lane.timer) {
+      if (lane.jobs.length === 0) {
+        clearTimeout(lane.timer);
+        lane.timer = null;
+      } else {
+        lane.timer.refresh();  // Progress: the next job gets the whole limit.
+      }
+    }
+    return true;
+  }
+
+  #dispatchAnywhere(job: Job): void {
+    const lane = this.#freest();
+    if (lane) this.#dispatch(lane, job);
+    else this.#queue.unshift(job);
+  }
+
+  /** The watchdog fired: the lane's oldest job made no progress for watchdogMs. */
+  #onHang(lane: Lane): void {
+    lane.timer = null;
+    if (lane.gone || lane.jobs.length === 0) return;
+    const device = lane.device ? deviceName(lane.device) : null;
+    const err = new ReefError('REEF_INVOKE_TIMEOUT',
+      `the invoke on ${device ? `the Edge TPU (${device})` : 'the CPU'} made no progress for ${this.#watchdogMs} ms and was abandoned; ` +
+      `${device ? 'the device is treated as lost' : 'the interpreter was replaced'}. Raise watchdogMs (--watchdog) if the model is just this slow here`);
+    const [stuck] = lane.jobs.splice(0, 1);
+    stuck!.reject(err);
+    this.#dropInFlight(1);
+    this.#tell('watchdog', { ms: this.#watchdogMs, device });
+    if (lane.device) {
+      this.#loseLane(lane, err);
+    } else {
+      this.#retire(lane, true);
+      if (lane.remake) void this.#replaceCpuLane(lane.remake);
+    }
+  }
+
+  /**
+   * Emits after the current step: the session's state is settled before any listener runs, and a
+   * listener that throws cannot leave it half-changed.
+   */
+  #tell<K extends keyof SessionEvents>(name: K, ...args: SessionEvents[K]): void {
+    queueMicrotask(() => (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args));
+  }
+
+  /** Jobs that will never settle through #release (abandoned). */
+  #dropInFlight(n: number): void {
+    this.#inFlight -= n;
+    if (this.#disposed && this.#inFlight === 0 && this.#drained) {
+      const done = this.#drained;
+      this.#drained = null;
+      done();
+    }
+  }
+
+  /** Hands queued runs to lanes with room. */
+  #pump(): void {
+    for (let lane = this.#freest(); lane && this.#queue.length > 0; lane = this.#freest()) this.#dispatch(lane, this.#queue.shift()!);
+  }
+
+  /**
+   * Takes a lane out of the pool: its waiting jobs go back to the queue (abandon: they never ran),
+   * or finish where they are (dispose).
+   */
+  #retire(lane: Lane, abandon: boolean): void {
+    if (lane.gone) return;
+    lane.gone = true;
+    if (lane.timer) clearTimeout(lane.timer);
+    lane.timer = null;
+    this.#lanes = this.#lanes.filter((l) => l !== lane);
+    if (abandon) {
+      const waiting = lane.jobs.splice(0);
+      lane.interp.abandon();
+      if (this.#disposed) {
+        for (const job of waiting) job.reject(this.#disposedError());
+      } else {
+        this.#queue.unshift(...waiting);  // They never started: they run elsewhere.
+      }
+      this.#dropInFlight(waiting.length);
+      this.#pump();
+    } else {
+      lane.interp.dispose();  // Native: freed when its jobs end; they settle as usual.
+    }
+  }
+
+  async #replaceCpuLane(remake: () => NativeInterpreter): Promise<void> {
+    if (this.#disposed) return;
+    let interp: NativeInterpreter | null = null;
+    try {
+      interp = remake();
+      await interp.init();
+    } catch (e) {
+      interp?.dispose();
+      if (this.#lanes.length === 0) for (const job of this.#queue.splice(0)) job.reject(e);
+      return;
+    }
+    if (this.#disposed) { interp.dispose(); return; }
+    this.#addLane({ interp, device: null, jobs: [], timer: null, gone: false, remake });
+  }
+
+  #addLane(lane: Lane): void {
+    this.#lanes.push(lane);
+    this.#pump();
+  }
+
+  /** An Edge TPU lane failed or hung: out of the pool, CPU variant in if it was the last, look for the device. */
+  #loseLane(lane: Lane, error: ReefError): void {
+    if (lane.gone) return;
+    // The other interpreters on the same device would fail the same way: out with them too.
+    const same = this.#lanes.filter((l) => l !== lane && l.device?.path === lane.device!.path);
+    for (const l of [lane, ...same]) this.#retire(l, true);
+    if (this.#disposed) return;
+    this.#lostLanes += 1 + same.length;
+    this.#lostError = error;
+    this.#tell('device-lost', { device: deviceName(lane.device!), error });
+    if (!this.#probe && this.#tpu && !this.#disposed) {
+      this.#probe = setInterval(() => void this.#lookForDevices(), this.#tpu.retryMs);
+      this.#probe.unref();
+    }
+    if (this.#lanes.length > 0) return;  // Other devices carry on.
+    if (this.#tpu?.fallback) {
+      void this.#startFallback(lane);
+    } else {
+      for (const job of this.#queue.splice(0)) job.reject(error);
+    }
+  }
+
+  async #startFallback(lost: Lane): Promise<void> {
+    const tpu = this.#tpu!;
+    const fb = tpu.fallback!;
+    this.#switching = true;
+    let model: NativeModel | null = null;
+    const interps: NativeInterpreter[] = [];
+    try {
+      model = new (native().Model)(fb.bytes);
+      for (let i = 0; i < tpu.pool; i++) interps.push(new (native().Interpreter)(model, tpu.threads, true, tpu.spin));
+      await Promise.all(interps.map((i) => i.init()));
+      const first = interps[0]!;
+      if (!sameSignature(first.inputs(), this.inputs) || !sameSignature(first.outputs(), this.outputs)) {
+        throw new ReefError('REEF_VARIANT_UNAVAILABLE', `the ${fb.name} variant's inputs or outputs differ from the edgetpu variant's`);
+      }
+    } catch (e) {
+      for (const i of interps) i.dispose();
+      model?.dispose();
+      this.#switching = false;
+      for (const job of this.#queue.splice(0)) job.reject(this.#lostError ?? e);
+      return;
+    }
+    this.#switching = false;
+    if (this.#disposed || this.#lostLanes === 0) {  // Disposed, or the device came back first.
+      for (const i of interps) i.dispose();
+      model.dispose();
+      return;
+    }
+    this.#fallbackModel = model;
+    const reason = `the Edge TPU (${deviceName(lost.device!)}) went away; the ${fb.name} variant runs on the CPU until it is back`;
+    this.#fallbackVariant = { variant: fb.name as SessionVariant['variant'], reason, skipped: [], file: fb.file };
+    this.#delegate = Session.#delegateOf(interps[0]!);
+    this.#tell('fallback', { variant: fb.name, reason });
+    const fallbackModel = model;
+    const remake = (): NativeInterpreter => new (native().Interpreter)(fallbackModel, tpu.threads, true, tpu.spin);
+    for (const interp of interps) this.#addLane({ interp, device: null, jobs: [], timer: null, gone: false, remake });
+  }
+
+  /** Every retryMs while an Edge TPU lane is lost: a matching device that is there gets an interpreter again. */
+  async #lookForDevices(): Promise<void> {
+    const tpu = this.#tpu;
+    if (!tpu || this.#disposed || this.#lostLanes === 0 || this.#probing) return;
+    let devices: EdgetpuDevice[];
+    try {
+      devices = matchDevices(tpu.spec, listEdgetpuDevices());
+    } catch {
+      return;
+    }
+    if (devices.length === 0) return;
+    const busy = new Set(this.#lanes.filter((l) => l.device).map((l) => l.device!.path));
+    const free = devices.filter((d) => !busy.has(d.path));
+    const device = free[0] ?? devices[0]!;
+    this.#probing = true;
+    const interp = new (native().Interpreter)(this.#model, tpu.threads, false, tpu.spin, { edgetpu: { ...device, options: tpu.options } });
+    try {
+      await interp.init();
+    } catch {
+      interp.dispose();
+      return;  // Not ready yet: the next round tries again.
+    } finally {
+      this.#probing = false;
+    }
+    if (this.#disposed) { interp.dispose(); return; }
+    this.#lostLanes--;
+    const cpuLanes = this.#lanes.filter((l) => !l.device);
+    for (const l of cpuLanes) this.#retire(l, false);
+    if (this.#fallbackModel) {
+      this.#fallbackModel.dispose();  // Native: freed once its interpreters are.
+      this.#fallbackModel = null;
+      this.#fallbackVariant = null;
+    }
+    this.#delegate = Session.#delegateOf(interp);
+    if (this.#lostLanes === 0) {
+      this.#lostError = null;
+      if (this.#probe) clearInterval(this.#probe);
+      this.#probe = null;
+    }
+    this.#tell('device-restored', { device: deviceName(device) });
+    this.#addLane({ interp, device, jobs: [], timer: null, gone: false, remake: null });
+  }
+
   /** The interpreter with the fewest jobs, if one can take another (each takes INTERPRETER_SLOTS). */
-  #freest(): NativeInterpreter | undefined {
-    let best: NativeInterpreter | undefined;
-    for (const i of this.#interpreters) {
-      const n = i.inFlight;
-      if (n === 0) return i;
-      if (n < INTERPRETER_SLOTS && (!best || n < best.inFlight)) best = i;
+  #freest(): Lane | undefined {
+    if (this.#switching && this.#lanes.length === 0) return undefined;
+    let best: Lane | undefined;
+    for (const l of this.#lanes) {
+      const n = l.interp.inFlight;
+      if (n === 0) return l;
+      if (n < INTERPRETER_SLOTS && (!best || n < best.interp.inFlight)) best = l;
     }
     return best;
   }
 
-  #release(interp: NativeInterpreter): void {
+  #release(lane: Lane): void {
     this.#inFlight--;
     if (this.#disposed) {
       if (this.#inFlight === 0 && this.#drained) {
@@ -467,7 +826,9 @@ export class Session {
       return;
     }
     const next = this.#queue.shift();
-    if (next) this.#dispatch(interp, next);
+    if (!next) return;
+    if (!lane.gone) this.#dispatch(lane, next);
+    else this.#dispatchAnywhere(next);
   }
 
   #checkFeeds(feeds: Feeds): ArrayBufferView[] {

@@ -124,12 +124,15 @@ export function resizePixels(pixels: Uint8Array, channels: number, p: Placement,
   return out;
 }
 
-/** Maps a box normalised to the model input (0..1) back to the photo's pixels, clipped to the photo. */
+/**
+ * Maps a box normalised to the model input (0..1) back to the photo's pixels, clipped to the part of
+ * the photo the model saw (the whole photo, or the centre crop).
+ */
 export function boxToPhoto(b: Box, p: Placement): Box {
   const sx = p.src.width / p.dst.width;
   const sy = p.src.height / p.dst.height;
-  const mx = (x: number) => Math.min(Math.max(p.src.x + (x * p.width - p.dst.x) * sx, 0), p.srcWidth);
-  const my = (y: number) => Math.min(Math.max(p.src.y + (y * p.height - p.dst.y) * sy, 0), p.srcHeight);
+  const mx = (x: number) => Math.min(Math.max(p.src.x + (x * p.width - p.dst.x) * sx, p.src.x), p.src.x + p.src.width);
+  const my = (y: number) => Math.min(Math.max(p.src.y + (y * p.height - p.dst.y) * sy, p.src.y), p.src.y + p.src.height);
   return { xmin: mx(b.xmin), ymin: my(b.ymin), xmax: mx(b.xmax), ymax: my(b.ymax) };
 }
 

@@ -1,7 +1,7 @@
 /**
  * What `reef run` does, as functions over a Session: feed images (decoded, resized, normalised for
- * the input's dtype and layout) or raw tensors (.npy, .bin, random), and read the outputs as a
- * classification or as raw tensors. The CLI only parses arguments and prints what these return.
+ * the input's dtype and layout) or raw tensors (.npy, .bin, random), and read every output as it is
+ * (the tasks themselves run through VisionRunner, src/tasks/vision.ts). The CLI only parses arguments and prints what these return.
  */
 import { basename, extname } from 'node:path';
 import { ReefError } from '../errors.js';
@@ -12,7 +12,6 @@ import { readNpy } from '../tensor/npy.js';
 import { randomFeeds } from '../tensor/random.js';
 import { jsonValues, type JsonValue } from '../tensor/values.js';
 import { TYPED_ARRAY_FOR, elementCount, type DType, type TensorInfo, type TypedArray } from '../types.js';
-import { classifierOutput, classify, type LabelledClass } from './classify.js';
 
 /** Files that hold a raw tensor rather than an image. */
 export const TENSOR_FILE_EXTENSIONS = ['.npy', '.bin'];
@@ -29,26 +28,9 @@ export interface TensorRecord {
   data: JsonValue[];
 }
 
-export interface ClassifyResult {
-  image: string;
-  top: LabelledClass[];
-}
-
 /** "name" dtype[shape] of each tensor, for messages. */
 export function describeTensors(ts: readonly TensorInfo[]): string {
   return ts.map((t) => `"${t.name}" ${t.dtype}[${t.shape.join(',')}]`).join(', ');
-}
-
-/**
- * The classifier output of the session's model.
- * @throws ReefError REEF_TASK_UNSUPPORTED naming the outputs, when the model is not a classifier.
- */
-export function requireClassifier(session: Session): TensorInfo {
-  const o = classifierOutput(session.outputs);
-  if (o) return o;
-  throw new ReefError('REEF_TASK_UNSUPPORTED',
-    `${session.source} is not a classifier: its outputs are ${describeTensors(session.outputs)}, and reef run classifies with a ` +
-    'single [1,N] scores output. Use --raw to print every output tensor (or --save DIR for .npy files)');
 }
 
 /** The session's single image input. */
@@ -70,20 +52,6 @@ export interface ImageFeedOptions {
 export async function runImage(session: Session, image: string, opts: ImageFeedOptions): Promise<Outputs> {
   const feed = await imageToInput(image, imageInput(session), opts.norm, opts.layout);
   return session.run([feed]);
-}
-
-/** Classifies each image: top-k classes with labels. */
-export async function classifyImages(
-  session: Session, images: string[], opts: ImageFeedOptions & { labels: readonly string[] | null; k: number },
-): Promise<ClassifyResult[]> {
-  const output = requireClassifier(session);
-  imageInput(session);
-  const results: ClassifyResult[] = [];
-  for (const image of images) {
-    const out = await runImage(session, image, opts);
-    results.push({ image, top: classify(out[output.name]!.data as ArrayLike<number>, output, opts.labels, opts.k) });
-  }
-  return results;
 }
 
 /** Where raw input tensors come from. */

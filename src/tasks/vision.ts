@@ -10,8 +10,8 @@ import type { TensorInfo, TypedArray } from '../types.js';
 import { ReefError } from '../errors.js';
 import { dequantize } from '../quant.js';
 import { topK } from './classify.js';
-import { pixelsToInput, DEFAULT_NORMALIZATION, type Normalization } from '../image/preprocess.js';
-import { readTfliteMetadata } from '../model/tflite/metadata.js';
+import { pixelsToInput, imageGeometry, DEFAULT_NORMALIZATION, type Layout, type Normalization } from '../image/preprocess.js';
+import { readTfliteMetadata, type TfliteMetadataSummary } from '../model/tflite/metadata.js';
 import { load, type LoadOptions } from '../runtime/session.js';
 import { readLabels } from '../labels.js';
 import { placement, resizePixels, boxToPhoto, pointToPhoto, type Box, type Placement, type ResizeFilter, type ResizeMode } from './resize.js';
@@ -29,9 +29,19 @@ export const TASKS: readonly Task[] = ['classify', 'detect', 'segment', 'embed']
 /** How a detector's outputs are read. */
 export type DetectDecoder = 'ssd-postprocess' | 'anchors-blazeface' | 'grid';
 
+/** Where a runner's task came from. */
+export type TaskSource = 'option' | 'bundle' | 'metadata' | 'outputs';
+
 export interface VisionOptions {
-  /** Forces the task; otherwise it comes from the outputs. */
+  /** Forces the task; otherwise `declaredTask`, else it comes from the outputs. */
   task?: Task;
+  /** The task the model's bundle manifest or TFLite metadata declares (see taskFromMetadata). */
+  declaredTask?: { task: Task; from: 'bundle' | 'metadata' };
+  /** Image input layout when the shape does not tell ([1,3,H,3]); default from the shape. */
+  layout?: Layout;
+  /** Classify and detect: keep only these class indices / drop these. */
+  allow?: ReadonlySet<number>;
+  deny?: ReadonlySet<number>;
   resize?: ResizeMode;
   filter?: ResizeFilter;
   /** Pixel value for letterbox padding (default 0). */
@@ -88,8 +98,71 @@ export function inferTask(outputs: readonly TensorInfo[], classes?: number): { t
     const n = s.reduce((a, b) => a * b, 1);
     if (s.length >= 1 && n === s[s.length - 1] && n >= 2) return { task: 'classify' };
   }
-  throw new ReefError('REEF_TASK_MISMATCH',
-    `reef cannot tell the task from the outputs ${shapeText(outputs)}; pass --task classify|detect|segment|embed, or --raw to print the outputs as they are`);
+  throw new ReefError('REEF_TASK_UNSUPPORTED',
+    `reef cannot tell which vision task the outputs ${shapeText(outputs)} are for (no task in the model's metadata, and none of the ` +
+    'layouts reef reads); pass --task classify|detect|segment|embed if you know it, or --raw to print the outputs as they are');
+}
+
+/**
+ * The task a model's TFLite metadata declares, the way tflite-support's metadata writers mark it:
+ * the model name (ImageClassifier, ObjectDetector, ImageSegmenter, ImageEmbedder), or the outputs'
+ * content (a BoundingBoxProperties output -> detect; an ImageProperties output -> segment; one
+ * FeatureProperties output with a label file -> classify). Undefined when the metadata says nothing.
+ */
+export function taskFromMetadata(md: TfliteMetadataSummary | null): Task | undefined {
+  const raw = md?.raw;
+  if (!raw) return undefined;
+  const byName: Record<string, Task> = { ImageClassifier: 'classify', ObjectDetector: 'detect', ImageSegmenter: 'segment', ImageEmbedder: 'embed' };
+  if (raw.name !== undefined && byName[raw.name]) return byName[raw.name];
+  const outs = raw.subgraphMetadata?.[0]?.outputTensorMetadata ?? [];
+  const kinds = outs.map((t) => t.content?.contentProperties?.type);
+  if (kinds.includes('BoundingBoxProperties')) return 'detect';
+  if (outs.length === 1 && kinds[0] === 'ImageProperties') return 'segment';
+  if (outs.length === 1 && kinds[0] === 'FeatureProperties' && (outs[0].associatedFiles ?? []).some((f) => f.type === 2 || f.type === 3)) return 'classify';
+  return undefined;
+}
+
+/** What a task needs of the outputs, in words (for REEF_TASK_MISMATCH). */
+const TASK_NEEDS: Record<Task, string> = {
+  classify: 'one scores vector ([N] or [1,N], N >= 2)',
+  detect: 'one of the detector layouts reef reads (TFLite_Detection_PostProcess: boxes [1,N,4], classes [1,N], scores [1,N], count [1]; ' +
+    'BlazeFace [1,896,16]+[1,896,1]; a grid head [1,5+C,H,W])',
+  segment: 'one [1,H,W] class map or [1,H,W,C] scores map (H, W >= 8)',
+  embed: 'one feature vector',
+};
+
+/**
+ * Checks that the outputs fit `task` (asked for by --task, declared by the model, or needed by a
+ * command); the decoder for detect.
+ * @throws ReefError REEF_TASK_MISMATCH naming the task, where it came from, what it needs, the outputs
+ * and, when reef can tell, the task the outputs do fit.
+ */
+export function checkTask(task: Task, outputs: readonly TensorInfo[], why: string, classes?: number): { decoder?: DetectDecoder } {
+  let fits: boolean;
+  let decoder: DetectDecoder | undefined;
+  let inferred: { task: Task; decoder?: DetectDecoder } | null = null;
+  try { inferred = inferTask(outputs, classes); } catch { inferred = null; }
+  switch (task) {
+    case 'detect':
+      decoder = inferred?.task === 'detect' ? inferred.decoder : undefined;
+      fits = decoder !== undefined;
+      break;
+    case 'segment':
+      fits = outputs.length === 1 && isMaskShape(outputs[0].shape);
+      break;
+    case 'classify':
+    case 'embed': {
+      const s = outputs.length === 1 ? outputs[0].shape : [];
+      const n = s.reduce((a, b) => a * b, 1);
+      fits = s.length >= 1 && n >= 2 && n === s[s.length - 1];
+      break;
+    }
+  }
+  if (!fits) {
+    const other = inferred && inferred.task !== task ? `; they fit ${inferred.task} (run without --task, or with --task ${inferred.task})` : '';
+    throw new ReefError('REEF_TASK_MISMATCH', `${why}, which needs ${TASK_NEEDS[task]}, but the model's outputs are ${shapeText(outputs)}${other}`);
+  }
+  return { decoder };
 }
 
 function blazefaceOutputs(outputs: readonly TensorInfo[]): { boxes: number; scores: number } | null {
@@ -130,7 +203,7 @@ export async function decodePhoto(path: string, channels: 1 | 3 = 3): Promise<{ 
 }
 
 /** Labels and normalisation from the model's TFLite metadata (null when the file has none or is not TFLite). */
-export async function modelMetadata(path: string): Promise<{ labels?: string[]; mean?: number[]; std?: number[] } | null> {
+export async function modelMetadata(path: string): Promise<TfliteMetadataSummary | null> {
   if (!path.endsWith('.tflite')) return null;
   try {
     return readTfliteMetadata(await readFile(path));
@@ -142,9 +215,12 @@ export async function modelMetadata(path: string): Promise<{ labels?: string[]; 
 /** Runs photos through one session for one task. */
 export class VisionRunner {
   readonly task: Task;
+  /** Where the task came from: --task, the bundle manifest, the model's metadata, or the output shapes. */
+  readonly taskSource: TaskSource;
   readonly decoder?: DetectDecoder;
   readonly input: TensorInfo;
   readonly labels: string[] | null;
+  readonly layout: Layout;
   private readonly opts: VisionOptions;
   private anchors: Anchor[] | null = null;
   private grid: GridLayout | null = null;
@@ -152,28 +228,34 @@ export class VisionRunner {
   constructor(readonly session: Session, opts: VisionOptions = {}) {
     this.opts = opts;
     this.labels = opts.labels ?? null;
+    if (session.inputs.length !== 1) {
+      throw new ReefError('REEF_INPUT_NAME_MISMATCH',
+        `${session.source} has ${session.inputs.length} inputs (${shapeText(session.inputs)}); images feed single-input models. ` +
+        'Give raw tensors instead: --input NAME=FILE.npy for each input, or --random');
+    }
     this.input = session.inputs[0];
-    const s = this.input.shape;
-    if (s.length !== 4 || s[0] !== 1 || (s[3] !== 1 && s[3] !== 3)) {
-      throw new ReefError('REEF_INPUT_SHAPE_MISMATCH', `input "${this.input.name}" has shape [${s.join(',')}]; an image input must be [1,height,width,1 or 3] (NHWC)`);
-    }
-    const inferred = inferTask(session.outputs, this.labels?.length);
-    this.task = opts.task ?? inferred.task;
-    if (this.task === 'detect') {
+    this.layout = imageGeometry(this.input, opts.layout).layout;
+    const classes = this.labels?.length;
+    if (opts.task !== undefined) {
+      this.task = opts.task;
+      this.taskSource = 'option';
+      this.decoder = checkTask(opts.task, session.outputs, `--task ${opts.task} was asked for`, classes).decoder;
+    } else if (opts.declaredTask) {
+      const { task, from } = opts.declaredTask;
+      this.task = task;
+      this.taskSource = from;
+      this.decoder = checkTask(task, session.outputs, `the model's ${from === 'bundle' ? 'bundle manifest' : 'metadata'} says it is for ${task}`, classes).decoder;
+    } else {
+      const inferred = inferTask(session.outputs, classes);
+      this.task = inferred.task;
+      this.taskSource = 'outputs';
       this.decoder = inferred.decoder;
-      if (!this.decoder) {
-        throw new ReefError('REEF_TASK_MISMATCH', `--task detect: the outputs ${shapeText(session.outputs)} are none of the detector layouts reef reads ` +
-          '(TFLite_Detection_PostProcess; BlazeFace [1,896,16]+[1,896,1]; a grid head [1,5+C,H,W])');
-      }
-    }
-    if (this.task === 'segment' && !(session.outputs.length === 1 && isMaskShape(session.outputs[0].shape))) {
-      throw new ReefError('REEF_TASK_MISMATCH', `--task segment: the outputs ${shapeText(session.outputs)} are not one [1,H,W] or [1,H,W,C] mask`);
     }
   }
 
   get inputSize(): { width: number; height: number; channels: 1 | 3 } {
-    const s = this.input.shape;
-    return { height: s[1], width: s[2], channels: s[3] as 1 | 3 };
+    const g = imageGeometry(this.input, this.layout);
+    return { height: g.height, width: g.width, channels: g.channels as 1 | 3 };
   }
 
   /** Runs one image file. */
@@ -191,7 +273,7 @@ export class VisionRunner {
     if (this.opts.bgr && channels === 3) {
       for (let i = 0; i < resized.length; i += 3) { const r = resized[i]; resized[i] = resized[i + 2]; resized[i + 2] = r; }
     }
-    const feed = pixelsToInput(resized, this.input, this.opts.norm ?? DEFAULT_NORMALIZATION);
+    const feed = pixelsToInput(resized, this.input, this.opts.norm ?? DEFAULT_NORMALIZATION, this.layout);
     const t1 = performance.now();
     const out = await this.session.run([feed]);
     const t2 = performance.now();
@@ -210,8 +292,16 @@ export class VisionRunner {
   private decode(views: OutputView[], p: Placement): VisionResult {
     switch (this.task) {
       case 'classify': {
-        const v = views[0].data;
-        return { task: 'classify', top: topK(v, this.opts.topK ?? 5).map((c) => ({ index: c.index, label: this.label(c.index), score: c.score })) };
+        let v = views[0].data;
+        const { allow, deny } = this.opts;
+        if (allow || deny) {
+          // Filtered classes never make the top k (the Task Library's allow/deny lists).
+          const f = Float64Array.from(v);
+          for (let i = 0; i < f.length; i++) if ((allow && !allow.has(i)) || deny?.has(i)) f[i] = -Infinity;
+          v = f;
+        }
+        const top = topK(v, this.opts.topK ?? 5).filter((c) => c.score !== -Infinity);
+        return { task: 'classify', top: top.map((c) => ({ index: c.index, label: this.label(c.index), score: c.score })) };
       }
       case 'embed':
         return { task: 'embed', embedding: l2Normalize(views[0].data) };
@@ -234,7 +324,7 @@ export class VisionRunner {
 
   private detect(views: OutputView[]): Detection[] {
     const opts = this.opts.detect ?? {};
-    const filters: DetectOptions = { ...opts };
+    const filters: DetectOptions = { ...opts, allow: opts.allow ?? this.opts.allow, deny: opts.deny ?? this.opts.deny };
     switch (this.decoder) {
       case 'ssd-postprocess':
         return decodeSsdPostprocess(views, filters);
@@ -266,24 +356,34 @@ export interface OpenVisionOptions extends VisionOptions {
 }
 
 /**
- * Loads a model (or .reef bundle) for vision: labels, normalisation, resize mode and colour order from
- * the options, else the bundle manifest, else the model's metadata, else the defaults.
+ * A VisionRunner over an open session: labels, normalisation, resize mode, colour order and the
+ * declared task from the options, else the bundle manifest, else the model's TFLite metadata, else
+ * the defaults (and the task from the output shapes).
  */
+export async function visionRunner(session: Session, model: string, opts: OpenVisionOptions = {}): Promise<VisionRunner> {
+  const b = session.bundle;
+  const md = b ? null : await modelMetadata(model);
+  const labels = opts.labelsFile ? await readLabels(opts.labelsFile) : opts.labels ?? b?.labels ?? md?.labels ?? null;
+  const pre = b?.manifest.preprocess;
+  const norm: Normalization = {
+    mean: opts.norm?.mean ?? opts.mean ?? (pre ? pre.mean : undefined) ?? md?.mean ?? DEFAULT_NORMALIZATION.mean,
+    std: opts.norm?.std ?? opts.std ?? (pre ? pre.std : undefined) ?? md?.std ?? DEFAULT_NORMALIZATION.std,
+  };
+  const bundleResize: ResizeMode | undefined = pre ? (pre.resize === 'crop' ? 'center-crop' : pre.resize) : undefined;
+  const bundleTask = b?.manifest.task.type;
+  const declared = bundleTask === 'classification' ? 'classify' : bundleTask === 'detection' ? 'detect' : undefined;
+  const mdTask = taskFromMetadata(md);
+  const declaredTask = opts.declaredTask ?? (declared ? { task: declared, from: 'bundle' as const } : mdTask ? { task: mdTask, from: 'metadata' as const } : undefined);
+  return new VisionRunner(session, {
+    ...opts, labels, norm, declaredTask, resize: opts.resize ?? bundleResize, bgr: opts.bgr ?? (pre ? pre.colorOrder === 'bgr' : undefined),
+  });
+}
+
+/** Loads a model (or .reef bundle) for vision: `load` + `visionRunner`. */
 export async function openVision(model: string, loadOptions: LoadOptions, opts: OpenVisionOptions = {}): Promise<VisionRunner> {
   const session = await load(model, loadOptions);
   try {
-    const b = session.bundle;
-    const md = b ? null : await modelMetadata(model);
-    const labels = opts.labelsFile ? await readLabels(opts.labelsFile) : opts.labels ?? b?.labels ?? md?.labels ?? null;
-    const pre = b?.manifest.preprocess;
-    const norm: Normalization = {
-      mean: opts.mean ?? (pre ? pre.mean : undefined) ?? md?.mean ?? DEFAULT_NORMALIZATION.mean,
-      std: opts.std ?? (pre ? pre.std : undefined) ?? md?.std ?? DEFAULT_NORMALIZATION.std,
-    };
-    const bundleResize: ResizeMode | undefined = pre ? (pre.resize === 'crop' ? 'center-crop' : pre.resize) : undefined;
-    return new VisionRunner(session, {
-      ...opts, labels, norm, resize: opts.resize ?? bundleResize, bgr: opts.bgr ?? (pre ? pre.colorOrder === 'bgr' : undefined),
-    });
+    return await visionRunner(session, model, opts);
   } catch (e) {
     await session.dispose();
     throw e;

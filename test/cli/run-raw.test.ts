@@ -55,13 +55,13 @@ describe('reef run with raw tensors', () => {
     expect(t.out).toMatch(/^segmentation_input_rotation0\.jpg\n {2}ArgMax {2}int64\[1,513,513\] {2}\[\d+, \d+, .*\(263153 more\)\]\n$/);
   });
 
-  it('EXPECTED FAILURE - a detector given an image: REEF_TASK_UNSUPPORTED naming the outputs, not a confident class', async () => {
+  it('EXPECTED FAILURE - a model of no task reef reads, given an image: REEF_TASK_UNSUPPORTED naming the outputs, not a confident class', async () => {
     const r = await cli('run', ULTRA, sharedPath('images/misc/grace_hopper.jpg'));
     expect(r.code).toBe(1);
     expect(r.err).toBe(FALLBACK +
-      `reef: REEF_TASK_UNSUPPORTED: ${ULTRA} is not a classifier: its outputs are "Identity" float32[1,1,4], "Identity_1" float32[1,1,2], ` +
-      'and reef run classifies with a single [1,N] scores output. Use --raw to print every output tensor (or --save DIR for .npy files)\n' +
-      '  fix: Run it with --raw to print every output tensor (or --save DIR for .npy files), or use a task the model has.\n');
+      'reef: REEF_TASK_UNSUPPORTED: reef cannot tell which vision task the outputs Identity float32[1,1,4], Identity_1 float32[1,1,2] are for ' +
+      '(no task in the model\'s metadata, and none of the layouts reef reads); pass --task classify|detect|segment|embed if you know it, or --raw to print the outputs as they are\n' +
+      '  fix: Pass --task classify|detect|segment|embed if you know what the model does, or run it with --raw to print every output tensor (or --save DIR for .npy files).\n');
   });
 
   it('EXPECTED FAILURE - tensors of the wrong dtype or size, unknown or missing input names, mixed inputs', async () => {

@@ -7,7 +7,7 @@ import { nms, weightedNms, iou } from '../../src/tasks/detect/nms.js';
 import { decodeGrid, gridLayout } from '../../src/tasks/detect/grid.js';
 import { maskFromOutput, maskToPhoto, classAreas, vocColor } from '../../src/tasks/segment.js';
 import { cosineSimilarity, l2Normalize } from '../../src/tasks/embed.js';
-import { inferTask } from '../../src/tasks/vision.js';
+import { checkTask, inferTask, taskFromMetadata } from '../../src/tasks/vision.js';
 import { isReefError } from '../../src/errors.js';
 import type { TensorInfo } from '../../src/types.js';
 
@@ -46,6 +46,8 @@ describe('resize modes and mapping back to the photo', () => {
     const p = placement(200, 100, 100, 100, 'center-crop');
     expect(p.src).toEqual({ x: 50, y: 0, width: 100, height: 100 });
     close(boxToPhoto({ xmin: 0, ymin: 0, xmax: 1, ymax: 1 }, p) as unknown as Record<string, number>, { xmin: 50, ymin: 0, xmax: 150, ymax: 100 });
+    // a box reaching past the input's edge stops at the crop's edge: the model saw nothing beyond it
+    close(boxToPhoto({ xmin: -0.1, ymin: 0.5, xmax: 1.2, ymax: 1.1 }, p) as unknown as Record<string, number>, { xmin: 50, ymin: 50, xmax: 150, ymax: 100 });
     const cols = new Uint8Array(200 * 100).map((_, i) => (i % 200 < 50 || i % 200 >= 150 ? 0 : 255));
     expect(resizePixels(cols, 1, p).every((v) => v === 255)).toBe(true);
   });
@@ -218,12 +220,38 @@ describe('segmentation and embeddings', () => {
 
 describe('the task from the outputs', () => {
   const t = (name: string, dtype: string, shape: number[]): TensorInfo => ({ name, dtype, shape, quantization: { scale: 0, zeroPoint: 0 }, byteLength: 0 } as TensorInfo);
-  it('detect (post-processed SSD, BlazeFace, grid), segment, classify; anything else is REEF_TASK_MISMATCH', () => {
+  it('detect (post-processed SSD, BlazeFace, grid), segment, classify; anything else is REEF_TASK_UNSUPPORTED', () => {
     expect(inferTask([t('b', 'float32', [1, 10, 4]), t('c', 'float32', [1, 10]), t('s', 'float32', [1, 10]), t('n', 'float32', [1])])).toEqual({ task: 'detect', decoder: 'ssd-postprocess' });
     expect(inferTask([t('r', 'float32', [1, 896, 16]), t('c', 'float32', [1, 896, 1])])).toEqual({ task: 'detect', decoder: 'anchors-blazeface' });
     expect(inferTask([t('o', 'float32', [1, 85, 22, 22])])).toEqual({ task: 'detect', decoder: 'grid' });
     expect(inferTask([t('a', 'int64', [1, 513, 513])])).toEqual({ task: 'segment' });
     expect(inferTask([t('p', 'uint8', [1, 1001])])).toEqual({ task: 'classify' });
-    expect(codeOf(() => inferTask([t('a', 'float32', [1, 4420, 4]), t('b', 'float32', [1, 4420, 2])]))).toBe('REEF_TASK_MISMATCH');
+    expect(codeOf(() => inferTask([t('a', 'float32', [1, 4420, 4]), t('b', 'float32', [1, 4420, 2])]))).toBe('REEF_TASK_UNSUPPORTED');
+  });
+
+  it('checkTask: a task asked for that the outputs do not fit is REEF_TASK_MISMATCH, saying what they fit; one that fits gives its decoder', () => {
+    const ssd = [t('b', 'float32', [1, 10, 4]), t('c', 'float32', [1, 10]), t('s', 'float32', [1, 10]), t('n', 'float32', [1])];
+    expect(checkTask('detect', ssd, 'x')).toEqual({ decoder: 'ssd-postprocess' });
+    expect(checkTask('embed', [t('e', 'float32', [1, 1, 1, 128])], 'x')).toEqual({ decoder: undefined });
+    const e = (() => { try { checkTask('segment', ssd, 'the model\'s metadata says it is for segment'); } catch (x) { return x as Error & { code: string }; } })();
+    expect([e?.code, e?.message]).toEqual(['REEF_TASK_MISMATCH', 'the model\'s metadata says it is for segment, which needs one [1,H,W] class map or [1,H,W,C] scores map (H, W >= 8), ' +
+      'but the model\'s outputs are b float32[1,10,4], c float32[1,10], s float32[1,10], n float32[1]; they fit detect (run without --task, or with --task detect)']);
+    expect(codeOf(() => checkTask('classify', [t('a', 'float32', [1, 4420, 4]), t('b', 'float32', [1, 4420, 2])], 'x'))).toBe('REEF_TASK_MISMATCH');
+  });
+});
+
+describe('the task from TFLite metadata (tflite-support conventions)', () => {
+  const md = (raw: unknown) => ({ entries: [], inputs: [], outputs: [], associatedFiles: [], raw }) as unknown as Parameters<typeof taskFromMetadata>[0];
+  const out = (type: string, files: number[] = []) => ({ content: { contentProperties: { type, value: {} } }, associatedFiles: files.map((f) => ({ name: 'l.txt', type: f })) });
+  it('by model name, else by output content: BoundingBoxProperties -> detect, ImageProperties -> segment, labelled FeatureProperties -> classify; else undefined', () => {
+    expect(taskFromMetadata(md({ name: 'ObjectDetector' }))).toBe('detect');
+    expect(taskFromMetadata(md({ name: 'ImageSegmenter' }))).toBe('segment');
+    expect(taskFromMetadata(md({ name: 'ImageEmbedder' }))).toBe('embed');
+    expect(taskFromMetadata(md({ name: 'Coco SSD', subgraphMetadata: [{ outputTensorMetadata: [out('BoundingBoxProperties'), out('FeatureProperties', [3])] }] }))).toBe('detect');
+    expect(taskFromMetadata(md({ subgraphMetadata: [{ outputTensorMetadata: [out('ImageProperties')] }] }))).toBe('segment');
+    expect(taskFromMetadata(md({ subgraphMetadata: [{ outputTensorMetadata: [out('FeatureProperties', [2])] }] }))).toBe('classify');
+    expect(taskFromMetadata(md({ subgraphMetadata: [{ outputTensorMetadata: [out('FeatureProperties')] }] }))).toBeUndefined();
+    expect(taskFromMetadata(md(undefined))).toBeUndefined();
+    expect(taskFromMetadata(null)).toBeUndefined();
   });
 });

@@ -17,11 +17,29 @@
 //   REEF_STANDIN_RUNTIME     runtime version it reports (default 14)
 //   REEF_STANDIN_FAIL_AFTER  invokes that succeed before every later one fails
 //                            as a device that went away does
+//   REEF_STANDIN_VERSION     the whole edgetpu_version() string instead
+//   REEF_STANDIN_USB2        1: a USB Accelerator on a USB 2 port: every invoke
+//                            takes 3x as long (the slow-down users report)
+//   REEF_STANDIN_STATE       path of a file read at every call, so a test can
+//                            change the device while it runs: words
+//                            "devices=SPEC" (replaces REEF_STANDIN_DEVICES;
+//                            a device that leaves the list fails its invokes,
+//                            as an unplugged one does) and "hang" (invokes
+//                            block until the word is gone: a stuck device).
+// Like the real runtime, the delegate's kernel refuses in Prepare a package
+// whose minimum runtime version (in the op's options) is newer than its own.
 #include <dlfcn.h>
+#include <unistd.h>
 
+#include <cctype>
+#include <chrono>
+#include <thread>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -47,6 +65,24 @@ const char* Env(const char* name, const char* fallback) {
   return v != nullptr && *v != '\0' ? v : fallback;
 }
 
+// The words of the REEF_STANDIN_STATE file ("" when there is none).
+std::string State() {
+  const char* path = Env("REEF_STANDIN_STATE", "");
+  if (*path == '\0') return "";
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return " " + ss.str() + " ";
+}
+
+bool StateSays(const std::string& state, const char* word) {
+  for (size_t at = state.find(word); at != std::string::npos; at = state.find(word, at + 1)) {
+    const size_t end = at + std::strlen(word);
+    if (std::isspace(static_cast<unsigned char>(state[at - 1])) && (end >= state.size() || std::isspace(static_cast<unsigned char>(state[end])))) return true;
+  }
+  return false;
+}
+
 struct Listed {
   edgetpu_device_type type;
   std::string path;
@@ -55,6 +91,12 @@ struct Listed {
 std::vector<Listed> Devices() {
   std::vector<Listed> out;
   std::string spec = Env("REEF_STANDIN_DEVICES", "");
+  const std::string state = State();
+  const size_t d = state.find(" devices=");
+  if (d != std::string::npos) {
+    const size_t from = d + 9;
+    spec = state.substr(from, state.find_first_of(" \t\r\n", from) - from);
+  }
   size_t start = 0;
   int usb = 0, pci = 0;
   while (start < spec.size()) {
@@ -93,7 +135,58 @@ struct StandinDelegate {
   TfLiteInterpreter* twin = nullptr;
   long invokes = 0;
   long fail_after = -1;
+  edgetpu_device_type type = EDGETPU_APEX_USB;
+  std::string path;     // The device this delegate opened.
+  int need_runtime = 0;  // The newest min_runtime_version of the packages it claimed.
 };
+
+int OwnRuntimeVersion() { return std::atoi(Env("REEF_STANDIN_RUNTIME", "14")); }
+
+// --- min_runtime_version of an edgetpu-custom-op's options -------------------------------------
+// The options are a FlexBuffer map; key "4" holds the executable package (a string or a blob: both
+// are size-prefixed bytes), a FlatBuffer whose root
+// table's field 0 is min_runtime_version (libedgetpu executable.fbs). Returns 0 when unreadable.
+uint64_t ReadUInt(const uint8_t* p, int width) {
+  uint64_t v = 0;
+  for (int i = 0; i < width; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+  return v;
+}
+
+int PackageMinRuntime(const uint8_t* opts, size_t size) {
+  if (opts == nullptr || size < 3) return 0;
+  const int root_width = opts[size - 1];
+  const uint8_t root_type = opts[size - 2];
+  if ((root_type >> 2) != 9 /* FBT_MAP */ || root_width < 1 || size < static_cast<size_t>(2 + root_width)) return 0;
+  const uint8_t* root = opts + size - 2 - root_width;
+  const uint8_t* map = root - ReadUInt(root, root_width);
+  const int w = 1 << (root_type & 3);
+  if (map - 3 * w < opts || map >= opts + size) return 0;
+  const uint64_t n = ReadUInt(map - w, w);
+  const uint8_t* keys_at = map - 3 * w;
+  const uint8_t* keys = keys_at - ReadUInt(keys_at, w);
+  const int kw = static_cast<int>(ReadUInt(map - 2 * w, w));
+  if (keys < opts || kw < 1 || map + n * w + n > opts + size) return 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint8_t* key_at = keys + i * kw;
+    const char* key = reinterpret_cast<const char*>(key_at - ReadUInt(key_at, kw));
+    if (reinterpret_cast<const uint8_t*>(key) < opts || std::strcmp(key, "4") != 0) continue;
+    const uint8_t* value_at = map + i * w;
+    const uint8_t packed = map[n * w + i];
+    if ((packed >> 2) != 5 /* FBT_STRING, as edgetpu_compiler writes it */ && (packed >> 2) != 25 /* FBT_BLOB */) return 0;
+    const uint8_t* blob = value_at - ReadUInt(value_at, w);
+    const int bw = 1 << (packed & 3);
+    const uint64_t blob_size = ReadUInt(blob - bw, bw);
+    if (blob < opts || blob + blob_size > opts + size || blob_size < 8) return 0;
+    const uint8_t* table = blob + ReadUInt(blob, 4);
+    const uint8_t* vtable = table - static_cast<int32_t>(ReadUInt(table, 4));
+    if (vtable < blob || vtable + 6 > blob + blob_size) return 0;
+    const uint64_t field = ReadUInt(vtable + 4, 2);
+    return ReadUInt(vtable, 2) > 4 && field != 0 ? static_cast<int>(ReadUInt(table + field, 4)) : 0;
+  }
+  return 0;
+}
+
+bool DevicePresent(const StandinDelegate* d);
 
 bool LoadTwin(StandinDelegate* d, TfLiteContext* context) {
   if (d->twin != nullptr) return true;
@@ -143,12 +236,22 @@ void* KernelInit(TfLiteContext* context, const char* buffer, size_t) {
 
 void KernelFree(TfLiteContext*, void* buffer) { delete reinterpret_cast<Kernel*>(buffer); }
 
-TfLiteStatus KernelPrepare(TfLiteContext*, TfLiteNode*) { return kTfLiteOk; }
+TfLiteStatus KernelPrepare(TfLiteContext* context, TfLiteNode* node) {
+  const StandinDelegate* d = reinterpret_cast<Kernel*>(node->user_data)->delegate;
+  if (d->need_runtime > OwnRuntimeVersion()) {  // The real runtime's words (google-coral/edgetpu#435).
+    context->ReportError(context, "Failed to prepare for TPU. Failed precondition: Package requires runtime version (%d), which is newer than this runtime version (%d).",
+                         d->need_runtime, OwnRuntimeVersion());
+    return kTfLiteError;
+  }
+  return kTfLiteOk;
+}
 
 TfLiteStatus KernelInvoke(TfLiteContext* context, TfLiteNode* node) {
   auto* k = reinterpret_cast<Kernel*>(node->user_data);
   StandinDelegate* d = k->delegate;
-  if (d->fail_after >= 0 && d->invokes >= d->fail_after) {
+  // A stuck device: the call does not come back until the test lets it (bounded: 10 minutes).
+  for (int waited = 0; StateSays(State(), "hang") && waited < 60000; ++waited) usleep(10000);
+  if ((d->fail_after >= 0 && d->invokes >= d->fail_after) || !DevicePresent(d)) {
     context->ReportError(context, "Failed to execute request. USB transfer error 2 [LibUsbDataInCallback]");
     return kTfLiteError;
   }
@@ -165,7 +268,11 @@ TfLiteStatus KernelInvoke(TfLiteContext* context, TfLiteNode* node) {
     if (src->bytes != d->tfl.ByteSize(dst)) return kTfLiteError;
     std::memcpy(d->tfl.Data(dst), src->data.raw, src->bytes);
   }
+  const auto t0 = std::chrono::steady_clock::now();
   if (d->tfl.Invoke(d->twin) != kTfLiteOk) return kTfLiteError;
+  if (std::strcmp(Env("REEF_STANDIN_USB2", "0"), "1") == 0) {
+    std::this_thread::sleep_for(2 * (std::chrono::steady_clock::now() - t0));
+  }
   for (size_t i = 0; i < k->outputs.size(); ++i) {
     const TfLiteTensor* src = d->tfl.Output(d->twin, static_cast<int>(i));
     TfLiteTensor* dst = &context->tensors[k->outputs[i]];
@@ -186,6 +293,10 @@ TfLiteStatus DelegatePrepare(TfLiteContext* context, TfLiteDelegate* delegate) {
     if (reg->builtin_code == 32 /* kTfLiteBuiltinCustom */ && reg->custom_name != nullptr &&
         std::strcmp(reg->custom_name, "edgetpu-custom-op") == 0) {
       claimed.push_back(plan->data[i]);
+      auto* d = reinterpret_cast<StandinDelegate*>(delegate);
+      const int need = PackageMinRuntime(static_cast<const uint8_t*>(node->custom_initial_data),
+                                         static_cast<size_t>(node->custom_initial_data_size));
+      if (need > d->need_runtime) d->need_runtime = need;
     }
   }
   if (claimed.empty()) return kTfLiteOk;
@@ -209,12 +320,20 @@ TfLiteStatus DelegatePrepare(TfLiteContext* context, TfLiteDelegate* delegate) {
 
 std::string g_version;
 
+bool DevicePresent(const StandinDelegate* d) {
+  for (const Listed& l : Devices()) {
+    if (l.type == d->type && l.path == d->path) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 extern "C" {
 
 __attribute__((visibility("default"))) const char* edgetpu_version() {
-  g_version = std::string("BuildLabel(reef-standin), RuntimeVersion(") + Env("REEF_STANDIN_RUNTIME", "14") + ")";
+  g_version = Env("REEF_STANDIN_VERSION", "");
+  if (g_version.empty()) g_version = std::string("BuildLabel(reef-standin), RuntimeVersion(") + Env("REEF_STANDIN_RUNTIME", "14") + ")";
   return g_version.c_str();
 }
 
@@ -235,12 +354,15 @@ __attribute__((visibility("default"))) void edgetpu_free_devices(struct edgetpu_
 
 __attribute__((visibility("default"))) TfLiteDelegate* edgetpu_create_delegate(
     enum edgetpu_device_type type, const char* name, const struct edgetpu_option*, size_t) {
-  bool found = false;
-  for (const Listed& d : Devices()) {
-    if (d.type == type && (name == nullptr || *name == '\0' || d.path == name)) found = true;
+  const Listed* found = nullptr;
+  const std::vector<Listed> devices = Devices();
+  for (const Listed& l : devices) {
+    if (found == nullptr && l.type == type && (name == nullptr || *name == '\0' || l.path == name)) found = &l;
   }
-  if (!found) return nullptr;
+  if (found == nullptr) return nullptr;
   auto* d = new StandinDelegate();
+  d->type = found->type;
+  d->path = found->path;
   d->base.data_ = d;
   d->base.Prepare = DelegatePrepare;
   // As the real delegate: without this flag TFLite prepares every op (the unresolved custom op
