@@ -68,6 +68,11 @@ export const ERROR_CODES = {
     fix: 'Follow the fix in the message: it depends on where reef is. An installed reef ships prebuilt addons for linux-x64 and linux-arm64; elsewhere `npm rebuild reef` builds one from binding.gyp (python3, make, a C++17 compiler). `reef doctor` lists the files tried.',
     http: 500,
   },
+  REEF_NODE_TOO_OLD: {
+    meaning: 'The Node.js running reef is older than the version reef needs (package.json engines: Node 20).',
+    fix: 'Install Node 20 or newer: the official build for this platform (linux-x64, linux-arm64 for a 64-bit Raspberry Pi OS) from https://nodejs.org/en/download, NodeSource\'s apt repository, or nvm.',
+    http: 500,
+  },
   REEF_INTERPRETER_FAILED: {
     meaning: 'TensorFlow Lite could not create an interpreter or allocate tensors for this model.',
     fix: 'Read the TFLite message carried in the error; check that the model\'s ops are supported by TFLite 2.9.',
@@ -209,13 +214,13 @@ export const ERROR_CODES = {
     http: 401,
   },
   REEF_SERVE_MODEL_FORMAT: {
-    meaning: 'reef serve was given a model file it cannot serve yet (.onnx before the ONNX backend exists) or none at all in a version folder.',
-    fix: 'Serve a .tflite or .reef file; convert ONNX models to TFLite first.',
+    meaning: 'reef serve found no model it can serve where it looked: a version folder without a model file (or with several), or a model base path / repository without numeric version folders.',
+    fix: 'Put one .tflite, .reef or .onnx file in a numeric version folder (BASE/1/model.tflite), or name the file to serve model.tflite.',
     http: 501,
   },
   REEF_SERVE_CONFIG_INVALID: {
-    meaning: 'A --model_config_file or model repository is malformed: a syntax error, an unknown field, or a name that escapes the repository.',
-    fix: 'Fix the file at the line and column the message names (TF Serving\'s text-format model_config_list).',
+    meaning: 'A --model_config_file, a Triton config.pbtxt or a model repository is malformed (a syntax error, an unknown field, a name that escapes the repository) or does not match the model (a config.pbtxt field that disagrees with the model file: the message names it).',
+    fix: 'Fix the file at the line and column the message names (TF Serving\'s text-format model_config_list, Triton\'s model configuration), or the field it names.',
     http: 400,
   },
   REEF_CONVERT_UNSUPPORTED_OP: {
@@ -288,9 +293,9 @@ export const ERROR_CODES = {
     fix: 'Check the device (`reef doctor`); raise the limit (watchdogMs / --watchdog MS) if the model is just slow on this board.',
     http: 504,
   },
-  REEF_NODE_TOO_OLD: {
-    meaning: 'The Node.js running reef is older than the version reef needs (package.json engines: Node 20).',
-    fix: 'Install Node 20 or newer: the official build for this platform (linux-x64, linux-arm64 for a 64-bit Raspberry Pi OS) from https://nodejs.org/en/download, NodeSource\'s apt repository, or nvm.',
+  REEF_SERVE_LISTEN_FAILED: {
+    meaning: 'reef serve could not listen on the address and port asked for: another process holds the port, or the address is not one of this machine\'s.',
+    fix: 'Choose another port with --rest_api_port (0 picks a free one) or stop the process that holds it (`ss -ltnp` shows it); check --host.',
     http: 500,
   },
 } as const satisfies Record<string, ErrorCodeInfo>;

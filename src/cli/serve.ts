@@ -19,7 +19,10 @@ export interface ServeCliOptions {
   model_config_file?: string;
   modelRepository?: string;
   file_system_poll_wait_seconds?: string;
+  model_config_file_poll_wait_seconds?: string;
+  thermalZone?: string;
   interpreters?: string;
+  device?: string;
   threads?: string;
   xnnpack?: boolean;
   maxQueue?: string;
@@ -70,6 +73,7 @@ export async function serveOptions(model: string | undefined, o: ServeCliOptions
     port,
     ...(o.interpreters !== undefined ? { interpreters: parsePositiveInt('--interpreters', o.interpreters) } : {}),
     ...(o.threads !== undefined ? { threads: parsePositiveInt('--threads', o.threads) } : {}),
+    ...(o.device !== undefined ? { device: o.device } : {}),
     ...(o.xnnpack === false ? { xnnpack: false } : {}),
     ...(o.maxQueue !== undefined ? { maxQueue: nonNegative('--max-queue', o.maxQueue) } : {}),
     ...(o.deadlineMs !== undefined ? { deadlineMs: nonNegative('--deadline-ms', o.deadlineMs) } : {}),
@@ -77,6 +81,8 @@ export async function serveOptions(model: string | undefined, o: ServeCliOptions
     ...(o.maxBodyMb !== undefined ? { maxBodyMb: nonNegative('--max-body-mb', o.maxBodyMb) } : {}),
     ...(token ? { token } : {}),
     ...(o.file_system_poll_wait_seconds !== undefined ? { pollSeconds: nonNegative('--file_system_poll_wait_seconds', o.file_system_poll_wait_seconds) } : {}),
+    ...(o.model_config_file_poll_wait_seconds !== undefined ? { configPollSeconds: nonNegative('--model_config_file_poll_wait_seconds', o.model_config_file_poll_wait_seconds) } : {}),
+    ...(o.thermalZone !== undefined ? { thermalZone: o.thermalZone } : {}),
     ...(o.labels !== undefined ? { labels: await readLabels(o.labels) } : {}),
     ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
   };
@@ -113,9 +119,11 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--model_name <name>', 'model name (default: "default" for a base path, the file name for a file)')
     .option('--model_base_path <dir>', 'folder of numeric version folders, each with one model file (TF Serving flag)')
     .option('--model_config_file <file>', 'TF Serving text-format model_config_list (names, base paths, version policies, labels)')
+    .option('--model_config_file_poll_wait_seconds <s>', 'seconds between reads of --model_config_file (models added/removed/changed; a broken edit keeps the old config); 0 = read once (default)')
     .option('--model-repository <dir>', 'Triton layout: DIR/<model>/<version>/<model file>')
     .option('--file_system_poll_wait_seconds <s>', 'seconds between looks for new versions; 0 = only at start (default 1)')
-    .option('--interpreters <n>', 'interpreters per model version (default 1)')
+    .option('--interpreters <n>', 'interpreters per model version (default from the device profile: one per Edge TPU, else cores / threads)')
+    .option('--device <id>', 'device profile (devices/*.json) instead of the one matching this host')
     .option('--threads <n>', 'CPU threads per interpreter (default: the device profile\'s)')
     .option('--no-xnnpack', 'use TFLite\'s built-in kernels')
     .option('--max-queue <n>', 'runs that may wait per model version before 503 (default 64)')
@@ -125,6 +133,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--token <token>', 'require "Authorization: Bearer TOKEN" on every route but health (or REEF_SERVE_TOKEN)')
     .option('--labels <file>', 'labels for :classify and the classification extension')
     .option('--log-level <level>', 'pino log level: debug prints one line per request (default warn)')
+    .option('--thermal-zone <file>', 'device temperature file for /metrics (default /sys/class/thermal/thermal_zone0/temp)')
     .option('--json', 'print the listening address and models as JSON')
     .action(async (model: string | undefined, o: ServeCliOptions) => {
       const opts = await serveOptions(model, o);

@@ -8,16 +8,16 @@ import { isAbsolute, dirname, resolve } from 'node:path';
 import { ReefError } from '../errors.js';
 import { checkModelName, type ModelSource, type VersionPolicy } from './repository.js';
 
-type Value = string | number | boolean | Message;
-interface Message {
+export type Value = string | number | boolean | Message;
+export interface Message {
   [field: string]: Value[];
 }
 
-class Reader {
+export class Reader {
   pos = 0;
   /** Where each field of each message starts ('' = the message itself), for messages about meaning. */
   readonly where = new WeakMap<Message, Map<string, number>>();
-  constructor(readonly text: string, readonly file: string) {}
+  constructor(readonly text: string, readonly file: string, readonly type = 'tensorflow.serving.ModelServerConfig') {}
 
   /** Fails pointing at a field of a message (or at the message). */
   failAt(msg: Message, field: string, text: string): never {
@@ -30,7 +30,7 @@ class Reader {
     const before = this.text.slice(0, this.pos);
     const line = before.split('\n').length;
     const col = this.pos - before.lastIndexOf('\n');
-    throw new ReefError('REEF_SERVE_CONFIG_INVALID', `Error parsing text-format tensorflow.serving.ModelServerConfig: ${this.file}:${line}:${col}: ${msg}`);
+    throw new ReefError('REEF_SERVE_CONFIG_INVALID', `Error parsing text-format ${this.type}: ${this.file}:${line}:${col}: ${msg}`);
   }
 
   skip(): void {
@@ -72,18 +72,36 @@ class Reader {
         this.skip();
       }
       const open = this.text[this.pos];
-      let value: Value;
-      if (open === '{' || open === '<') {
+      if (open === '[') {
+        // A repeated field written as a list: `dims: [ 1, 28, 28 ]`, `input [ { ... }, { ... } ]`.
         this.pos++;
-        value = this.message(open === '{' ? '}' : '>');
-      } else {
-        if (!colon) this.fail(`expected ":" after field "${name}"`);
-        value = this.scalar();
-      }
-      (msg[name] ??= []).push(value);
+        const list = (msg[name] ??= []);
+        for (;;) {
+          this.skip();
+          if (this.text[this.pos] === ']') {
+            this.pos++;
+            break;
+          }
+          list.push(this.value(name, true));
+          this.skip();
+          if (this.text[this.pos] === ',') this.pos++;
+          else if (this.text[this.pos] !== ']') this.fail(`expected "," or "]" in the list of field "${name}"`);
+        }
+      } else (msg[name] ??= []).push(this.value(name, colon));
       this.skip();
       if (this.text[this.pos] === ',' || this.text[this.pos] === ';') this.pos++;
     }
+  }
+
+  /** A message (`{...}` / `<...>`) or, after a colon, a scalar. */
+  value(name: string, colon: boolean): Value {
+    const open = this.text[this.pos];
+    if (open === '{' || open === '<') {
+      this.pos++;
+      return this.message(open === '{' ? '}' : '>');
+    }
+    if (!colon) this.fail(`expected ":" after field "${name}"`);
+    return this.scalar();
   }
 
   scalar(): Value {
@@ -114,13 +132,34 @@ class Reader {
 
 const CONFIG_FIELDS = new Set(['name', 'base_path', 'model_platform', 'model_version_policy', 'version_labels', 'model_type', 'logging_config']);
 
-function one<T extends Value>(r: Reader, msg: Message, field: string, kind: 'string' | 'number' | 'message'): T | undefined {
+export function one<T extends Value>(r: Reader, msg: Message, field: string, kind: 'string' | 'number' | 'message'): T | undefined {
   const v = msg[field];
   if (!v) return undefined;
-  if (v.length > 1) r.fail(`field "${field}" is given ${v.length} times`);
+  if (v.length > 1) r.failAt(msg, field, `field "${field}" is given ${v.length} times`);
   const ok = kind === 'message' ? typeof v[0] === 'object' : typeof v[0] === kind;
-  if (!ok) r.fail(`field "${field}" must be a ${kind}`);
+  if (!ok) r.failAt(msg, field, `field "${field}" must be a ${kind}`);
   return v[0] as T;
+}
+
+/** A version policy message (TF Serving's model_version_policy, Triton's version_policy): latest / all / specific. */
+export function versionPolicy(r: Reader, pol: Message, what: string): VersionPolicy {
+  const kinds = Object.keys(pol);
+  if (kinds.length !== 1) r.failAt(pol, '', `${what} needs exactly one of latest, all, specific`);
+  const k = kinds[0];
+  const body = pol[k][0] as Message;
+  if (typeof body !== 'object') r.failAt(pol, k, `${what}: ${k} must be a message`);
+  if (k === 'latest') {
+    const n = one<number>(r, body, 'num_versions', 'number') ?? 1;
+    if (n < 1) r.failAt(body, 'num_versions', `${what}: latest.num_versions must be at least 1`);
+    return { kind: 'latest', n };
+  }
+  if (k === 'all') return { kind: 'all' };
+  if (k === 'specific') {
+    const vs = (body.versions ?? []).map((v) => (typeof v === 'number' ? v : r.failAt(body, 'versions', `${what}: versions must be numbers`)));
+    if (vs.length === 0) r.failAt(body, '', `${what}: specific needs at least one versions entry`);
+    return { kind: 'specific', versions: vs };
+  }
+  return r.failAt(pol, k, `${what}: unknown policy "${k}" (latest, all or specific)`);
 }
 
 /** Parses a model_config_list file into model sources; relative base paths are read from the file's folder. */
@@ -145,27 +184,11 @@ export function parseModelConfig(text: string, file: string): ModelSource[] {
       r.failAt(c, 'name', (e as Error).message);
     }
     const platform = one<string>(r, c, 'model_platform', 'string');
-    if (platform !== undefined && !['tensorflow', 'tflite', 'reef'].includes(platform)) {
-      r.fail(`config "${name}": model_platform "${platform}" is not served by reef (tensorflow, tflite or reef)`);
+    if (platform !== undefined && !['tensorflow', 'tflite', 'reef', 'onnx'].includes(platform)) {
+      r.failAt(c, 'model_platform', `config "${name}": model_platform "${platform}" is not served by reef (tensorflow, tflite, reef or onnx)`);
     }
-    let policy: VersionPolicy = { kind: 'latest', n: 1 };
     const pol = one<Message>(r, c, 'model_version_policy', 'message');
-    if (pol) {
-      const kinds = Object.keys(pol);
-      if (kinds.length !== 1) r.fail(`config "${name}": model_version_policy needs exactly one of latest, all, specific`);
-      const k = kinds[0];
-      const body = pol[k][0] as Message;
-      if (k === 'latest') {
-        const n = one<number>(r, body, 'num_versions', 'number') ?? 1;
-        if (n < 1) r.fail(`config "${name}": latest.num_versions must be at least 1`);
-        policy = { kind: 'latest', n };
-      } else if (k === 'all') policy = { kind: 'all' };
-      else if (k === 'specific') {
-        const vs = (body.versions ?? []).map((v) => (typeof v === 'number' ? v : r.fail(`config "${name}": versions must be numbers`)));
-        if (vs.length === 0) r.fail(`config "${name}": specific needs at least one versions entry`);
-        policy = { kind: 'specific', versions: vs };
-      } else r.fail(`config "${name}": unknown model_version_policy "${k}"`);
-    }
+    const policy = pol ? versionPolicy(r, pol, `config "${name}": model_version_policy`) : { kind: 'latest', n: 1 } as VersionPolicy;
     const labels: Record<string, number> = Object.create(null) as Record<string, number>;
     for (const lv of c.version_labels ?? []) {
       if (typeof lv !== 'object') r.fail('version_labels must be a message');

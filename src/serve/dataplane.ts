@@ -59,6 +59,10 @@ export class DataPlane {
     const r = await model.infer(tensors, { deadline, ...(outputs ? { outputs } : {}) });
     this.metrics.queueSeconds.observe(labels, r.queueMs / r.runs / 1000);
     this.metrics.invokeSeconds.observe(labels, r.invokeMs / r.runs / 1000);
+    for (const p of r.predictions) {
+      this.metrics.predictions.inc({ ...labels, class: p.cls });
+      this.metrics.confidence.observe(labels, p.score);
+    }
     return r;
   }
 
@@ -82,12 +86,6 @@ export class DataPlane {
       let list = scores.map((score, index) => ({ index, label: model.labels?.[index] ?? '', score }));
       if (top > 0) list = list.sort((a, b) => b.score - a.score || a.index - b.index).slice(0, top);
       result.push(list);
-      const best = list.reduce((a, b) => (b.score > a.score ? b : a), list[0]);
-      if (best) {
-        const labels = { model: model.name, version: String(model.version) };
-        this.metrics.predictions.inc({ ...labels, class: best.label || String(best.index) });
-        this.metrics.confidence.observe(labels, best.score);
-      }
     }
     return result;
   }

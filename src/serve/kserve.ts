@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ReefError } from '../errors.js';
-import type { DType } from '../types.js';
+import { TYPED_ARRAY_FOR, type DType, type TypedArray } from '../types.js';
 import type { DataPlane } from './dataplane.js';
 import { elementWriter, parseJson } from './json.js';
 import type { ServedModel } from './model.js';
@@ -108,6 +108,19 @@ function paramBool(p: Record<string, unknown> | undefined, key: string): boolean
   return v;
 }
 
+/**
+ * The tensor in a request body's bytes: a view when they are aligned for the dtype (always for
+ * 8-bit types), else one copy. The body is this request's own buffer and the session copies its
+ * inputs at hand-over, so nothing else ever sees or changes these bytes.
+ */
+function viewOf(dtype: DType, bytes: Buffer, count: number): TypedArray {
+  const ctor = TYPED_ARRAY_FOR[dtype] as (new (b: ArrayBufferLike, offset: number, length: number) => TypedArray) & { BYTES_PER_ELEMENT: number } | undefined;
+  if (ctor && bytes.byteOffset % ctor.BYTES_PER_ELEMENT === 0) return new ctor(bytes.buffer, bytes.byteOffset, count);
+  const data = allocate(dtype, count);
+  new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(bytes);
+  return data;
+}
+
 /** Decodes the request's tensors, every size checked before allocation. */
 function decodeInputs(model: ServedModel, doc: InferRequest): Map<string, WireTensor> {
   const binary = binaryOf.get(doc);
@@ -127,9 +140,7 @@ function decodeInputs(model: ServedModel, doc: InferRequest): Map<string, WireTe
       throw bad(`input '${spec.name}' expects ${want} bytes of raw binary data (${V2_DTYPE[spec.dtype] ?? spec.dtype} ${shapeText(spec.shape)})${alt} but received ${bytes.length}`);
     }
     const shape = rows === 1 ? spec.shape.slice() : [rows, ...spec.shape.slice(1)];
-    const data = allocate(spec.dtype, elementCount(shape));
-    new Uint8Array(data.buffer).set(bytes);
-    out.set(spec.name, { name: spec.name, dtype: spec.dtype, shape, data });
+    out.set(spec.name, { name: spec.name, dtype: spec.dtype, shape, data: viewOf(spec.dtype, bytes, elementCount(shape)) });
     return out;
   }
   let offset = 0;
@@ -157,8 +168,7 @@ function decodeInputs(model: ServedModel, doc: InferRequest): Map<string, WireTe
       if (offset + size > binary.length) {
         throw bad(`input '${inp.name}': the body holds ${binary.length - offset} bytes of binary data after the header, binary_data_size says ${size}`);
       }
-      data = allocate(dtype, count);
-      new Uint8Array(data.buffer).set(binary.subarray(offset, offset + size));
+      data = viewOf(dtype, binary.subarray(offset, offset + size), count);
       offset += size;
     } else {
       if (inp.data === undefined) throw bad(`input '${inp.name}' has neither data nor binary_data_size`);
@@ -188,9 +198,13 @@ function jsonData(t: WireTensor): string {
 }
 
 function metadata(model: ServedModel, versions: string[]) {
-  const t = (s: ServedModel['inputs'][number]) => ({ name: s.name, datatype: V2_DTYPE[s.dtype] ?? s.dtype.toUpperCase(), shape: s.shape });
+  // With a config.pbtxt max_batch_size > 0 the batch dimension is variable, as Triton reports it.
+  const batch = (model.maxBatch ?? 0) > 0;
+  const t = (s: ServedModel['inputs'][number]) => ({
+    name: s.name, datatype: V2_DTYPE[s.dtype] ?? s.dtype.toUpperCase(), shape: batch ? [-1, ...s.shape.slice(1)] : s.shape,
+  });
   return {
-    name: model.name, versions, platform: model.path.endsWith('.reef') ? 'reef_bundle' : 'tensorflow_lite',
+    name: model.name, versions, platform: model.platform,
     inputs: model.inputs.map(t), outputs: model.outputs.map(t),
   };
 }

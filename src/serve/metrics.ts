@@ -10,9 +10,12 @@ import type { Repository } from './repository.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
 
-function temperature(): number | null {
+/** The Linux thermal zone boards expose (Raspberry Pi: the SoC; Coral Dev Board: the CPU). */
+export const THERMAL_ZONE = '/sys/class/thermal/thermal_zone0/temp';
+
+function temperature(file: string): number | null {
   try {
-    return Number(readFileSync('/sys/class/thermal/thermal_zone0/temp', 'utf8').trim()) / 1000;
+    return Number(readFileSync(file, 'utf8').trim()) / 1000;
   } catch {
     return null;
   }
@@ -30,7 +33,7 @@ export class ServeMetrics {
   readonly confidence: Histogram<'model' | 'version'>;
   readonly expired: Counter<'model' | 'version'>;
 
-  constructor(repo: Repository) {
+  constructor(repo: Repository, thermalZone: string = THERMAL_ZONE) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'reef_serve_process_' });
     this.requests = new Counter({
@@ -99,12 +102,12 @@ export class ServeMetrics {
       },
     });
     new Gauge({
-      name: 'reef_serve_device_temperature_celsius', help: 'Device temperature (thermal_zone0), absent where the board does not expose it',
-      registers,
+      name: 'reef_serve_device_temperature_celsius', help: 'Device temperature from the thermal zone file (label zone), absent where the board does not expose one',
+      labelNames: ['zone'], registers,
       collect() {
         this.reset();
-        const t = temperature();
-        if (t !== null && Number.isFinite(t)) this.set(t);
+        const t = temperature(thermalZone);
+        if (t !== null && Number.isFinite(t)) this.set({ zone: thermalZone }, t);
       },
     });
   }

@@ -7,10 +7,15 @@
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { ReefError } from '../errors.js';
-import { load, type LoadOptions, type Session } from '../runtime/session.js';
+import { load, type LoadOptions, type Outputs, type Session } from '../runtime/session.js';
+import { dequantize } from '../quant.js';
+import { inferTask } from '../tasks/vision.js';
+import { ssdPostprocessRoles } from '../tasks/detect/ssd.js';
 import { readTflite } from '../model/tflite/reader.js';
+import { isOnnx } from '../model/onnx/reader.js';
 import type { DType, Quantization, TypedArray } from '../types.js';
 import { Scheduler, type RunGroup } from './scheduler.js';
+import { checkTritonConfig, type TritonConfig } from './triton.js';
 import { allocate, elementCount, shapeText, type WireTensor } from './tensor.js';
 
 /** One input or output as clients see it. */
@@ -32,6 +37,8 @@ export interface ServedModelOptions {
   labels?: string[] | null;
   /** Called for every run of this model dropped unrun because its deadline passed (for metrics). */
   onExpire?: (name: string, version: number) => void;
+  /** A Triton config.pbtxt the model must match. */
+  triton?: TritonConfig;
 }
 
 export interface InferOptions {
@@ -41,13 +48,24 @@ export interface InferOptions {
   outputs?: string[];
 }
 
+/** What one run predicted, for the prediction statistics: a class and its score. */
+export interface Prediction {
+  cls: string;
+  score: number;
+}
+
 export interface InferResult {
   outputs: WireTensor[];
+  /** Classifiers: the top-1 of every row; detectors (TFLite_Detection_PostProcess): every detection. */
+  predictions: Prediction[];
   /** Summed over the request's runs. */
   invokeMs: number;
   queueMs: number;
   runs: number;
 }
+
+/** What runs a model, in Triton's platform words (KServe v2 metadata, config.pbtxt). */
+export type Platform = 'tensorflow_lite' | 'onnxruntime_onnx' | 'reef_bundle';
 
 /** The signature key TF Serving uses by default. */
 export const DEFAULT_SIGNATURE = 'serving_default';
@@ -59,10 +77,9 @@ interface SignatureNames {
 }
 
 /** Reads the serving signature of a .tflite file: tensor position -> signature key. */
-async function readSignature(path: string, session: Session): Promise<SignatureNames | null> {
-  if (!path.endsWith('.tflite')) return null;
+function readSignature(bytes: Uint8Array, session: Session): SignatureNames | null {
   try {
-    const model = readTflite(await readFile(path));
+    const model = readTflite(bytes);
     const sig = model.signatureDefs.find((s) => s.signatureKey === DEFAULT_SIGNATURE) ?? model.signatureDefs[0];
     if (!sig || sig.subgraphIndex !== 0) return null;
     const sg = model.subgraphs[0];
@@ -84,6 +101,18 @@ async function readSignature(path: string, session: Session): Promise<SignatureN
   }
 }
 
+/** Classifiers (one score vector) and detectors whose outputs are TFLite_Detection_PostProcess's. */
+function predictionKind(session: Session): 'classify' | 'detect' | null {
+  try {
+    const t = inferTask(session.outputs);
+    if (t.task === 'classify' && session.outputs[0].dtype !== 'string') return 'classify';
+    if (t.task === 'detect' && t.decoder === 'ssd-postprocess') return 'detect';
+  } catch {
+    // Not a vision layout reef reads: no prediction statistics.
+  }
+  return null;
+}
+
 export class ServedModel {
   readonly name: string;
   readonly version: number;
@@ -95,12 +124,21 @@ export class ServedModel {
   readonly signatureKey: string;
   readonly labels: string[] | null;
   readonly loadMs: number;
+  readonly platform: Platform;
+  /** What its outputs say it is (tasks/vision.ts inferTask): prediction statistics are kept for these. */
+  readonly kind: 'classify' | 'detect' | null;
+  /** Triton's max_batch_size from a config.pbtxt: rows a request may carry (0: one); null without a config. */
+  readonly maxBatch: number | null;
   #retired = false;
 
   private constructor(init: {
     name: string; version: number; path: string; session: Session; maxQueue: number;
     sig: SignatureNames | null; labels: string[] | null; loadMs: number; onExpire?: ServedModelOptions['onExpire'];
+    platform: Platform; maxBatch: number | null;
   }) {
+    this.platform = init.platform;
+    this.kind = predictionKind(init.session);
+    this.maxBatch = init.maxBatch;
     this.name = init.name;
     this.version = init.version;
     this.path = init.path;
@@ -122,16 +160,19 @@ export class ServedModel {
 
   /** Loads a model file and warms every interpreter up with one run, so the first request pays nothing. */
   static async open(name: string, version: number, path: string, opts: ServedModelOptions): Promise<ServedModel> {
-    if (/\.onnx$/i.test(path)) {
-      throw new ReefError('REEF_SERVE_MODEL_FORMAT',
-        `${path} is an ONNX model; reef serve runs .tflite and .reef models until the ONNX backend exists (convert it to TFLite first)`);
-    }
     const t0 = performance.now();
     const session = await load(path, opts.load);
     try {
-      const sig = await readSignature(path, session);
-      const labels = opts.labels ?? session.bundle?.labels ?? null;
-      const m = new ServedModel({ name, version, path, session, maxQueue: opts.maxQueue, sig, labels, loadMs: 0, ...(opts.onExpire ? { onExpire: opts.onExpire } : {}) });
+      // load() read and checked these bytes already; the file is read again only for its format and signature.
+      const bytes = session.bundle ? null : await readFile(path);
+      const platform: Platform = !bytes ? 'reef_bundle' : isOnnx(bytes) ? 'onnxruntime_onnx' : 'tensorflow_lite';
+      const sig = platform === 'tensorflow_lite' ? readSignature(bytes as Uint8Array, session) : null;
+      const labels = opts.labels ?? session.bundle?.labels ?? opts.triton?.labels ?? null;
+      const m = new ServedModel({
+        name, version, path, session, maxQueue: opts.maxQueue, sig, labels, loadMs: 0, platform,
+        maxBatch: opts.triton ? opts.triton.maxBatchSize : null, ...(opts.onExpire ? { onExpire: opts.onExpire } : {}),
+      });
+      if (opts.triton) checkTritonConfig(opts.triton, m);
       await m.#warmup();
       (m as { loadMs: number }).loadMs = performance.now() - t0;
       return m;
@@ -168,10 +209,15 @@ export class ServedModel {
     const want = spec.shape;
     const same = shape.length === want.length && shape.every((d, i) => d === want[i]);
     if (same) return 1;
-    const rows = want.length > 0 && want[0] === 1 && shape.length === want.length && shape[0] >= 1 &&
+    const batched = this.maxBatch === null || this.maxBatch > 1;
+    const rows = batched && want.length > 0 && want[0] === 1 && shape.length === want.length && shape[0] >= 1 &&
       shape.every((d, i) => i === 0 || d === want[i]);
+    if (rows && this.maxBatch !== null && shape[0] > this.maxBatch) {
+      throw new ReefError('REEF_SERVE_BAD_REQUEST',
+        `input "${spec.name}" has ${shape[0]} rows, more than the model's max_batch_size ${this.maxBatch} (config.pbtxt)`);
+    }
     if (rows) return shape[0];
-    const alt = want.length > 0 && want[0] === 1 ? ` (or [N,${want.slice(1).join(',')}] for N rows)` : '';
+    const alt = batched && want.length > 0 && want[0] === 1 ? ` (or [N,${want.slice(1).join(',')}] for N rows${this.maxBatch ? `, N <= ${this.maxBatch}` : ''})` : '';
     throw new ReefError('REEF_SERVE_BAD_REQUEST',
       `input "${spec.name}" expects shape ${shapeText(want)}${alt} but received ${shapeText(shape)}`);
   }
@@ -222,7 +268,29 @@ export class ServedModel {
       const shape = first.shape.length > 0 && first.shape[0] === 1 ? [rows, ...first.shape.slice(1)] : [rows, ...first.shape];
       return { name: spec.name, dtype: spec.dtype, shape, data };
     });
-    return { outputs, invokeMs, queueMs, runs: rows };
+    const predictions: Prediction[] = [];
+    if (this.kind) for (const r of results) this.#predictions(r.outputs, predictions);
+    return { outputs, predictions, invokeMs, queueMs, runs: rows };
+  }
+
+  /** The classes one run predicted: the top-1 of a classifier, every detection of a detector. */
+  #predictions(out: Outputs, into: Prediction[]): void {
+    const label = (i: number) => this.labels?.[i] || String(i);
+    if (this.kind === 'classify') {
+      const spec = this.outputs[0];
+      const scores = dequantize(out[spec.tensorName].data as ArrayLike<number>, spec.quantization);
+      let best = 0;
+      for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+      into.push({ cls: label(best), score: scores[best] });
+      return;
+    }
+    const views = this.outputs.map((o) => out[o.tensorName]);
+    const roles = ssdPostprocessRoles(views.map((v) => v.shape));
+    if (!roles) return;
+    const classes = views[roles.classes].data as ArrayLike<number>;
+    const scores = views[roles.scores].data as ArrayLike<number>;
+    const count = Math.max(0, Math.min(classes.length, Math.round(Number(views[roles.count].data[0]))));
+    for (let i = 0; i < count; i++) into.push({ cls: label(Math.round(classes[i])), score: scores[i] });
   }
 
   /** Stops taking work from new lookups, lets queued and running work finish, then frees the session. */

@@ -9,6 +9,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { ReefError } from '../errors.js';
 import { ServedModel, type ServedModelOptions } from './model.js';
+import { readTritonConfig, type TritonConfig } from './triton.js';
 
 export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
 
@@ -27,6 +28,10 @@ export interface ModelSource {
   policy: VersionPolicy;
   /** version_labels: label -> version. */
   labels: Record<string, number>;
+  /** A Triton model's config.pbtxt, checked against every version as it loads ... */
+  triton?: TritonConfig;
+  /** ... or why it could not be read (every version then fails with it). */
+  tritonError?: ReefError;
 }
 
 export interface VersionEntry {
@@ -56,15 +61,19 @@ export function checkModelName(name: string): void {
 const MODEL_FILES = ['model.tflite', 'model.reef', 'model.onnx'];
 const MODEL_EXT = new Set(['.tflite', '.reef', '.onnx']);
 
-/** The model file in a version folder: model.tflite / model.reef, else the one model file there. */
-async function modelFileIn(dir: string): Promise<string> {
+/** The model file in a version folder: `preferred` (Triton's default_model_filename), model.tflite / model.reef / model.onnx, else the one model file there. */
+async function modelFileIn(dir: string, preferred?: string | null): Promise<string> {
   const names = (await readdir(dir)).sort();
+  if (preferred) {
+    if (names.includes(preferred)) return join(dir, preferred);
+    throw new ReefError('REEF_SERVE_MODEL_FORMAT', `version folder ${dir} has no ${preferred} (the config's default_model_filename)`);
+  }
   for (const n of MODEL_FILES) if (names.includes(n)) return join(dir, n);
   const found = names.filter((n) => MODEL_EXT.has(extname(n).toLowerCase()));
   if (found.length === 1) return join(dir, found[0]);
   throw new ReefError('REEF_SERVE_MODEL_FORMAT', found.length === 0
-    ? `version folder ${dir} has no model file (model.tflite, model.reef or one *.tflite / *.reef)`
-    : `version folder ${dir} has several model files (${found.join(', ')}); name the one to serve model.tflite`);
+    ? `version folder ${dir} has no model file (model.tflite, model.reef, model.onnx or one *.tflite / *.reef / *.onnx)`
+    : `version folder ${dir} has several model files (${found.join(', ')}); name the one to serve model.tflite (or model.reef, model.onnx)`);
 }
 
 /** size:mtime of every file in a folder (a folder still being written changes between two looks). */
@@ -129,6 +138,48 @@ export class Repository {
     this.models.set(source.name, { source, versions: new Map() });
   }
 
+  /**
+   * Applies a new set of sources (a --model_config_file reload): models no longer named are
+   * unloaded (requests in flight finish), new ones are loaded, and a model whose policy or
+   * labels changed is brought to the new policy (new versions load before unwanted ones unload).
+   * A model whose base path changed is unloaded and loaded again from the new path.
+   * Serialised with sync().
+   */
+  reconfigure(sources: ModelSource[]): Promise<void> {
+    for (const s of sources) checkModelName(s.name);
+    const run = this.#busy.then(async () => {
+      const wanted = new Map(sources.map((s) => [s.name, s]));
+      for (const [name, entry] of [...this.models]) {
+        const next = wanted.get(name);
+        if (!next || next.basePath !== entry.source.basePath || next.file !== entry.source.file) await this.#unload(name);
+      }
+      for (const s of sources) {
+        const entry = this.models.get(s.name);
+        if (entry) entry.source = s;
+        else this.models.set(s.name, { source: s, versions: new Map() });
+      }
+      await this.#syncAll(true);
+    });
+    this.#busy = run.catch(() => undefined);
+    return run;
+  }
+
+  /** One model folder of a Triton repository, with its config.pbtxt when it has one. */
+  static async tritonSource(root: string, name: string): Promise<ModelSource> {
+    checkModelName(name);
+    const basePath = join(root, name);
+    const src: ModelSource = { name, basePath, policy: { kind: 'latest', n: 1 }, labels: {} };
+    const file = join(basePath, 'config.pbtxt');
+    if (!(await stat(file).catch(() => null))) return src;
+    try {
+      src.triton = await readTritonConfig(file, basePath, name);
+      if (src.triton.policy) src.policy = src.triton.policy;
+    } catch (e) {
+      src.tritonError = e instanceof ReefError ? e : new ReefError('REEF_SERVE_CONFIG_INVALID', `${file}: ${(e as Error).message}`);
+    }
+    return src;
+  }
+
   /** Triton layout: every folder of `root` is a model with numeric version folders. */
   static async tritonSources(root: string): Promise<ModelSource[]> {
     const names = (await readdir(root).catch((e: NodeJS.ErrnoException) => {
@@ -138,8 +189,10 @@ export class Repository {
     for (const n of names) {
       if (n.startsWith('.')) continue;
       if (!(await stat(join(root, n))).isDirectory()) continue;
-      checkModelName(n);
-      out.push({ name: n, basePath: join(root, n), policy: { kind: 'latest', n: 1 }, labels: {} });
+      out.push(await Repository.tritonSource(root, n));
+    }
+    if (out.length === 0) {
+      throw new ReefError('REEF_SERVE_MODEL_FORMAT', `model repository ${root} holds no model folders; lay it out as ${join(root, '<model>', '1', 'model.tflite')}`);
     }
     return out;
   }
@@ -216,8 +269,12 @@ export class Repository {
     entry.versions.set(v, ve);
     const t0 = performance.now();
     try {
-      const file = entry.source.file ?? await modelFileIn(dirOrFile);
-      ve.model = await ServedModel.open(entry.source.name, v, file, this.#opts);
+      const { triton, tritonError } = entry.source;
+      if (tritonError) throw tritonError;
+      const file = entry.source.file ?? await modelFileIn(dirOrFile, triton?.defaultModelFilename);
+      ve.model = await ServedModel.open(entry.source.name, v, file, triton ? {
+        ...this.#opts, triton, ...(triton.instances !== null ? { load: { ...this.#opts.load, pool: triton.instances } } : {}),
+      } : this.#opts);
       ve.state = 'AVAILABLE';
       this.#events.onLoad?.(entry.source.name, v, performance.now() - t0, null);
     } catch (e) {
@@ -284,7 +341,7 @@ export class Repository {
       if (!(await stat(base).catch(() => null))?.isDirectory()) {
         throw new ReefError('REEF_SERVE_NOT_FOUND', `failed to load '${name}', no version is available`);
       }
-      this.add({ name, basePath: base, policy: { kind: 'latest', n: 1 }, labels: {} });
+      this.add(await Repository.tritonSource(this.root, name));
     }
     await this.sync(true);
     this.resolve(name);
@@ -292,8 +349,13 @@ export class Repository {
 
   /** Triton repository extension: unload every version of a model (requests in flight finish). */
   async unloadByName(name: string): Promise<void> {
+    if (!this.models.has(name)) throw new ReefError('REEF_SERVE_NOT_FOUND', `failed to unload '${name}', no model by that name`);
+    await this.#unload(name);
+  }
+
+  async #unload(name: string): Promise<void> {
     const entry = this.models.get(name);
-    if (!entry) throw new ReefError('REEF_SERVE_NOT_FOUND', `failed to unload '${name}', no model by that name`);
+    if (!entry) return;
     this.models.delete(name);
     await Promise.all([...entry.versions.values()].map(async (ve) => {
       if (ve.model) {

@@ -4,6 +4,8 @@
  * and listens; close() stops accepting, lets every request in flight finish, then unloads.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { hostProfile, type DeviceProfile } from '../devices.js';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { ReefError } from '../errors.js';
@@ -14,11 +16,12 @@ import { Repository, type ModelSource, stem } from './repository.js';
 import { registerTfServing, type RequestTags } from './tfserving.js';
 import { parseInferBody, registerKServe } from './kserve.js';
 import { parseModelConfig } from './config.js';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
 import { statusPage } from './status.js';
+import { BodyPool, readBody } from './body.js';
 
 export interface ServeOptions {
   /** A model file, or a folder of numeric version folders (TF Serving's --model_base_path). */
@@ -32,8 +35,10 @@ export interface ServeOptions {
   host?: string;
   /** 0 picks a free port. Default 8501. */
   port?: number;
-  /** Interpreters per model version. */
+  /** Interpreters per model version. Default: from the device profile (one per Edge TPU; else cores / threads). */
   interpreters?: number;
+  /** Device profile id (devices/*.json) instead of the one matching this host. */
+  device?: string;
   threads?: number;
   xnnpack?: boolean;
   /** Runs that may wait per model version. Default 64. */
@@ -51,6 +56,12 @@ export interface ServeOptions {
   labels?: string[];
   /** pino level; default 'warn'. */
   logLevel?: string;
+  /** Where the pino JSON lines go (default stdout). */
+  logStream?: { write(line: string): void };
+  /** TF Serving's --model_config_file_poll_wait_seconds: seconds between reads of the config file; 0 = read once. */
+  configPollSeconds?: number;
+  /** Device temperature file (millidegrees Celsius), default /sys/class/thermal/thermal_zone0/temp. */
+  thermalZone?: string;
 }
 
 export interface ReefServer {
@@ -71,18 +82,21 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-async function sourcesFor(opts: ServeOptions): Promise<{ sources: ModelSource[]; root: string | null }> {
+async function readConfigText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read --model_config_file ${file}: ${(e as Error).message}`);
+  }
+}
+
+async function sourcesFor(opts: ServeOptions): Promise<{ sources: ModelSource[]; root: string | null; configText?: string }> {
   if (opts.modelRepository) {
     return { sources: await Repository.tritonSources(opts.modelRepository), root: opts.modelRepository };
   }
   if (opts.modelConfigFile) {
-    let text: string;
-    try {
-      text = await readFile(opts.modelConfigFile, 'utf8');
-    } catch (e) {
-      throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read --model_config_file ${opts.modelConfigFile}: ${(e as Error).message}`);
-    }
-    return { sources: parseModelConfig(text, opts.modelConfigFile), root: null };
+    const text = await readConfigText(opts.modelConfigFile);
+    return { sources: parseModelConfig(text, opts.modelConfigFile), root: null, configText: text };
   }
   if (!opts.model) {
     throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected a model file, --model_base_path, --model_config_file or --model-repository but received none');
@@ -95,6 +109,18 @@ async function sourcesFor(opts: ServeOptions): Promise<{ sources: ModelSource[];
   return { sources: [{ name: opts.modelName ?? stem(opts.model), file: opts.model, policy: { kind: 'latest', n: 1 }, labels: {} }], root: null };
 }
 
+/**
+ * Interpreters per model version when --interpreters is not given, from the device profile: one per
+ * Edge TPU on a board that has them, else as many as fit the cores at the profile's threads each
+ * (a Raspberry Pi 4: 4 cores / 4 threads = 1; a 2-core x86 host at 1 thread: 2).
+ */
+export function defaultInterpreters(profile: DeviceProfile | null, threads?: number): number {
+  const tpus = profile?.accelerators.filter((a) => a.type === 'edgetpu').length ?? 0;
+  if (tpus > 0) return tpus;
+  const cores = profile?.cores ?? availableParallelism();
+  return Math.max(1, Math.floor(cores / (threads ?? profile?.defaultThreads ?? 1)));
+}
+
 function tokenMatches(header: string | undefined, token: string): boolean {
   if (!header || !header.startsWith('Bearer ')) return false;
   const a = Buffer.from(header.slice(7));
@@ -103,24 +129,36 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 export async function createServer(opts: ServeOptions): Promise<ReefServer> {
+  const profile = hostProfile(opts.device);
   const load: LoadOptions = {
-    ...(opts.interpreters !== undefined ? { pool: opts.interpreters } : {}),
+    pool: opts.interpreters ?? defaultInterpreters(profile, opts.threads),
+    ...(opts.device !== undefined ? { device: opts.device } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.xnnpack !== undefined ? { xnnpack: opts.xnnpack } : {}),
   };
-  const { sources, root } = await sourcesFor(opts);
+  const { sources, root, configText } = await sourcesFor(opts);
+  const bodyLimit = Math.round((opts.maxBodyMb ?? 64) * 1024 * 1024);
+  const app = Fastify({
+    logger: { level: opts.logLevel ?? 'warn', ...(opts.logStream ? { stream: opts.logStream } : {}) },
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    forceCloseConnections: 'idle',
+    routerOptions: { caseSensitive: false },
+  });
   let metrics: ServeMetrics | null = null;
   const repo = new Repository({
     load, maxQueue: opts.maxQueue ?? 64, labels: opts.labels ?? null,
     onExpire: (name, version) => metrics?.expired.inc({ model: name, version: String(version) }),
   }, {
     onLoad(name, version, ms, err) {
+      if (err) app.log.warn({ model: name, version, code: err.code }, `model ${name} version ${version} failed to load: ${err.message}`);
+      else app.log.info({ model: name, version, ms: Math.round(ms) }, `model ${name} version ${version} loaded`);
       if (!metrics) return;
       if (err) metrics.loadFailures.inc({ model: name, version: String(version) });
       else metrics.loadSeconds.set({ model: name, version: String(version) }, ms / 1000);
     },
   }, root);
-  metrics = new ServeMetrics(repo);
+  metrics = new ServeMetrics(repo, opts.thermalZone);
   for (const s of sources) repo.add(s);
   await repo.sync(true);
   // A single model that failed to load is a failed start (TF Serving exits too); in a
@@ -129,29 +167,27 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     const entry = repo.models.get(sources[0].name);
     const failed = entry ? [...entry.versions.values()].find((v) => v.error) : undefined;
     await repo.close();
-    const code = failed?.error.split(':')[0] ?? 'REEF_SERVE_UNAVAILABLE';
-    throw new ReefError(code, failed ? failed.error.slice(code.length + 2) : `no version of model ${sources[0].name} could be loaded`);
+    if (failed) {
+      const code = failed.error.split(':')[0];
+      throw new ReefError(code, failed.error.slice(code.length + 2));
+    }
+    const base = sources[0].basePath as string;
+    const none = (await readdir(base)).every((n) => !/^\d{1,15}$/.test(n));
+    throw new ReefError('REEF_SERVE_MODEL_FORMAT', none
+      ? `model base path ${base} has no numeric version folders; put the model in one, e.g. ${join(base, '1', 'model.tflite')}`
+      : `no version folder of model ${sources[0].name} in ${base} matches its model_version_policy`);
   }
   const overloadStatus = opts.overloadStatus ?? 503;
+  // The --model_config_file being served, and the error of the last edit that could not be applied.
+  const config = { applied: configText ?? '', pending: null as string | null, error: '' };
   const plane = new DataPlane(repo, metrics, { deadlineMs: opts.deadlineMs ?? 30000, overloadStatus }, packageVersion());
 
-  const app = Fastify({
-    logger: { level: opts.logLevel ?? 'warn' },
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: Math.round((opts.maxBodyMb ?? 64) * 1024 * 1024),
-    forceCloseConnections: 'idle',
-    routerOptions: { caseSensitive: false },
-  });
 
   // Bodies: gzip/deflate decoded on the way in (the body limit counts the decoded bytes).
   app.addHook('preParsing', async (req, _reply, payload) => {
     const enc = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (enc === 'gzip' || enc === 'deflate') {
       const out = enc === 'gzip' ? createGunzip() : createInflate();
-      // fastify compares Content-Length with the encoded bytes when a stream says how many it read.
-      const counted = out as unknown as { receivedEncodedLength: number };
-      counted.receivedEncodedLength = 0;
-      payload.on('data', (c: Buffer) => { counted.receivedEncodedLength += c.length; });
       payload.on('error', (e) => out.destroy(e));
       return payload.pipe(out);
     }
@@ -161,15 +197,18 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     return payload;
   });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
-    const buf = body as Buffer;
-    if (!req.url.toLowerCase().startsWith('/v2/')) return done(null, buf);
-    if (buf.length === 0 && !/\/infer$/i.test(req.url.split('?')[0])) return done(null, undefined);
-    try {
+  const pool = new BodyPool();
+  const pooledBody = new WeakMap<FastifyRequest, Buffer>();
+  app.addContentTypeParser('*', (req, payload, done) => {
+    const enc = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    const cl = req.headers['content-length'];
+    const length = enc === 'identity' && cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : null;
+    readBody(payload, length, bodyLimit, pool, `${opts.maxBodyMb ?? 64} MiB`).then(({ body: buf, pooled }) => {
+      if (pooled) pooledBody.set(req, buf);
+      if (!req.url.toLowerCase().startsWith('/v2/')) return done(null, buf);
+      if (buf.length === 0 && !/\/infer$/i.test(req.url.split('?')[0])) return done(null, undefined);
       done(null, parseInferBody(req, buf));
-    } catch (e) {
-      done(e as Error, undefined);
-    }
+    }).catch((e: Error) => done(e, undefined));
   });
 
   const counts = { received: 0, inProgress: 0 };
@@ -189,6 +228,9 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   });
 
   app.addHook('onResponse', async (req, reply) => {
+    // The answer is written: no run whose result could reach it still reads the body.
+    const body = pooledBody.get(req);
+    if (body) pool.give(body);
     if ((req as unknown as { reefCounted?: boolean }).reefCounted) counts.inProgress--;
     const tags = (req as unknown as { reefTags?: RequestTags }).reefTags;
     if (!tags?.protocol) return;
@@ -221,6 +263,7 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     }
     const status = httpStatus(e, overloadStatus);
     if (status === 503 || status === 429) reply.header('retry-after', '1');
+    if (status === 401) reply.header('www-authenticate', 'Bearer');
     const msg = e instanceof ReefError ? e.message : `internal error: ${(e as Error).message}`;
     // Refusals under load (503/429/504) are answers, not faults: debug; anything else 5xx is a fault: warn.
     if (status >= 500 && status !== 503 && status !== 504) req.log.warn({ code: (e as ReefError).code, status }, msg);
@@ -237,7 +280,10 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   app.get('/metrics', metricsRoute);
   app.get('/monitoring/prometheus/metrics', metricsRoute);
   app.get('/', async (_req, reply) => reply.header('content-type', 'text/html; charset=utf-8').send(statusPage()));
-  app.get('/status.json', async () => ({ ...(await statusJson(repo, metrics!)), requests: { ...counts } }));
+  app.get('/status.json', async () => ({
+    ...(await statusJson(repo, metrics!)), requests: { ...counts },
+    ...(opts.modelConfigFile ? { config: { file: opts.modelConfigFile, error: config.error } } : {}),
+  }));
 
   registerTfServing(app, plane);
   registerKServe(app, plane);
@@ -247,7 +293,12 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     await app.listen({ host, port: opts.port ?? 8501 });
   } catch (e) {
     await repo.close();
-    throw new ReefError('REEF_INVALID_ARGUMENT', `cannot listen on ${host}:${opts.port ?? 8501}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'another process holds the port (EADDRINUSE); choose another with --rest_api_port (0 picks a free one) or stop that process'
+      : code === 'EADDRNOTAVAIL' ? `${host} is not an address of this machine (EADDRNOTAVAIL); check --host`
+        : code === 'EACCES' ? 'permission denied (EACCES): ports below 1024 need privileges; choose a port from 1024 up'
+          : (e as Error).message;
+    throw new ReefError('REEF_SERVE_LISTEN_FAILED', `cannot listen on ${host}:${opts.port ?? 8501}: ${why}`);
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port ?? 8501;
@@ -262,6 +313,53 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     };
     timer = setTimeout(tick, poll * 1000);
   }
+  // --model_config_file_poll_wait_seconds: a new text is applied once it reads the same on two
+  // polls in a row (not half-written); one that does not parse keeps the old config serving.
+  let configTimer: NodeJS.Timeout | null = null;
+  const configPoll = opts.modelConfigFile ? opts.configPollSeconds ?? 0 : 0;
+  if (configPoll > 0) {
+    const file = opts.modelConfigFile as string;
+    const reload = async () => {
+      let text: string;
+      try {
+        text = await readConfigText(file);
+      } catch (e) {
+        text = `\0${(e as Error).message}`;
+      }
+      if (text === config.applied) {
+        config.pending = null;
+        if (config.error) app.log.info({ file }, 'model config file is back to the config being served');
+        config.error = '';
+        return;
+      }
+      if (text !== config.pending) {
+        config.pending = text;
+        return;
+      }
+      let next: ModelSource[];
+      try {
+        if (text.startsWith('\0')) throw new ReefError('REEF_FILE_NOT_FOUND', text.slice(1));
+        next = parseModelConfig(text, file);
+      } catch (e) {
+        const msg = `${(e as ReefError).code}: ${(e as Error).message}`;
+        if (msg !== config.error) app.log.warn({ file, code: (e as ReefError).code }, `model config reload failed, the previous config keeps serving: ${(e as Error).message}`);
+        config.error = msg;
+        return;
+      }
+      // It parses: the error is gone; the models follow.
+      config.applied = text;
+      config.pending = null;
+      config.error = '';
+      await repo.reconfigure(next);
+      app.log.info({ file, models: next.map((m) => m.name) }, 'model config reloaded');
+    };
+    const tick = () => {
+      reload().catch((e: unknown) => app.log.warn({ err: e }, 'model config reload failed')).finally(() => {
+        if (configTimer) configTimer = setTimeout(tick, configPoll * 1000);
+      });
+    };
+    configTimer = setTimeout(tick, configPoll * 1000);
+  }
   let closing: Promise<void> | null = null;
   return {
     app, plane, repo, metrics, port,
@@ -270,6 +368,8 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
       closing ??= (async () => {
         if (timer) clearTimeout(timer);
         timer = null;
+        if (configTimer) clearTimeout(configTimer);
+        configTimer = null;
         stopping = true;
         // Answers from now on carry "Connection: close", and connections that fall idle are closed,
         // so keep-alive clients cannot hold the server open; requests in flight finish first.

@@ -1,16 +1,21 @@
 /**
  * `reef serve` from the command line: TF Serving's flags, the default interface, model formats
- * (.tflite, .reef, numeric version folders; .onnx refused with a code), and SIGTERM draining
+ * (.tflite, .reef, numeric version folders), every wrong thing to serve (a coded error, exit 1), and SIGTERM draining
  * every request in flight before exit 0 (a real child process, stopped by PID).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { cli } from '../cli.js';
+import { availableParallelism } from 'node:os';
 import { serveOptions } from '../../src/cli/serve.js';
+import { getProfile } from '../../src/devices.js';
+import { defaultInterpreters } from '../../src/serve/server.js';
 import { load } from '../../src/runtime/session.js';
 import { REPO_ROOT, sharedPath } from '../shared.js';
-import { MODELS, addVersion, f32, http, post, seeded, start, tempDir } from './helpers.js';
+import { MODELS, addVersion, f32, http, post, seeded, start, tempDir, writeFile } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -35,17 +40,83 @@ describe('options', () => {
       'Expected 503 or 429 for --overload-status but received "500"');
   });
 
-  it('EXPECTED FAILURE - an .onnx model: REEF_SERVE_MODEL_FORMAT, exit 1, one JSON error with --json', async () => {
-    const r = await cli('serve', sharedPath('models/onnx/mnist_opset8.onnx'), '--rest_api_port', '0', '--json');
-    expect(r.code).toBe(1);
-    expect(JSON.parse(r.out).error).toMatchObject({ code: 'REEF_SERVE_MODEL_FORMAT' });
-    expect(JSON.parse(r.out).error.message).toContain('is an ONNX model; reef serve runs .tflite and .reef models');
+});
+
+describe('interpreters per model version from the device profile', () => {
+  it('one per Edge TPU; else the profile\'s cores / threads; this host\'s cores where the profile says none', async () => {
+    expect(defaultInterpreters(getProfile('raspberry-pi-4'))).toBe(1); // 4 cores, 4 threads
+    expect(defaultInterpreters(getProfile('raspberry-pi-4'), 1)).toBe(4); // --threads 1
+    expect(defaultInterpreters(getProfile('coral-usb-rpi4'), 1)).toBe(1); // one Edge TPU
+    expect(defaultInterpreters(getProfile('generic-x86_64-linux'))).toBe(availableParallelism());
+    const s = await start({ model: sharedPath(MODELS.hello), device: 'raspberry-pi-4', threads: 2 });
+    try {
+      expect(s.repo.served().map((m) => [m.session.poolSize, m.session.threads])).toEqual([[2, 2]]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('the wrong thing to serve: a coded error, exit 1, one JSON line, no stack', () => {
+  async function refused(args: string[]): Promise<{ code: string; message: string }> {
+    const r = await cli('serve', ...args, '--rest_api_port', '0', '--json');
+    expect({ exit: r.code, err: r.err, lines: r.out.trim().split('\n').length }).toEqual({ exit: 1, err: '', lines: 1 });
+    const e = (JSON.parse(r.out) as { error: { code: string; message: string; fix: string } }).error;
+    expect(e.fix.length).toBeGreaterThan(10);
+    expect(e.message).not.toMatch(/\n\s+at /);
+    return { code: e.code, message: e.message };
+  }
+
+  it('EXPECTED FAILURE - a missing model file, base path or repository: REEF_MODEL_NOT_FOUND', async () => {
+    const nope = join(tmp.dir, 'nope');
+    expect(await refused([`${nope}.tflite`])).toEqual({ code: 'REEF_MODEL_NOT_FOUND', message: `cannot read model ${nope}.tflite: no such file or folder` });
+    expect(await refused(['--model_base_path', nope])).toEqual({ code: 'REEF_MODEL_NOT_FOUND', message: `cannot read model ${nope}: no such file or folder` });
+    expect(await refused(['--model-repository', nope])).toEqual({ code: 'REEF_MODEL_NOT_FOUND', message: `cannot read model repository ${nope}: no such folder` });
   });
 
-  it('EXPECTED FAILURE - a missing model file: REEF_MODEL_NOT_FOUND', async () => {
-    const r = await cli('serve', join(tmp.dir, 'nope.tflite'), '--rest_api_port', '0', '--json');
-    expect(r.code).toBe(1);
-    expect(JSON.parse(r.out).error.code).toBe('REEF_MODEL_NOT_FOUND');
+  it('EXPECTED FAILURE - an empty folder as base path or repository, a version folder without a model: REEF_SERVE_MODEL_FORMAT', async () => {
+    const empty = join(tmp.dir, 'empty');
+    mkdirSync(empty);
+    expect(await refused([empty])).toEqual({
+      code: 'REEF_SERVE_MODEL_FORMAT',
+      message: `model base path ${empty} has no numeric version folders; put the model in one, e.g. ${join(empty, '1', 'model.tflite')}`,
+    });
+    expect(await refused(['--model-repository', empty])).toEqual({
+      code: 'REEF_SERVE_MODEL_FORMAT',
+      message: `model repository ${empty} holds no model folders; lay it out as ${join(empty, '<model>', '1', 'model.tflite')}`,
+    });
+    mkdirSync(join(tmp.dir, 'nomodel', '1'), { recursive: true });
+    writeFileSync(join(tmp.dir, 'nomodel', '1', 'README'), 'no model here');
+    expect(await refused([join(tmp.dir, 'nomodel')])).toEqual({
+      code: 'REEF_SERVE_MODEL_FORMAT',
+      message: `version folder ${join(tmp.dir, 'nomodel', '1')} has no model file (model.tflite, model.reef, model.onnx or one *.tflite / *.reef / *.onnx)`,
+    });
+  });
+
+  it('EXPECTED FAILURE - a corrupt .tflite or .onnx file: REEF_MODEL_INVALID naming the file', async () => {
+    const bad = writeFile(join(tmp.dir, 'bad.tflite'), '1234TFL4 not a model at all');
+    expect(await refused([bad])).toEqual({ code: 'REEF_MODEL_INVALID', message: `${bad}: not a TFLite model (file identifier at byte 4 is "TFL4", expected "TFL3")` });
+    const badOnnx = join(tmp.dir, 'bad.onnx');
+    writeFileSync(badOnnx, Buffer.from([0x08, 0x07, 0x12, 0xff, 0xff]));
+    const e = await refused([badOnnx]);
+    expect(e.code).toBe('REEF_MODEL_INVALID');
+    expect(e.message.startsWith(`${badOnnx}: `)).toBe(true);
+  });
+
+  it('EXPECTED FAILURE - a port another process holds: REEF_SERVE_LISTEN_FAILED', async () => {
+    const holder = createNetServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const r = await cli('serve', sharedPath(MODELS.hello), '--rest_api_port', String(port), '--json');
+      expect({ exit: r.code, err: r.err }).toEqual({ exit: 1, err: '' });
+      expect(JSON.parse(r.out).error).toMatchObject({
+        code: 'REEF_SERVE_LISTEN_FAILED',
+        message: `cannot listen on 127.0.0.1:${port}: another process holds the port (EADDRINUSE); choose another with --rest_api_port (0 picks a free one) or stop that process`,
+      });
+    } finally {
+      holder.close();
+    }
   });
 });
 

@@ -1,7 +1,8 @@
 /** Real servers on loopback for the serve tests, and a model folder layout made of symlinks into ../shared. */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { load } from '../../src/runtime/session.js';
 import { createServer, type ReefServer, type ServeOptions } from '../../src/serve/server.js';
 import { sharedPath } from '../shared.js';
 
@@ -36,7 +37,8 @@ export function writeFile(path: string, text: string): string {
 }
 
 export async function start(opts: ServeOptions): Promise<ReefServer> {
-  return createServer({ port: 0, pollSeconds: 0, ...opts });
+  // Logs go nowhere unless a test collects them (logCollector).
+  return createServer({ port: 0, pollSeconds: 0, logStream: { write: () => undefined }, ...opts });
 }
 
 export interface Answer {
@@ -89,4 +91,37 @@ export function f32(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(f32);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, f32(x)]));
   return v;
+}
+
+/** The server's pino lines, parsed, for tests that check what it logs. */
+export function logCollector(): { stream: { write(line: string): void }; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  return { lines, stream: { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>); } } };
+}
+
+/** Replaces a file at once (write beside it, rename), as editors and config tools do. */
+export function replaceFile(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Polls `what` every 25 ms until it is true; fails naming `label` after `ms`. */
+export async function until(label: string, what: () => Promise<boolean>, ms = 15000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await what()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${label}`);
+}
+
+/** The same model through load() + run(): what the server must answer (every output, in order). */
+export async function direct(model: string, feeds: Float32Array[]): Promise<Float32Array[]> {
+  const s = await load(sharedPath(model));
+  try {
+    const out = await s.run(feeds);
+    return s.outputs.map((o) => out[o.name].data as Float32Array);
+  } finally {
+    await s.dispose();
+  }
 }

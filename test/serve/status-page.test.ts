@@ -14,7 +14,7 @@ let server: ReefServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  server = await start({ model: sharedPath(MODELS.hello) });
+  server = await start({ model: sharedPath(MODELS.hello), interpreters: 1 });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
