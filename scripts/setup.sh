@@ -13,6 +13,8 @@ APT_PACKAGES=(
   flatbuffers-compiler     # flatc, the independent decoder the model-IR tests compare against
   g++-aarch64-linux-gnu    # cross-builds the linux-arm64 prebuilt addon at `npm pack` (scripts/prebuild.mjs)
   qemu-user-static         # runs Node for linux-arm64 in the emulated Raspberry Pi test (test/install)
+  openssh-server           # sshd the reef deploy tests start on loopback (never the system's)
+  socat                    # pseudo-terminal pairs for the reef deploy serial tests
 )
 
 if command -v apt-get >/dev/null 2>&1; then

@@ -298,6 +298,81 @@ export const ERROR_CODES = {
     fix: 'Choose another port with --rest_api_port (0 picks a free one) or stop the process that holds it (`ss -ltnp` shows it); check --host.',
     http: 500,
   },
+  REEF_DEPLOY_TARGET_INVALID: {
+    meaning: 'The deploy target is not one reef understands (ssh://user@host[:port][/dir] or serial:///dev/ttyX?baud=N), or an option does not fit it.',
+    fix: 'Write the target as ssh://pi@192.168.1.20/home/pi/reef or serial:///dev/ttyUSB0?baud=115200; `reef deploy --help` lists the forms.',
+    http: 400,
+  },
+  REEF_DEPLOY_CONNECT_FAILED: {
+    meaning: 'The board could not be reached: nothing answers at that host and port, the name does not resolve, or the serial device cannot be opened.',
+    fix: 'Check that the board is powered and on the network (or the cable plugged in), the host name and port, and that sshd (or `reef agent --serial`) runs on it.',
+    http: 502,
+  },
+  REEF_DEPLOY_HOST_UNKNOWN: {
+    meaning: 'The board\'s SSH host key is not in known_hosts; reef will not send anything to a host it cannot identify.',
+    fix: 'Compare the fingerprint in the message with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` run on the board, then rerun with --accept-new to record it.',
+    http: 502,
+  },
+  REEF_DEPLOY_HOST_KEY_CHANGED: {
+    meaning: 'The board answered with a different SSH host key than known_hosts records for it: the board was reinstalled, or someone is in between.',
+    fix: 'Find out why the key changed. If the board was reinstalled, remove its old line (`ssh-keygen -R HOST -f KNOWN_HOSTS`) and deploy again with --accept-new.',
+    http: 502,
+  },
+  REEF_DEPLOY_AUTH_FAILED: {
+    meaning: 'The board refused every key offered (the --identity key, the ssh-agent\'s keys, ~/.ssh/id_*).',
+    fix: 'Install your public key on the board (`ssh-copy-id user@host`), or pass the right key with --identity; check the user name in the target.',
+    http: 502,
+  },
+  REEF_DEPLOY_CONNECTION_LOST: {
+    meaning: 'The connection to the board dropped before the deploy finished; what was installed before is still in place.',
+    fix: 'Check the network and the board, then run the same deploy again (the partial copy is discarded).',
+    http: 502,
+  },
+  REEF_DEPLOY_LINK_LOST: {
+    meaning: 'The serial link went silent (cable pulled, agent stopped) for longer than --link-timeout; the chunks already received are kept on the board.',
+    fix: 'Reconnect the cable and check that `reef agent --serial DEV` runs on the board, then rerun the same deploy: it resumes where it stopped.',
+    http: 502,
+  },
+  REEF_DEPLOY_LINK_UNRELIABLE: {
+    meaning: 'Too many frames on the serial link arrived damaged or not at all, even after retransmission.',
+    fix: 'Lower the baud rate (?baud=57600), check the cable, the ground and that both ends use the same baud rate; then rerun (received chunks are kept).',
+    http: 502,
+  },
+  REEF_DEPLOY_CHECKSUM_MISMATCH: {
+    meaning: 'The file on the board does not have the sha256 of the file sent; it was not installed.',
+    fix: 'Rerun the deploy; if it happens again, check the board\'s storage (SD card) for errors.',
+    http: 502,
+  },
+  REEF_DEPLOY_NO_SPACE: {
+    meaning: 'The board has no room for the bundle; nothing was installed, the previous version is still in place.',
+    fix: 'Free space on the board (`df -h` there), or deploy to a folder on a bigger disk (ssh://user@host/path).',
+    http: 507,
+  },
+  REEF_DEPLOY_PERMISSION_DENIED: {
+    meaning: 'The user on the board may not write the deploy folder (or the unit folder); nothing was installed.',
+    fix: 'Deploy to a folder that user owns (the default is ~/reef), or fix its permissions on the board.',
+    http: 403,
+  },
+  REEF_DEPLOY_REMOTE_FAILED: {
+    meaning: 'A command reef ran on the board failed (the message carries its exit status and its own words).',
+    fix: 'Read the board\'s message; `reef deploy --status TARGET` and `reef doctor` on the board show what is missing.',
+    http: 502,
+  },
+  REEF_DEPLOY_NOTHING_TO_ROLLBACK: {
+    meaning: 'The board keeps no previous version to go back to (only one deploy was made there, or none).',
+    fix: 'Deploy the older bundle explicitly with `reef deploy OLD.reef TARGET`.',
+    http: 409,
+  },
+  REEF_DEPLOY_INVENTORY_INVALID: {
+    meaning: 'The --inventory file is not an Ansible YAML inventory reef can read, or names no hosts.',
+    fix: 'Write it as Ansible\'s YAML inventory: all: {hosts: {pi1: {ansible_host: 10.0.0.5, ansible_user: pi}}, children: {...}}; the message names the bad entry.',
+    http: 400,
+  },
+  REEF_DEPLOY_FLEET_FAILED: {
+    meaning: 'The deploy failed on one or more boards of the inventory; the others got it. The summary lists each failure with its reason.',
+    fix: 'Fix the boards named in the summary and rerun with --limit HOST to deploy only to them.',
+    http: 502,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ReefErrorCode = keyof typeof ERROR_CODES;

@@ -12,7 +12,7 @@ import { formatResult, formatSweep, toResult, type BenchResult } from '../bench/
 import { plotLatency } from '../bench/plot.js';
 import { compareResults, formatComparison, readResults } from '../bench/compare.js';
 import { checkWritable, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { convertOnnxFile } from '../convert/index.js';
@@ -143,10 +143,23 @@ function progressLine(io: CliIO, tty: boolean, total: number): (p: BenchProgress
  * (or JSON) and writes the plot. Returns the results.
  */
 export async function benchCommand(model: string | undefined, opts: BenchCliOptions, io: CliIO): Promise<BenchResult[]> {
-  if (opts.compare !== undefined) {
-    if (model !== undefined) {
-      throw new ReefError('REEF_INVALID_ARGUMENT', `Expected either a model or --compare <files...> but received both ("${model}" and --compare)`);
+  if (opts.compare !== undefined && model !== undefined) {
+    // MODEL --compare FILE...: bench here, then set this run beside the files (e.g. a board's, from
+    // `reef deploy --bench --bench-out FILE`). The files are checked before the long run.
+    for (const f of opts.compare) await readFile(f).catch(() => { throw new ReefError('REEF_FILE_NOT_FOUND', `cannot read result file ${f}: no such file`); });
+    const local = await benchCommand(model, { ...opts, compare: undefined, json: true }, { out: () => undefined, err: (t) => io.err(t) });
+    const dir = await mkdtemp(join(tmpdir(), 'reef-compare-'));
+    try {
+      const here = join(dir, 'this-machine.json');
+      await writeFile(here, JSON.stringify(local.length === 1 ? local[0] : local));
+      const c = compareResults(await readResults([here, ...opts.compare]));
+      io.out(opts.json ? JSON.stringify(c, null, 2) + '\n' : formatComparison(c));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
+    return local;
+  }
+  if (opts.compare !== undefined) {
     const results = await readResults(opts.compare);
     const c = compareResults(results);
     io.out(opts.json ? JSON.stringify(c, null, 2) + '\n' : formatComparison(c));
@@ -216,7 +229,7 @@ export function registerBench(program: Command, io: CliIO): void {
     .option('--seed <n>', 'seed of the random input data', '1')
     .option('--json', 'print JSON (one object; an array for a sweep; the comparison with --compare)')
     .option('--plot <file.svg>', 'write the latency histogram and CDF as SVG')
-    .option('--compare <files...>', 'compare results written by --json, side by side, with ratios to the first')
+    .option('--compare <files...>', 'compare results written by --json, side by side, with ratios to the first; with a MODEL, bench it here first and compare this run with the files')
     .option('--progress', 'show progress on stderr even when it is not a terminal')
     .option('--library <path>', 'libtensorflowlite_c to load')
     .option('--device <id>', 'device profile to use instead of the detected one')

@@ -20,6 +20,8 @@ import { registerOptimize } from './optimize.js';
 import { registerServe } from './serve.js';
 import { registerConvert } from './convert.js';
 import { registerRepair } from './repair.js';
+import { registerDeploy } from './deploy.js';
+import { registerAgent } from './agent.js';
 
 function version(): string {
   return reefVersion();
@@ -53,6 +55,8 @@ export function buildProgram(io: CliIO = stdio, options: { json?: boolean } = {}
   registerDoctor(program, io);
   registerServe(program, io);
   registerRepair(program, io);
+  registerDeploy(program, io);
+  registerAgent(program, io);
   const configure = (c: Command): void => {
     c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr });
     c.showHelpAfterError(false);
