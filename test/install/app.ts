@@ -10,12 +10,12 @@ import { REPO_ROOT } from '../shared.js';
 /** What a native build would call: C/C++ compilers, make, cmake, node-gyp and its python. */
 export const COMPILERS = ['cc', 'gcc', 'g++', 'c++', 'clang', 'clang++', 'make', 'cmake', 'python', 'python3', 'node-gyp', 'ld'];
 
-/** A folder of stand-ins for COMPILERS: each appends "name args" to `log` and exits 1 (like `false`). */
+/** A folder of stand-ins for COMPILERS: each appends "name<TAB>cwd<TAB>args" to `log` and exits 1 (like `false`). */
 export function noCompilers(dir: string, log: string): string {
   mkdirSync(dir, { recursive: true });
   for (const c of COMPILERS) {
     const p = join(dir, c);
-    writeFileSync(p, `#!/bin/sh\necho "$(basename "$0") $*" >> '${log}'\nexit 1\n`);
+    writeFileSync(p, `#!/bin/sh\nprintf '%s\\t%s\\t%s\\n' "$(basename "$0")" "$PWD" "$*" >> '${log}'\nexit 1\n`);
     chmodSync(p, 0o755);
   }
   writeFileSync(log, '');
@@ -48,4 +48,23 @@ export function makeApp(dir: string, tarball: string): void {
   }
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, dependencies: { reef: spec } }, null, 2));
   writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
+}
+
+/**
+ * Dependencies whose install scripts try a compiler and are built to fail harmlessly: ssh2 (reef
+ * deploy) tries node-gyp for an optional crypto binding and falls back to JavaScript; its optional
+ * dependency cpu-features is dropped by npm when its build fails. Neither is reef's build.
+ */
+export const TOLERATED_BUILD_ATTEMPTS = ['cpu-features', 'ssh2'];
+
+/** The packages (by node_modules folder) from whose folders a compiler stand-in was called. */
+export function compilerCallers(log: string): string[] {
+  const out = new Set<string>();
+  for (const line of readFileSync(log, 'utf8').split('\n').filter(Boolean)) {
+    const cwd = line.split('\t')[1] ?? '';
+    const i = cwd.lastIndexOf('node_modules/');
+    const parts = cwd.slice(i + 'node_modules/'.length).split('/');
+    out.add(i < 0 ? `(outside node_modules: ${cwd})` : parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!);
+  }
+  return [...out].sort();
 }
