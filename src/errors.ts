@@ -68,6 +68,11 @@ export const ERROR_CODES = {
     fix: 'Follow the fix in the message: it depends on where reef is. An installed reef ships prebuilt addons for linux-x64 and linux-arm64; elsewhere `npm rebuild reef` builds one from binding.gyp (python3, make, a C++17 compiler). `reef doctor` lists the files tried.',
     http: 500,
   },
+  REEF_NODE_TOO_OLD: {
+    meaning: 'The Node.js running reef is older than the version reef needs (package.json engines: Node 20).',
+    fix: 'Install Node 20 or newer: the official build for this platform (linux-x64, linux-arm64 for a 64-bit Raspberry Pi OS) from https://nodejs.org/en/download, NodeSource\'s apt repository, or nvm.',
+    http: 500,
+  },
   REEF_INTERPRETER_FAILED: {
     meaning: 'TensorFlow Lite could not create an interpreter or allocate tensors for this model.',
     fix: 'Read the TFLite message carried in the error; check that the model\'s ops are supported by TFLite 2.9.',

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { doctor, type DoctorReport, type RuntimeFacts } from '../doctor/doctor.js';
 import { ensureLibrary } from '../runtime/library.js';
+import { addonCandidates, addonFix, loadedAddonPath, native } from '../native.js';
 import { listEdgetpuDevices, loadEdgetpuRuntime } from '../runtime/edgetpu.js';
 import type { CliIO } from './io.js';
 
@@ -11,7 +12,15 @@ interface DoctorCliOptions { json?: boolean; root?: string }
 
 /** What the runtime reports on this host; nothing here throws. */
 export function runtimeFacts(): RuntimeFacts {
-  const facts: RuntimeFacts = { tflite: null, edgetpu: null, devices: [] };
+  const facts: RuntimeFacts = { node: process.versions.node, tflite: null, edgetpu: null, devices: [] };
+  try {
+    native();
+    const path = loadedAddonPath() ?? null;
+    facts.addon = { path, source: addonCandidates().find((c) => c.path === path)?.source };
+  } catch (e) {
+    facts.addon = { path: null, error: (e as Error).message.replace(/ Fix: .*$/, ''), fix: addonFix() };
+    return facts;
+  }
   try {
     facts.tflite = ensureLibrary();
   } catch (e) {

@@ -24,8 +24,29 @@ export interface DoctorReport {
   summary: Record<FindingStatus, number>;
 }
 
+/** The Node major version reef needs (package.json engines). */
+export const MIN_NODE_MAJOR = 20;
+
+/** The platforms reef ships a prebuilt addon and a TensorFlow Lite library for. */
+const SHIPPED = ['linux-x64', 'linux-arm64'];
+
+/** Which native addon loaded, or why none did (src/native.ts). */
+export interface AddonFacts {
+  /** The file that loaded, or null. */
+  path: string | null;
+  source?: 'env' | 'prebuilt' | 'local';
+  /** Why none loaded: the files tried. */
+  error?: string;
+  /** What to do about it, for where reef is installed. */
+  fix?: string;
+}
+
 /** What the runtime reports (the CLI fills it from the loaded libraries). */
 export interface RuntimeFacts {
+  /** The Node version running reef (process.versions.node); checked when given. */
+  node?: string;
+  /** The native addon; checked when given. */
+  addon?: AddonFacts;
   tflite: LibraryInfo | null;
   tfliteError?: string;
   edgetpu: EdgetpuRuntime | null;
@@ -90,14 +111,33 @@ function udevRules(root: string): string[] {
 export function doctor(root: string, rt: RuntimeFacts,
   opts: { profiles?: DeviceProfile[]; platform?: string; arch?: string } = {}): DoctorReport {
   const f: Finding[] = [];
+  const target = `${opts.platform ?? process.platform}-${opts.arch ?? process.arch}`;
+  // Node, and the native addon for this platform.
+  if (rt.node !== undefined) {
+    const major = Number(rt.node.split('.')[0]);
+    f.push(major >= MIN_NODE_MAJOR
+      ? { check: 'node', status: 'ok', detail: `Node ${rt.node} (reef needs ${MIN_NODE_MAJOR} or newer)` }
+      : { check: 'node', status: 'fail', detail: `Node ${rt.node} is too old: reef needs Node ${MIN_NODE_MAJOR} or newer`, fix: `install Node ${MIN_NODE_MAJOR} or newer: the official build for ${target} from https://nodejs.org/en/download, NodeSource's apt repository, or nvm` });
+  }
+  if (rt.addon) {
+    const a = rt.addon;
+    f.push(a.path
+      ? { check: 'addon', status: 'ok', detail: `native addon ${a.path} (${a.source === 'prebuilt' ? `prebuilt for ${target}` : a.source === 'env' ? 'from $REEF_ADDON' : 'local build'})` }
+      : { check: 'addon', status: 'fail', detail: `no native addon loads for ${target}${a.error ? `: ${a.error}` : ''}`, ...(a.fix ? { fix: a.fix } : {}) });
+  }
   // TFLite and XNNPACK.
-  if (rt.tflite) {
+  if (rt.addon && !rt.addon.path) {
+    f.push({ check: 'tflite', status: 'info', detail: 'TensorFlow Lite not checked: reef opens it through the native addon, which did not load' });
+  } else if (rt.tflite) {
     f.push({ check: 'tflite', status: 'ok', detail: `TensorFlow Lite ${rt.tflite.version} from ${rt.tflite.path}` });
     f.push(rt.tflite.xnnpack
       ? { check: 'xnnpack', status: 'ok', detail: 'XNNPACK delegate available (int8 QS8 path on)' }
       : { check: 'xnnpack', status: 'warn', detail: 'this TensorFlow Lite build has no XNNPACK: CPU models run on the slower built-in kernels', fix: 'use the library tfjs-tflite-node ships, or a TFLite build with XNNPACK (REEF_TFLITE_LIBRARY)' });
   } else {
-    f.push({ check: 'tflite', status: 'fail', detail: `no TensorFlow Lite library could be loaded${rt.tfliteError ? `: ${rt.tfliteError}` : ''}`, fix: 'reinstall reef (npm install reef) or set REEF_TFLITE_LIBRARY to a libtensorflowlite_c' });
+    f.push({ check: 'tflite', status: 'fail', detail: `no TensorFlow Lite library could be loaded${rt.tfliteError ? `: ${rt.tfliteError}` : ''}`,
+      fix: SHIPPED.includes(target)
+        ? 'reinstall reef (npm install reef) or set REEF_TFLITE_LIBRARY to a libtensorflowlite_c'
+        : `reef ships TensorFlow Lite for ${SHIPPED.join(' and ')} only, not ${target}: set REEF_TFLITE_LIBRARY to a libtensorflowlite_c built for ${target}${target === 'linux-arm' ? ', or install the 64-bit Raspberry Pi OS (linux-arm64)' : ''}` });
   }
   // Devices seen on the buses.
   const usb = usbCorals(root);

@@ -1,7 +1,8 @@
 // reef doctor on recorded /sys, /dev and /etc trees of each board kind (test/fixtures/doctor/).
 import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { doctor, type RuntimeFacts } from '../../src/doctor/doctor.js';
+import { doctor, MIN_NODE_MAJOR, type RuntimeFacts } from '../../src/doctor/doctor.js';
 import { formatDoctor } from '../../src/cli/doctor.js';
 import { REPO_ROOT } from '../shared.js';
 
@@ -56,5 +57,33 @@ describe('reef doctor', () => {
     const r = doctor(root('rpi4-usb3'), { tflite: null, tfliteError: 'dlopen failed', edgetpu: null, devices: [] }, arm);
     expect(pick(r, 'tflite')[0]).toEqual({ check: 'tflite', status: 'fail', detail: 'no TensorFlow Lite library could be loaded: dlopen failed',
       fix: 'reinstall reef (npm install reef) or set REEF_TFLITE_LIBRARY to a libtensorflowlite_c' });
+  });
+  it('a board missing what reef needs: Node too old, no addon for this platform (TFLite then not checked)', () => {
+    const r = doctor(root('rpi4-usb3'), { node: '18.19.0', addon: { path: null, error: 'tried: /app/node_modules/reef/prebuilds/linux-arm/reef.node (prebuilt): no such file', fix: 'reef ships prebuilt addons for linux-x64 and linux-arm64 only, not linux-arm: build one from source with `npm rebuild reef` (python3, make, a C++17 compiler)' },
+      tflite: null, tfliteError: 'not loaded', edgetpu: null, devices: [] }, { platform: 'linux', arch: 'arm' });
+    expect(r.findings.slice(0, 3)).toEqual([
+      { check: 'node', status: 'fail', detail: 'Node 18.19.0 is too old: reef needs Node 20 or newer',
+        fix: 'install Node 20 or newer: the official build for linux-arm from https://nodejs.org/en/download, NodeSource\'s apt repository, or nvm' },
+      { check: 'addon', status: 'fail', detail: 'no native addon loads for linux-arm: tried: /app/node_modules/reef/prebuilds/linux-arm/reef.node (prebuilt): no such file',
+        fix: 'reef ships prebuilt addons for linux-x64 and linux-arm64 only, not linux-arm: build one from source with `npm rebuild reef` (python3, make, a C++17 compiler)' },
+      { check: 'tflite', status: 'info', detail: 'TensorFlow Lite not checked: reef opens it through the native addon, which did not load' },
+    ]);
+    expect(formatDoctor(r)).toContain('FAIL  node              Node 18.19.0 is too old: reef needs Node 20 or newer\n');
+  });
+
+  it('an addon built locally for a 32-bit Pi but no TensorFlow Lite for linux-arm: says so, with the way out', () => {
+    const r = doctor(root('rpi4-usb3'), { node: '20.20.2', addon: { path: '/app/node_modules/reef/build/Release/reef.node', source: 'local' },
+      tflite: null, tfliteError: 'no TensorFlow Lite build shipped for linux-arm', edgetpu: null, devices: [] }, { platform: 'linux', arch: 'arm' });
+    expect(r.findings.slice(0, 3)).toEqual([
+      { check: 'node', status: 'ok', detail: 'Node 20.20.2 (reef needs 20 or newer)' },
+      { check: 'addon', status: 'ok', detail: 'native addon /app/node_modules/reef/build/Release/reef.node (local build)' },
+      { check: 'tflite', status: 'fail', detail: 'no TensorFlow Lite library could be loaded: no TensorFlow Lite build shipped for linux-arm',
+        fix: 'reef ships TensorFlow Lite for linux-x64 and linux-arm64 only, not linux-arm: set REEF_TFLITE_LIBRARY to a libtensorflowlite_c built for linux-arm, or install the 64-bit Raspberry Pi OS (linux-arm64)' },
+    ]);
+  });
+
+  it('the Node floor is the one package.json declares', () => {
+    const engines = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    expect(engines).toBe(`>=${MIN_NODE_MAJOR}`);
   });
 });

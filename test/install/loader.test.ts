@@ -54,3 +54,13 @@ describe('the addon loader', () => {
       message: `the native addon for ${process.platform}-${process.arch} is not built; tried: /nonexistent/reef.node (env): no such file. Fix: in this source checkout run \`npm run build\` (cmake, a C++17 compiler)` });
   });
 });
+
+describe('the reef command on a Node older than 20', () => {
+  it('EXPECTED FAILURE - says REEF_NODE_TOO_OLD with the fix before loading anything else, exit 1', () => {
+    const r = spawnSync(process.execPath, ['--import', 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"18.19.0"})',
+      join(REPO_ROOT, 'bin', 'reef.js'), 'doctor'], { encoding: 'utf8' });
+    expect({ status: r.status, out: r.stdout, err: r.stderr }).toEqual({ status: 1, out: '',
+      err: 'reef: REEF_NODE_TOO_OLD: Node 18.19.0 is too old: reef needs Node 20 or newer\n'
+        + '  fix: Install Node 20 or newer: the official build for this platform (linux-x64, linux-arm64 for a 64-bit Raspberry Pi OS) from https://nodejs.org/en/download, NodeSource\'s apt repository, or nvm.\n' });
+  });
+});
