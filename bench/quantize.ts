@@ -28,6 +28,12 @@ const SHARED = join(import.meta.dirname, '..', '..', 'shared');
 const quick = process.argv.includes('--quick');
 const N_CAL = quick ? 60 : 200;
 const N_EVAL = quick ? 20 : 50;
+/**
+ * Held samples for part 2: 300, as test/quantize/acceptance.test.ts. The worst output's SQNR sums
+ * the error over the samples, so a few photos dominate it: on MobileNet mse beat auto's minmax by
+ * 0.6 dB on photos 200-249 (19.5 vs 20.1) and lost by 0.6 on photos 200-499 (19.5 vs 20.15).
+ */
+const N_HELD = quick ? 20 : 300;
 
 const labels = readFileSync(join(SHARED, 'images/imagenet/labels.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
 async function photos(shape: number[], mean: number, std: number, from: number, to: number): Promise<Array<{ sample: Sample; label: number }>> {
@@ -89,22 +95,29 @@ for (const name of ['mobilenet_v1_0.25_128_float', 'blazeface_front_float', ULTR
     since = now;
   };
   const start = cpuMs();
-  const r = await quantizeTflite(new Uint8Array(readFileSync(join(SHARED, 'models/tflite', `${name}.tflite`))), { calibration: cal, evaluation: ev },
-    { source: name, threads: 1, onProgress, acceptLowSqnr: true });
+  let r: QuantizeResult;
+  try {
+    // ultraface has SHAPE ops (int32, no int8 kernel): they stay float.
+    r = await quantizeTflite(new Uint8Array(readFileSync(join(SHARED, 'models/tflite', `${name}.tflite`))), { calibration: cal, evaluation: ev },
+      { source: name, threads: 1, onProgress, acceptLowSqnr: true, allowFloat: name === ULTRAFACE.name });
+  } catch (e) {
+    console.log(`  ${name}: failed: ${(e as Error).message}`);
+    continue;
+  }
   onProgress('done');
   const t = r.report.timings;
   const cpuTotal = cpuMs() - start;
   console.log(`  ${name}: calibrate ${(t.calibrateMs / 1000).toFixed(2)} s, choose ranges ${(t.chooseMs / 1000).toFixed(2)} s, rewrite ${(t.quantizeMs / 1000).toFixed(2)} s, ` +
-    `bias correction ${(t.correctMs / 1000).toFixed(2)} s, evaluate ${(t.evaluateMs / 1000).toFixed(2)} s; total ${(t.totalMs / 1000).toFixed(2)} s = ${(t.totalMs / t.calibrateMs).toFixed(2)}x one calibration pass (wall)`);
+    `bias correction ${(t.correctMs / 1000).toFixed(2)} s, evaluate ${(t.evaluateMs / 1000).toFixed(2)} s (output SQNR ${r.report.outputs.map((o) => f1(o.sqnrDb ?? -Infinity)).join(' / ')} dB); total ${(t.totalMs / 1000).toFixed(2)} s = ${(t.totalMs / t.calibrateMs).toFixed(2)}x one calibration pass (wall)`);
   console.log(`    CPU: ${Object.entries(cpu).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')}; total ${(cpuTotal / 1000).toFixed(2)} s = ${(cpuTotal / cpu.calibrate!).toFixed(2)}x one calibration pass (CPU)`);
 }
 
 if (process.argv.includes('--speed')) process.exit(0);
-console.log('\n2. --method auto against each single method: worst output SQNR on the held samples (dB)');
+console.log(`\n2. --method auto against each single method: worst output SQNR on ${N_HELD} held samples (dB)`);
 const twins: Array<[string, number]> = [];
 for (const m of MODELS) {
   const calP = await m.data(0, N_CAL);
-  const evP = await m.data(N_CAL, N_CAL + N_EVAL);
+  const evP = await m.data(N_CAL, N_CAL + N_HELD);
   const bytes = new Uint8Array(readFileSync(join(SHARED, 'models/tflite', `${m.name}.tflite`)));
   const row: string[] = [];
   const scores: Record<string, number> = {};

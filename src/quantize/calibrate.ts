@@ -43,6 +43,8 @@ export interface CalibrationResult {
   fitStats: Map<number, TensorHistogram> | null;
   /** The values of `keep.tensors` on the first `keep.samples` samples. */
   kept: Map<number, Float32Array[]>;
+  /** Each activation's shape as TFLite computed it on the first sample (a model may declare others: ultraface). */
+  shapes: Map<number, number[]>;
   samples: number;
   ms: number;
 }
@@ -78,8 +80,16 @@ export function exposeTensors(model: TfliteModel, expose: number[]): { bytes: Ui
   return { bytes: writeTflite(m), outputTensors: [...sg.outputs] };
 }
 
-/** A session over `bytes` plus output arrays allocated once and reused for every run. */
+/**
+ * A session over `bytes` plus output arrays allocated once and reused for every run. An output
+ * whose size after the first invoke is not the declared one (shapes TFLite knows only after the
+ * invoke: ultraface) gets a fresh array from every run instead.
+ */
 export class ExposedRunner {
+  private given: Array<TypedArray | null> | null = null;
+  /** Each output's shape as the first invoke computed it (by tensor index). */
+  readonly shapes = new Map<number, number[]>();
+
   private constructor(readonly session: Session, readonly outputTensors: number[], private readonly arrays: TypedArray[]) {}
 
   /** Loads the exposed copy (XNNPACK on, as reef runs models). */
@@ -95,9 +105,16 @@ export class ExposedRunner {
 
   /** Runs one sample; the returned map (tensor index -> data) is valid until the next run. */
   async run(sample: Sample): Promise<Map<number, TypedArray>> {
-    await this.session.run(sample, { outputs: this.arrays });
     const out = new Map<number, TypedArray>();
-    this.outputTensors.forEach((t, k) => out.set(t, this.arrays[k]!));
+    if (this.given === null) {
+      const first = await this.session.run(sample);
+      this.given = this.session.outputs.map((t, k) => (first[t.name]!.data.length === this.arrays[k]!.length ? this.arrays[k]! : null));
+      this.session.outputs.forEach((t, k) => this.shapes.set(this.outputTensors[k]!, [...first[t.name]!.shape]));
+      this.outputTensors.forEach((t, k) => out.set(t, first[this.session.outputs[k]!.name]!.data));
+      return out;
+    }
+    const got = await this.session.run(sample, { outputs: this.given });
+    this.outputTensors.forEach((t, k) => out.set(t, this.given![k] ?? got[this.session.outputs[k]!.name]!.data));
     return out;
   }
 
@@ -167,7 +184,7 @@ export async function calibrate(model: TfliteModel, samples: AsyncIterable<Sampl
   if (n === 0) throw new ReefError('REEF_CALIBRATION_INVALID', 'no calibration samples were given');
   const stats = split > 0 ? new Map([...fitStats].map(([i, h]) => [i, h.mergedWith(heldStats.get(i)!)])) : fitStats;
   return {
-    stats, fitStats: split > 0 ? fitStats : null, kept, means: meansOf(sums), headMeans: opts.headSamples ? meansOf(headSums) : new Map(),
+    stats, fitStats: split > 0 ? fitStats : null, kept, shapes: runner.shapes, means: meansOf(sums), headMeans: opts.headSamples ? meansOf(headSums) : new Map(),
     samples: n, ms: performance.now() - t0,
   };
 }

@@ -16,7 +16,7 @@ import { feedFor } from './evaluate.js';
 import { bytesOf, constFloat32, constInt32 } from './graph.js';
 import { INT8_RULES } from './ops.js';
 import type { QuantizedGraph } from './quantize.js';
-import { OpStepper, sameGraph } from './stepwise.js';
+import { batchable, OpStepper, sameGraph } from './stepwise.js';
 import { exposeTensors, ExposedRunner } from './calibrate.js';
 import { refitLayer, refitLayerOf, type RefitLayer } from './refit.js';
 
@@ -59,6 +59,8 @@ export interface CorrectOptions {
   refit?: boolean;
   /** The float values of refitInputs() on the first samples, when the calibration pass kept them. */
   floatInputs?: Map<number, Float32Array[]>;
+  /** Run an operator again in one model with the next one (default true; false: every run alone, the same results). */
+  chain?: boolean;
 }
 
 /**
@@ -123,7 +125,8 @@ export async function correctBiasesAll(qs: QuantizedGraph[], floatOps: TfliteMod
       refitLayer(l.model, r, xq, floatInputs.get(r.floatInput)!.slice(0, refitSamples.length));
     }
   };
-  return walkAndCorrectAll(lanes.map((l) => l.model), lanes.map((l) => l.feeds), lanes.map((l) => l.targets), { ...opts, before });
+  const refits = new Set(lanes.flatMap((l) => [...l.refits.keys()]));
+  return walkAndCorrectAll(lanes.map((l) => l.model), lanes.map((l) => l.feeds), lanes.map((l) => l.targets), { ...opts, before, refits });
 }
 
 /** The float model's values of `tensors` on every sample (copies). */
@@ -154,28 +157,44 @@ export async function walkAndCorrect(model: TfliteModel, feeds: Sample[], target
   return (await walkAndCorrectAll([model], [feeds], [targets], opts))[0]!;
 }
 
-/** {@link walkAndCorrect} for models of the same graph in lockstep (feeds and targets per model). */
+/**
+ * {@link walkAndCorrect} for models of the same graph in lockstep (feeds and targets per model).
+ * The run of an operator again after its bias changed goes into the same model as the next
+ * operator's first run (one load for both), unless the next one must see its inputs first
+ * (`refits`: the pointwise refit reads them) or only one of the two can run batched.
+ */
 async function walkAndCorrectAll(models: TfliteModel[], feeds: Sample[][], targets: Array<Map<number, { bias: number; mean: Float64Array }>>,
-  opts: { threads?: number; onProgress?: (done: number, total: number) => void; before?: (oi: number, stepper: OpStepper) => Promise<void> } = {}): Promise<number[]> {
+  opts: {
+    threads?: number; onProgress?: (done: number, total: number) => void;
+    before?: (oi: number, stepper: OpStepper) => Promise<void>; refits?: Set<number>; chain?: boolean;
+  } = {}): Promise<number[]> {
   const stepper = new OpStepper(models, feeds, opts.threads);
+  const m0 = models[0]!;
   const changed = models.map(() => 0);
   const last = Math.max(...targets.flatMap((t) => [...t.keys()]));
+  let pending: number | null = null;
   for (let oi = 0; oi <= last; oi++) {
+    if (pending !== null && (opts.chain === false || opts.refits?.has(oi) || batchable(m0, pending) !== batchable(m0, oi))) {
+      stepper.commit(pending, await stepper.run(pending));
+      pending = null;
+    }
     await opts.before?.(oi, stepper);
-    const outs = await stepper.run(oi);
-    const again: number[] = [];
+    const chain = pending !== null ? [pending, oi] : [oi];
+    const res = await stepper.runChain(chain);
+    if (pending !== null) stepper.commit(pending, res[0]!);
+    pending = null;
+    const outs = res.at(-1)!;
+    let again = false;
     models.forEach((model, k) => {
       const t = targets[k]!.get(oi);
       if (t && adjustBias(model, t.bias, model.subgraphs[0]!.operators[oi]!.outputs[0]!, outs[k]![0]!, t.mean)) {
         changed[k]!++;
-        again.push(k);
+        again = true;
       }
     });
-    if (again.length > 0) {
-      const rerun = await stepper.run(oi, again);
-      for (const k of again) outs[k] = rerun[k]!;
-    }
-    stepper.commit(oi, outs);
+    // Run again (with the next operator) only when something reads it later; the last target's outputs are not read by the walk.
+    if (again && oi < last) pending = oi;
+    else stepper.commit(oi, outs);
     opts.onProgress?.(oi + 1, last + 1);
   }
   return changed;

@@ -120,6 +120,7 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
       ...(biasCorrection ? { keep: refitInputs(floatModel, total) } : {}),
     });
     kept = cal.kept;
+    fixShapes(floatModel, cal.shapes);
     fitStats = cal.fitStats;
     floatMeans = cal.means;
     headMeans = cal.headMeans;
@@ -188,6 +189,21 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
  */
 function holdEvery(samples: number): number {
   return samples >= 128 ? 4 : 0;
+}
+
+/**
+ * Writes into `model` the activation shapes TFLite computed on a real sample where they differ from
+ * the declared ones (ultraface_slim_320 declares [1,1,2] for tensors that hold [1,4420,2]): the
+ * operator-by-operator walk feeds each operator what the tensors really hold.
+ */
+function fixShapes(model: TfliteModel, shapes: Map<number, number[]>): void {
+  const sg = model.subgraphs[0]!;
+  for (const [t, shape] of shapes) {
+    const tensor = sg.tensors[t]!;
+    if (shape.length > 0 && (shape.length !== tensor.shape.length || shape.some((d, i) => d !== tensor.shape[i]))) {
+      sg.tensors[t] = { ...tensor, shape: [...shape], shapeSignature: [...shape] };
+    }
+  }
 }
 
 /** Calibration samples the SQNR check runs on when no held samples are given. */

@@ -25,10 +25,13 @@ const BATCH_SAFE = new Set([
   'SOFTMAX', 'LOG_SOFTMAX', 'RESIZE_BILINEAR', 'RESIZE_NEAREST_NEIGHBOR', 'CONCATENATION', 'PAD', 'PADV2', 'MEAN',
   'FULLY_CONNECTED', 'SPACE_TO_DEPTH', 'DEPTH_TO_SPACE',
 ]);
-/** Bytes of activations (inputs + outputs) one batched run may take: large arenas cost more to fault in than the hand-offs saved. */
-const BATCH_BYTES = 4 << 20;
-/** Samples in one batched run, at most. */
-const MAX_BATCH = 32;
+/**
+ * Bytes of activations (inputs + outputs, every lane) one batched run may take, and samples per
+ * run at most: larger arenas cost more CPU than the hand-offs they save (MobileNet, auto's walk of
+ * 4 candidates on 32 samples: 2.2 s of CPU with 4 MB / 32 samples, 1.0 s with 1 MB / 8).
+ */
+const BATCH_BYTES = 1 << 20;
+const MAX_BATCH = 8;
 
 /**
  * True when operator `oi` can run on a batch of samples stacked along axis 0: a {@link BATCH_SAFE}
@@ -82,23 +85,27 @@ export function opModel(model: TfliteModel, oi: number, batch = 1): { bytes: Uin
 }
 
 /**
- * Operator `oi` of each of `models` (the same graph quantized differently: {@link sameGraph}) side
- * by side in one model, so one load and one run per batch serve them all. Graph inputs and
- * outputs are listed model by model: `inputs[k]` / `outputs[k]` say which model's tensor each is.
+ * Operator `oi` (or the chain of operators `oi`, in execution order) of each of `models` (the same
+ * graph quantized differently: {@link sameGraph}) side by side in one model, so one load and one
+ * run per batch serve them all. A tensor one operator of the chain writes and a later one reads
+ * stays inside the model (and is an output too). Graph inputs and outputs are listed model by
+ * model: `inputs[k]` / `outputs[k]` say which model's tensor each is (and which operator of the
+ * chain writes an output).
  */
-export function opModels(models: TfliteModel[], oi: number, batch = 1): {
-  bytes: Uint8Array; inputs: Array<{ lane: number; tensor: number }>; outputs: Array<{ lane: number; tensor: number }>;
+export function opModels(models: TfliteModel[], oi: number | number[], batch = 1): {
+  bytes: Uint8Array; inputs: Array<{ lane: number; tensor: number }>; outputs: Array<{ lane: number; tensor: number; op: number }>;
 } {
+  const chain = Array.isArray(oi) ? oi : [oi];
   const tensors: TfliteTensor[] = [];
   const buffers: Uint8Array[] = [new Uint8Array(0)];
   const inputs: Array<{ lane: number; tensor: number }> = [];
-  const outputs: Array<{ lane: number; tensor: number }> = [];
+  const outputs: Array<{ lane: number; tensor: number; op: number }> = [];
   const graphInputs: number[] = [];
   const graphOutputs: number[] = [];
-  const operators = models.map((model, lane) => {
+  const operators = models.flatMap((model, lane) => {
     const sg = model.subgraphs[0]!;
-    const op = sg.operators[oi]!;
     const index = new Map<number, number>();
+    const written = new Set<number>();
     const take = (i: number): number => {
       if (i < 0) return i;
       let j = index.get(i);
@@ -114,20 +121,24 @@ export function opModels(models: TfliteModel[], oi: number, batch = 1): {
       index.set(i, j);
       return j;
     };
-    const opInputs = op.inputs.map(take);
-    op.inputs.forEach((i) => {
-      if (i >= 0 && !isConstantTensor(model, sg, i) && !sg.tensors[i]!.isVariable && !inputs.some((x) => x.lane === lane && x.tensor === i)) {
-        inputs.push({ lane, tensor: i });
-        graphInputs.push(index.get(i)!);
+    return chain.map((o) => {
+      const op = sg.operators[o]!;
+      op.inputs.forEach((i) => {
+        if (i >= 0 && !written.has(i) && !isConstantTensor(model, sg, i) && !sg.tensors[i]!.isVariable && !inputs.some((x) => x.lane === lane && x.tensor === i)) {
+          inputs.push({ lane, tensor: i });
+          graphInputs.push(take(i));
+        }
+      });
+      const opInputs = op.inputs.map(take);
+      const opOutputs = op.outputs.map(take);
+      for (const t of op.outputs.filter((x) => x >= 0)) {
+        written.add(t);
+        outputs.push({ lane, tensor: t, op: o });
+        graphOutputs.push(index.get(t)!);
       }
+      const intermediates = op.intermediates?.map(take);
+      return { ...op, inputs: opInputs, outputs: opOutputs, ...(intermediates ? { intermediates } : {}) };
     });
-    const opOutputs = op.outputs.map(take);
-    for (const o of op.outputs.filter((x) => x >= 0)) {
-      outputs.push({ lane, tensor: o });
-      graphOutputs.push(index.get(o)!);
-    }
-    const intermediates = op.intermediates?.map(take);
-    return { ...op, inputs: opInputs, outputs: opOutputs, ...(intermediates ? { intermediates } : {}) };
   });
   const one: TfliteModel = {
     version: models[0]!.version,
@@ -189,49 +200,73 @@ export class OpStepper {
    * is stored: see {@link commit}.
    */
   async run(oi: number, only?: number[]): Promise<TypedArray[][][]> {
+    return (await this.runChain([oi], only))[0]!;
+  }
+
+  /**
+   * Runs the operators `chain` (in execution order; a later one reads what an earlier one writes
+   * inside the one model) on every sample; returns, per operator, what {@link run} returns.
+   */
+  async runChain(chain: number[], only?: number[]): Promise<TypedArray[][][][]> {
     const laneIds = only ?? this.models.map((_, k) => k);
     const models = laneIds.map((k) => this.models[k]!);
     const m0 = models[0]!;
     const sg = m0.subgraphs[0]!;
-    const op = sg.operators[oi]!;
-    const outputs = op.outputs.filter((o) => o >= 0);
-    const feedsOf = opModel(m0, oi, 1).inputs;
-    const n = this.lanes[laneIds[0]!]!.get(feedsOf[0] ?? -1)?.length ?? this.samples;
-    const bytesPerSample = models.length * [...feedsOf, ...outputs].reduce((a, t) => a + tensorBytes(sg.tensors[t]!), 0);
-    const batch = batchable(m0, oi) ? Math.max(1, Math.min(this.maxBatch, n, Math.floor(BATCH_BYTES / Math.max(1, bytesPerSample)))) : 1;
-    const { bytes, inputs, outputs: outs } = opModels(models, oi, batch);
+    const probe = opModels([m0], chain, 1);
+    const n = this.lanes[laneIds[0]!]!.get(probe.inputs[0]?.tensor ?? -1)?.length ?? this.samples;
+    const bytesPerSample = models.length * [...probe.inputs, ...probe.outputs].reduce((a, x) => a + tensorBytes(sg.tensors[x.tensor]!), 0);
+    const batch = chain.every((oi) => batchable(m0, oi)) ? Math.max(1, Math.min(this.maxBatch, n, Math.floor(BATCH_BYTES / Math.max(1, bytesPerSample)))) : 1;
+    const got = await this.#runBatched(models, laneIds, chain, n, batch);
+    // A model whose declared shapes are not what TFLite computes (ultraface: known only after the invoke) runs one sample at a time.
+    return got ?? (await this.#runBatched(models, laneIds, chain, n, 1))!;
+  }
+
+  /** runChain with `batch` samples per run; null when an output's size is not the declared one and `batch` > 1. */
+  async #runBatched(models: TfliteModel[], laneIds: number[], chain: number[], n: number, batch: number): Promise<TypedArray[][][][] | null> {
+    const sg = models[0]!.subgraphs[0]!;
+    const outputsOf = chain.map((oi) => sg.operators[oi]!.outputs.filter((o) => o >= 0));
+    const { bytes, inputs, outputs: outs } = opModels(models, chain, batch);
     const session = await load(bytes, { threads: this.threads, xnnpack: true, spinMicros: 0 });
-    const result: TypedArray[][][] = this.models.map((_, k) => (laneIds.includes(k) ? outputs.map(() => []) : []));
-    const position = outs.map((o) => ({ lane: laneIds[o.lane]!, k: outputs.indexOf(o.tensor) }));
+    const result: TypedArray[][][][] = chain.map((_, c) => this.models.map((__, k) => (laneIds.includes(k) ? outputsOf[c]!.map(() => []) : [])));
+    const position = outs.map((o) => {
+      const c = chain.indexOf(o.op);
+      return { c, lane: laneIds[o.lane]!, k: outputsOf[c]!.indexOf(o.tensor) };
+    });
     const runs = Math.ceil(n / batch);
-    // One array per output for every sample (the runs write into views of it), one input array per feed reused by every run.
-    const dynamic = session.outputs.some((t) => t.dynamic);
-    const whole = dynamic ? [] : session.outputs.map((t) => new (TYPED_ARRAY_FOR[t.dtype] as new (n: number) => Float32Array)((runs * t.byteLength) / TYPED_ARRAY_FOR[t.dtype]!.BYTES_PER_ELEMENT));
+    // One array per output for every sample (the runs write into views of it), one input array per
+    // feed reused by every run. The first run allocates its own outputs: if their sizes are not the
+    // declared ones (shapes known only after the invoke), every run does.
+    const whole = session.outputs.map((t) => new (TYPED_ARRAY_FOR[t.dtype] as new (n: number) => Float32Array)((runs * t.byteLength) / TYPED_ARRAY_FOR[t.dtype]!.BYTES_PER_ELEMENT));
+    let declared = true;
     const staged = inputs.map(() => null as TypedArray | null);
     try {
       for (let r = 0; r < runs; r++) {
         const s = r * batch;
         const take = Math.min(batch, n - s);
         const feeds = inputs.map((x, j) => (staged[j] = stack(this.lanes[laneIds[x.lane]!]!.get(x.tensor)!, s, take, batch, staged[j]!)));
-        if (dynamic) {
-          // Sizes known only after the invoke: fresh arrays per run.
-          const out = await session.run(feeds);
-          session.outputs.forEach((t, j) => {
-            const d = out[t.name]!.data, per = d.length / batch;
-            for (let i = 0; i < take; i++) result[position[j]!.lane]![position[j]!.k]!.push(d.subarray(i * per, (i + 1) * per));
-          });
-        } else {
+        if (r > 0 && declared) {
           await session.run(feeds, { outputs: whole.map((w) => w.subarray((r * w.length) / runs, ((r + 1) * w.length) / runs)) });
+          continue;
         }
+        const out = await session.run(feeds);
+        if (r === 0) declared = session.outputs.every((t, j) => out[t.name]!.data.length === whole[j]!.length / runs);
+        if (!declared && batch > 1) return null;
+        session.outputs.forEach((t, j) => {
+          const d = out[t.name]!.data;
+          if (declared) whole[j]!.set(d as Float32Array, 0);
+          else for (let i = 0; i < take; i++) result[position[j]!.c]![position[j]!.lane]![position[j]!.k]!.push(d.subarray((i * d.length) / batch, ((i + 1) * d.length) / batch));
+        });
       }
     } finally {
       await session.dispose();
     }
-    whole.forEach((w, j) => {
-      const per = w.length / (runs * batch);
-      const { lane, k } = position[j]!;
-      for (let i = 0; i < n; i++) result[lane]![k]!.push(w.subarray(i * per, (i + 1) * per));
-    });
+    if (declared) {
+      whole.forEach((w, j) => {
+        const per = w.length / (runs * batch);
+        const { c, lane, k } = position[j]!;
+        for (let i = 0; i < n; i++) result[c]![lane]![k]!.push(w.subarray(i * per, (i + 1) * per));
+      });
+    }
     return result;
   }
 

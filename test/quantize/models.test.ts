@@ -92,6 +92,20 @@ describe('the other float models', () => {
     expect(db).toBeGreaterThan(MIN_SQNR_DB);
   });
 
+  it('ultraface_slim_320 (declares [1,1,2] for tensors TFLite computes as [1,4420,2]) quantizes with --allow-float, both outputs >= 20 dB on held photos', async () => {
+    const photos = await imagenetSamples([1, 240, 320, 3], 127, 128, 0, 32);
+    const r = await quantizeTflite(modelBytes('models/tflite/ultraface_slim_320.tflite'), {
+      calibration: photos.slice(0, 24).map((p) => p.sample), evaluation: photos.slice(24).map((p) => ({ inputs: p.sample })),
+    }, { source: 'ultraface_slim_320', allowFloat: true });
+    // Its SHAPE ops write int32 (no int8 kernel): they stay float, and nothing else does.
+    expect([...new Set(r.report.floatOps.map((o) => o.opcode))]).toEqual(['SHAPE']);
+    console.log(`ultraface_slim_320: output SQNR ${r.report.outputs.map((o) => o.sqnrDb!.toFixed(1)).join(' / ')} dB on 8 held photos`);
+    for (const o of r.report.outputs) expect(o.sqnrDb!).toBeGreaterThanOrEqual(20);
+    // The written model carries the computed shapes: boxes [1,4420,4] and scores [1,4420,2].
+    const sg = r.model.subgraphs[0]!;
+    expect(sg.outputs.map((o) => sg.tensors[o]!.shape)).toEqual([[1, 4420, 4], [1, 4420, 2]]);
+  }, 120_000);
+
   it('mnist_lstm_float fails with "LSTM not supported yet", and with --allow-float keeps the LSTM in float and classifies MNIST digits like the float model', async () => {
     const bytes = modelBytes('models/tflite/mnist_lstm_float.tflite');
     const digits = await Promise.all(Array.from({ length: 10 }, async (_, d) => {
