@@ -11,12 +11,15 @@
  *    SQNR against float on held samples (and top-1 agreement / accuracy for MobileNet).
  * 3. Output SQNR against TensorFlow's own int8 twins (vww_96, resnet8_cifar10, hello_world).
  * 4. int8 inference speed against float (XNNPACK QS8 path taken).
+ * 5. Structured pruning of MobileNet by criterion (l1, activation) at 5/10/25/50%: agreement,
+ *    top-1, output SQNR against the original, MACs and gzip size (docs/prune.md).
  * `--quick` uses 60 calibration / 20 held samples; `--speed` runs part 1 only.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeImage, pixelsToInput } from '../src/image/preprocess.js';
 import { quantizeTflite, type QuantizeResult } from '../src/quantize/pipeline.js';
+import { pruneTflite } from '../src/prune/pipeline.js';
 import type { Sample } from '../src/quantize/calibrate.js';
 import type { RangeMethod } from '../src/quantize/ranges.js';
 import { feedFor } from '../src/quantize/evaluate.js';
@@ -155,3 +158,19 @@ const floatX = await invokeMs(MN, true);
 const int8X = await invokeMs(q.bytes, true);
 const int8B = await invokeMs(q.bytes, false);
 console.log(`  float XNNPACK ${floatX.toFixed(3)} ms, int8 XNNPACK ${int8X.toFixed(3)} ms (${(floatX / int8X).toFixed(2)}x), int8 built-in kernels ${int8B.toFixed(3)} ms (QS8 path ${(int8B / int8X).toFixed(2)}x faster)`);
+
+console.log('\n5. structured pruning of mobilenet_v1_0.25_128_float by criterion (100 photos for statistics and bias correction, 100 held, labelled)');
+{
+  const p = await MODELS[0]!.data(0, 200);
+  const bytes = new Uint8Array(readFileSync(MN));
+  for (const sparsity of [0.05, 0.1, 0.25, 0.5]) {
+    for (const criterion of ['l1', 'activation'] as const) {
+      const { report } = await pruneTflite(bytes, { sparsity, structured: true, criterion, latencyRuns: 0, source: 'mobilenet' }, {
+        calibration: p.slice(0, 100).map((x) => x.sample), evaluation: p.slice(100).map((x) => ({ inputs: x.sample, label: x.label })),
+      });
+      const c = report.cost!;
+      console.log(`  ${(100 * sparsity).toFixed(0)}% ${criterion}: agreement ${(100 * c.top1Agreement!).toFixed(0)}%, top-1 ${(100 * c.accuracy!.pruned).toFixed(0)}% (original ${(100 * c.accuracy!.float).toFixed(0)}%), ` +
+        `output SQNR ${(c.outputs[0]!.sqnrDb ?? 0).toFixed(1)} dB, MACs ${(100 * report.after.macs / report.before.macs).toFixed(0)}%, gzip ${(100 * report.after.gzipBytes / report.before.gzipBytes).toFixed(0)}%`);
+    }
+  }
+}

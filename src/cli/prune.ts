@@ -17,6 +17,7 @@ export interface PruneCliOptions {
   output?: string;
   perLayer?: boolean;
   structured?: boolean;
+  criterion?: string;
   includeFirstLast?: boolean;
   includeDepthwise?: boolean;
   calib?: string;
@@ -41,6 +42,9 @@ export async function pruneCommand(model: string, opts: PruneCliOptions, io: Cli
   if (opts.perLayer && opts.structured) {
     throw new ReefError('REEF_INVALID_ARGUMENT', 'Expected --per-layer or --structured but received both (structured pruning is always per layer)');
   }
+  if (opts.criterion !== undefined && (!['l1', 'activation'].includes(opts.criterion) || !opts.structured)) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected --criterion l1 or activation, with --structured, but received "${opts.criterion}"${opts.structured ? '' : ' without --structured'}`);
+  }
   const nCal = opts.samples === '0' ? 0 : parsePositiveInt('--samples', opts.samples);
   const nEval = opts.eval === '0' ? 0 : parsePositiveInt('--eval', opts.eval);
   const runs = opts.runs === '0' ? 0 : parsePositiveInt('--runs', opts.runs);
@@ -56,6 +60,7 @@ export async function pruneCommand(model: string, opts: PruneCliOptions, io: Cli
   const labels = opts.labels ? await readLabelCsv(opts.labels, opts.labelColumn) : null;
   const { bytes: out, report } = await pruneTflite(bytes, {
     sparsity, perLayer: opts.perLayer, structured: opts.structured, includeFirstLast: opts.includeFirstLast,
+    ...(opts.criterion ? { criterion: opts.criterion as 'l1' | 'activation' } : {}),
     includeDepthwise: opts.includeDepthwise, latencyRuns: runs, threads, source: model, biasCorrection: opts.biasCorrection,
   }, {
     calibration,
@@ -77,7 +82,8 @@ export function registerPrune(program: Command, io: CliIO): void {
     .option('--sparsity <s>', 'share of weights (or, --structured, of output channels) to remove, in (0, 1)')
     .option('-o, --output <file>', 'where to write the pruned .tflite')
     .option('--per-layer', 'the same share in every layer instead of one global threshold')
-    .option('--structured', 'remove whole output channels of conv layers (smallest L1 norm), rewriting the next layer')
+    .option('--structured', 'remove whole output channels of conv layers, rewriting the next layer')
+    .option('--criterion <c>', 'structured: activation (default with --calib: the least error in the next layer on the samples) or l1 (own filter norm; the default without --calib)')
     .option('--include-first-last', 'prune the first and last weighted layers too')
     .option('--include-depthwise', 'unstructured: prune depthwise layers too')
     .option('--calib <dir|glob>', 'samples (images, .npy, .bin): the first --samples correct the biases, the last --eval measure the cost')

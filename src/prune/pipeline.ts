@@ -8,7 +8,7 @@ import { readTflite } from '../model/tflite/reader.js';
 import { writeTflite } from '../model/tflite/writer.js';
 import { evaluate, type EvalSample } from '../quantize/evaluate.js';
 import type { TfliteModel } from '../model/tflite/ir.js';
-import { calibrate, type Sample } from '../quantize/calibrate.js';
+import { calibrate, exposeTensors, ExposedRunner, type Sample } from '../quantize/calibrate.js';
 import { correctionTargets, walkAndCorrect } from '../quantize/correct.js';
 import { isConstantTensor } from '../quantize/graph.js';
 import { modelFigures, type ModelFigures } from './measure.js';
@@ -32,6 +32,8 @@ export interface PruneData {
 export interface PruneReport {
   model: string;
   mode: 'unstructured global' | 'unstructured per-layer' | 'structured';
+  /** Structured: how the channels were chosen (PruneOptions.criterion). */
+  criterion?: 'l1' | 'activation';
   sparsity: number;
   layers: Array<PrunedLayer & { sparsity: number }>;
   skipped: PruneResult['skipped'];
@@ -69,6 +71,36 @@ async function correctPruned(original: TfliteModel, pruned: TfliteModel, kept: M
   return walkAndCorrect(pruned, samples, targets, { threads });
 }
 
+/**
+ * The standard deviation of each channel (last axis) of every float tensor a CONV_2D or
+ * FULLY_CONNECTED reads, over `samples` (the float model as given).
+ */
+async function channelSpread(model: TfliteModel, samples: Sample[], threads?: number): Promise<Map<number, Float64Array>> {
+  const sg = model.subgraphs[0]!;
+  const tensors = [...new Set(sg.operators.filter((op) => op.opcode === 'CONV_2D' || op.opcode === 'FULLY_CONNECTED').map((op) => op.inputs[0]!))]
+    .filter((t) => t >= 0 && !isConstantTensor(model, sg, t) && sg.tensors[t]!.dtype === 'float32');
+  const sums = new Map(tensors.map((t) => {
+    const c = sg.tensors[t]!.shape.at(-1) ?? 1;
+    return [t, { s: new Float64Array(c), q: new Float64Array(c), n: 0 }];
+  }));
+  const { bytes, outputTensors } = exposeTensors(model, tensors);
+  const runner = await ExposedRunner.open(bytes, outputTensors, threads);
+  try {
+    for (const sample of samples) {
+      const out = await runner.run(sample);
+      for (const [t, a] of sums) {
+        const d = (sg.inputs.includes(t) ? sample[sg.inputs.indexOf(t)] : out.get(t)) as Float32Array;
+        const c = a.s.length;
+        for (let j = 0; j < d.length; j += c) for (let k = 0; k < c; k++) { const v = d[j + k]!; a.s[k] += v; a.q[k] += v * v; }
+        a.n += d.length / c;
+      }
+    }
+  } finally {
+    await runner.dispose();
+  }
+  return new Map([...sums].map(([t, a]) => [t, Float64Array.from(a.s, (x, k) => Math.sqrt(Math.max(0, a.q[k]! / a.n - (x / a.n) ** 2)))]));
+}
+
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : x > 0 ? 999 : null);
 
 /**
@@ -78,9 +110,12 @@ const finite = (x: number): number | null => (Number.isFinite(x) ? x : x > 0 ? 9
  */
 export async function pruneTflite(input: Uint8Array, opts: PruneRunOptions, data: PruneData = {}): Promise<{ bytes: Uint8Array; report: PruneReport }> {
   const original = readTflite(input);
-  const r = pruneModel(original, opts);
   const samples = data.evaluation ?? [];
   const cal = data.calibration ?? [];
+  // Structured pruning chooses channels by the error they cause in the next layer when there are samples to measure them on.
+  const criterion = opts.structured ? opts.criterion ?? (cal.length > 0 ? 'activation' : 'l1') : undefined;
+  const activity = criterion === 'activation' && cal.length > 0 ? await channelSpread(original, cal, opts.threads) : undefined;
+  const r = pruneModel(original, { ...opts, ...(criterion ? { criterion } : {}), ...(activity ? { activity } : {}) });
   let biasesCorrected = 0;
   if ((opts.biasCorrection ?? true) && cal.length > 0) biasesCorrected = await correctPruned(original, r.model, r.kept, cal, opts.threads);
   const bytes = writeTflite(r.model);
@@ -105,6 +140,7 @@ export async function pruneTflite(input: Uint8Array, opts: PruneRunOptions, data
     report: {
       model: opts.source ?? '<buffer>',
       mode: opts.structured ? 'structured' : opts.perLayer ? 'unstructured per-layer' : 'unstructured global',
+      ...(criterion ? { criterion } : {}),
       sparsity: opts.sparsity,
       layers: r.layers.map((l) => ({ ...l, sparsity: l.weights ? l.zeros / l.weights : 0 })),
       skipped: r.skipped,

@@ -31,6 +31,16 @@ export interface PruneOptions {
   includeFirstLast?: boolean;
   /** Unstructured: prune depthwise layers too (default: kept). */
   includeDepthwise?: boolean;
+  /**
+   * Structured: which output channels go. 'l1': the smallest L1 norm of their own filter.
+   * 'activation': the least output error they cause in the layer that reads them,
+   * ||W_reader[:, c]|| x the spread (standard deviation) of channel c where the reader reads it,
+   * from `activity` (what a removed channel still carries on average is folded into the reader's
+   * bias, so its spread is what is lost).
+   */
+  criterion?: 'l1' | 'activation';
+  /** Per float activation tensor (the model's own indices), the standard deviation of each channel (last axis) on calibration samples. */
+  activity?: Map<number, Float64Array>;
   source?: string;
 }
 
@@ -104,7 +114,10 @@ export function pruneModel(input: TfliteModel, opts: PruneOptions): PruneResult 
     eligible = eligible.filter((oi) => sg.operators[oi]!.opcode !== 'DEPTHWISE_CONV_2D');
   }
   const kept: PruneResult['kept'] = new Map();
-  const layers = opts.structured ? pruneChannels(m, eligible, opts.sparsity, skipped, kept) : pruneWeights(m, eligible, opts.sparsity, opts.perLayer ?? false);
+  if (opts.structured && opts.criterion === 'activation' && !opts.activity) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `${source}: --criterion activation needs calibration samples (--calib) to measure the channels; give some, or use --criterion l1`);
+  }
+  const layers = opts.structured ? pruneChannels(m, eligible, opts.sparsity, skipped, kept, opts.criterion === 'activation' ? opts.activity! : null) : pruneWeights(m, eligible, opts.sparsity, opts.perLayer ?? false);
   skipped.sort((a, b) => a.op - b.op);
   compactBuffers(m);
   validateModel(m);
@@ -208,6 +221,15 @@ function channelPath(m: TfliteModel, sg: TfliteSubgraph, tensor: number, cons: n
   }
 }
 
+/** The L2 norm of the weights the reader applies to each of its `c` input channels (its last weight axis). */
+function readerColumnNorms(m: TfliteModel, reader: TfliteOperator, c: number): number[] {
+  const rt = m.subgraphs[0]!.tensors[reader.inputs[1]!]!;
+  const rw = constFloat32(m, rt);
+  const sums = new Float64Array(c);
+  for (let k = 0; k < rw.length; k++) sums[k % c] += rw[k]! * rw[k]!;
+  return Array.from(sums, (x) => Math.sqrt(x));
+}
+
 /** Removes entries `drop` along `axis` of a constant of `shape`. */
 function dropAlong(w: Float32Array, shape: number[], axis: number, drop: Set<number>): { data: Float32Array; shape: number[] } {
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
@@ -220,7 +242,8 @@ function dropAlong(w: Float32Array, shape: number[], axis: number, drop: Set<num
 }
 
 /** Structured pruning: output channels of conv layers, with their readers rewritten. */
-function pruneChannels(m: TfliteModel, ops: number[], sparsity: number, skipped: PruneResult['skipped'], kept: PruneResult['kept']): PrunedLayer[] {
+function pruneChannels(m: TfliteModel, ops: number[], sparsity: number, skipped: PruneResult['skipped'], kept: PruneResult['kept'],
+  activity: Map<number, Float64Array> | null): PrunedLayer[] {
   const sg = m.subgraphs[0]!;
   const cons = consumersOf(sg);
   const layers: PrunedLayer[] = [];
@@ -238,7 +261,11 @@ function pruneChannels(m: TfliteModel, ops: number[], sparsity: number, skipped:
       continue;
     }
     const per = w.length / c;
-    const norms = Array.from({ length: c }, (_, i) => { let s = 0; for (let k = 0; k < per; k++) s += Math.abs(w[i * per + k]!); return [s, i] as const; });
+    const readsAt = path.through.length > 0 ? sg.operators[path.through[path.through.length - 1]!]!.outputs[0]! : op.outputs[0]!;
+    const spread = activity?.get(readsAt);
+    const norms = spread
+      ? readerColumnNorms(m, sg.operators[path.reader]!, c).map((n, i) => [n * spread[i]!, i] as const)
+      : Array.from({ length: c }, (_, i) => { let s = 0; for (let k = 0; k < per; k++) s += Math.abs(w[i * per + k]!); return [s, i] as const; });
     const count = Math.min(c - 1, Math.floor(sparsity * c));
     if (count <= 0) { skipped.push({ op: oi, opcode: op.opcode, reason: `${c} channel(s): none to remove at this sparsity` }); continue; }
     const drop = new Set(norms.sort((a, b) => a[0] - b[0]).slice(0, count).map((x) => x[1]));
