@@ -10,6 +10,7 @@ import { ReefError } from '../errors.js';
 import { readUserFile } from '../files.js';
 import { readTflite } from '../model/tflite/reader.js';
 import { optimizeTflite } from '../optimize/optimize.js';
+import { buildBundle } from '../package/writer.js';
 import { formatOptimize, optimizePlotSvg } from '../optimize/report.js';
 import { checkWritable, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
 import { imageSamples, readLabelCsv } from './quantize.js';
@@ -28,6 +29,7 @@ export interface OptimizeCliOptions {
   runs: string;
   plot?: string;
   outDir?: string;
+  package?: string;
   threads?: string;
   json?: boolean;
 }
@@ -48,6 +50,7 @@ export async function optimizeCommand(model: string, opts: OptimizeCliOptions, i
   const budgetMs = opts.budgetMs === undefined ? undefined : num('--budget-ms', opts.budgetMs, (v) => v > 0, 'a positive number of milliseconds');
   const maxDrop = opts.maxDrop === undefined ? undefined : num('--max-drop', opts.maxDrop, (v) => v >= 0, 'a number >= 0');
   if (opts.plot) await checkWritable('--plot', opts.plot);
+  if (opts.package) await checkWritable('--package', opts.package);
   const bytes = await readUserFile(model, 'model');
   const ir = readTflite(bytes);
   const all = await imageSamples(ir, opts.calib, { mean: opts.mean, std: opts.std, limit: nCal + nEval, json: opts.json }, io);
@@ -69,11 +72,29 @@ export async function optimizeCommand(model: string, opts: OptimizeCliOptions, i
     await mkdir(opts.outDir, { recursive: true });
     for (const v of r.variants) files.push([join(opts.outDir, `${v.name.replace(/[^a-z0-9]+/gi, '_').replace(/^_|_$/g, '')}.tflite`), v.bytes]);
   }
+  // --package: the recommended variant's pruning as a bundle, its float and int8 forms (cpu-float, cpu-int8).
+  let packaged: { file: string; from: string; variants: string[] } | null = null;
+  if (opts.package) {
+    if (!r.recommended) {
+      throw new ReefError('REEF_INVALID_ARGUMENT', `--package: ${r.why}, so there is nothing to package; loosen --budget-ms or --max-drop`);
+    }
+    const base = r.recommended.split(', ')[0]!;
+    const pick = (dtype: 'float' | 'int8') => r.variants.find((v) => v.name === `${base}, ${dtype}`);
+    const variants = [['cpu-int8', pick('int8')], ['cpu-float', pick('float')]] as const;
+    const stem = basename(model).replace(/\.tflite$/i, '');
+    const { bytes: bundle } = buildBundle({
+      name: stem, producer: 'reef optimize',
+      variants: variants.filter(([, v]) => v).map(([name, v]) => ({ name, data: v!.bytes, source: `${stem} (${v!.name})` })),
+    });
+    files.push([opts.package, bundle]);
+    packaged = { file: opts.package, from: base, variants: variants.filter(([, v]) => v).map(([name, v]) => `${name}: ${v!.name}`) };
+  }
   if (files.length) await writeAtomic(files);
   if (opts.json) {
-    io.out(JSON.stringify({ ...r, variants: r.variants.map(({ bytes: _b, ...v }) => v) }) + '\n');
+    io.out(JSON.stringify({ ...r, variants: r.variants.map(({ bytes: _b, ...v }) => v), ...(packaged ? { package: packaged } : {}) }) + '\n');
   } else {
     io.out(formatOptimize(r, model));
+    if (packaged) io.out(`packaged into ${packaged.file}: ${packaged.variants.join(', ')}\n`);
   }
 }
 
@@ -95,6 +116,7 @@ export function registerOptimize(program: Command, io: CliIO): void {
     .option('--runs <n>', 'invokes timed per variant', '100')
     .option('--plot <file.svg>', 'write quality against latency as SVG (marker area: gzip size)')
     .option('--out-dir <dir>', 'write every variant there')
+    .option('--package <file.reef>', 'bundle the recommended variant (its int8 and float forms, cpu-int8 and cpu-float) for reef deploy / serve')
     .option('--threads <n>', 'CPU threads for the sample runs')
     .option('--json', 'print JSON')
     .action(async (model: string, opts: OptimizeCliOptions) => optimizeCommand(model, opts, io));

@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readTflite } from '../../src/model/tflite/reader.js';
 import { optimizeTflite, recommend, type Variant } from '../../src/optimize/optimize.js';
+import { readBundle } from '../../src/runtime/bundle.js';
 import { cli } from '../cli.js';
 import { sharedPath } from '../shared.js';
 import { modelBytes, npyBytes, sineInputs } from '../quantize/helpers.js';
@@ -71,6 +73,25 @@ describe('reef optimize (CLI)', () => {
     const o = JSON.parse(j.out) as { variants: Array<Record<string, unknown>>; recommended: string };
     expect(o.variants.length).toBe(6);
     expect(o.variants.every((x) => !('bytes' in x))).toBe(true);
+  });
+
+  it('--package bundles the recommended variant as cpu-int8 and cpu-float, each byte for byte what the table measured', async () => {
+    const calib = join(dir, 'sine-pkg');
+    mkdirSync(calib);
+    const xs = Float32Array.from({ length: 60 }, (_, i) => (i / 60) * 2 * Math.PI);
+    writeFileSync(join(calib, 'x.npy'), npyBytes([60, 1, 1], xs));
+    const pkg = join(dir, 'o.reef');
+    const r = await cli('optimize', sharedPath('models/tflite/hello_world_float.tflite'), '--calib', calib, '--samples', '40', '--eval', '20', '--sparsities', '0.5', '--runs', '5', '--package', pkg, '--json');
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.out) as { recommended: string; package: { file: string; from: string; variants: string[] } };
+    const base = o.recommended.split(', ')[0]!;
+    expect(o.package).toEqual({ file: pkg, from: base, variants: [`cpu-int8: ${base}, int8`, `cpu-float: ${base}, float`] });
+    const b = readBundle(new Uint8Array(readFileSync(pkg)));
+    expect(b.manifest.variants.map((v) => v.name)).toEqual(['cpu-int8', 'cpu-float']);
+    const int8 = readTflite(b.files.get('models/cpu-int8.tflite')!).subgraphs[0]!;
+    const float = readTflite(b.files.get('models/cpu-float.tflite')!).subgraphs[0]!;
+    expect(int8.tensors[int8.inputs[0]!]!.dtype).toBe('int8');
+    expect(float.tensors[float.inputs[0]!]!.dtype).toBe('float32');
   });
 
   it.each([
