@@ -13,6 +13,8 @@ import sharp from 'sharp';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ReefError } from '../errors.js';
 import { cameraPage } from './web-page.js';
+import { maskToRle } from '../tasks/segment.js';
+import type { FrameResult } from './camera.js';
 
 export interface WebViewOptions {
   /** Default 127.0.0.1. */
@@ -38,6 +40,22 @@ export interface WebFrame {
 }
 
 const BOUNDARY = 'reefframe';
+
+/**
+ * What the page needs beyond the task's JSON to draw a frame's result as reef mapped it: the
+ * placement (the frame's region the model saw and where it went in the input: resize mode), and for
+ * segmentation the mask as the model gave it (`mask.model`: its output's resolution, run lengths, see
+ * maskToRle), which the page maps onto the picture itself.
+ */
+export function liveViewFields(r: Pick<FrameResult, 'result' | 'placement'>, message: Record<string, unknown>): Record<string, unknown> {
+  const p = r.placement;
+  const out: Record<string, unknown> = { ...message, placement: { mode: p.mode, width: p.width, height: p.height, src: p.src, dst: p.dst } };
+  if (r.result.task === 'segment') {
+    const m = r.result.modelMask;
+    out.mask = { ...(message.mask as Record<string, unknown>), model: { width: m.width, height: m.height, rle: maskToRle(m) } };
+  }
+  return out;
+}
 
 /** Files the page loads for in-browser inference, from the npm packages that ship them. */
 function vendorFiles(): Map<string, string> {

@@ -10,7 +10,7 @@ import { readLabels } from '../labels.js';
 import { ReefError } from '../errors.js';
 import { MqttEventSink, parseMqttUrl, type MqttStats } from '../camera/mqtt.js';
 import type { CameraEvent } from '../camera/events.js';
-import { CameraWebView } from '../camera/web.js';
+import { CameraWebView, liveViewFields } from '../camera/web.js';
 import { inputFeed } from '../image/preprocess.js';
 import type { VisionRunner } from '../tasks/vision.js';
 import { checkWritable, parsePositiveInt, type CliIO } from './io.js';
@@ -134,11 +134,11 @@ export async function cameraCommand(model: string, opts: CameraCliOptions, io: C
           const r2 = (v: number) => Math.round(v * 100) / 100;
           web.publish({
             frame: r.frame, rgb: r.pixels.rgb, width: r.pixels.width, height: r.pixels.height,
-            message: {
+            message: liveViewFields(r, {
               frame: r.frame, processed: r.processed, ts: r.ts, width: r.pixels.width, height: r.pixels.height, fps: r2(fps),
               latency_ms: r2(r.latency_ms), invoke_ms: r2(r.invoke_ms), pre_ms: r2(r.pre_ms), post_ms: r2(r.post_ms),
               task: r.result.task, ...resultJson(r.result, { boxDecimals: 1, embedding: false }),
-            },
+            }),
           });
         }
         if (opts.json) {

@@ -75,7 +75,8 @@ export interface PhotoDetection {
 export type VisionResult =
   | { task: 'classify'; top: Array<{ index: number; label: string | null; score: number }> }
   | { task: 'detect'; detections: PhotoDetection[] }
-  | { task: 'segment'; mask: Mask; classes: ClassArea[] }
+  /** mask: in the photo's pixels; modelMask: as the model gave it (its output's resolution, over the model input). */
+  | { task: 'segment'; mask: Mask; classes: ClassArea[]; modelMask: Mask }
   | { task: 'embed'; embedding: Float32Array };
 
 /** Per-photo timing, milliseconds. */
@@ -357,8 +358,9 @@ export class VisionRunner {
       case 'embed':
         return { task: 'embed', embedding: l2Normalize(views[0].data) };
       case 'segment': {
-        const mask = maskToPhoto(maskFromOutput(views[0].data, views[0].shape), p);
-        return { task: 'segment', mask, classes: classAreas(mask, this.labels) };
+        const modelMask = maskFromOutput(views[0].data, views[0].shape);
+        const mask = maskToPhoto(modelMask, p);
+        return { task: 'segment', mask, classes: classAreas(mask, this.labels), modelMask };
       }
       case 'detect': {
         const dets = this.detect(views);
