@@ -5,7 +5,8 @@
  * a segmentation mask goes on a second canvas laid over the picture (Pascal VOC colours, opaque on
  * that canvas, made translucent by CSS, so what is drawn reads back exactly), mapped onto the
  * picture as reef maps it (the placement: resize mode), with a legend of the classes present;
- * shows fps and latency. With a model to offer, it can also run the same model in
+ * shows fps and latency. With a model to offer (a classifier, or an SSD detector ending in
+ * TFLite_Detection_PostProcess), it can also run the same model in
  * the browser (@tensorflow/tfjs-tflite, WASM) on the newest frame, fed exactly the pixels reef fed
  * (same bilinear squash, same normalisation), and show both results and latencies side by side.
  * `window.reef` and `window.reefBrowser` expose what the page did, for people and for tests.
@@ -135,6 +136,11 @@ function fmtTop(top) {
   return top.map((c) => (c.score.toFixed ? c.score.toFixed(3) : c.score) + '  ' + (c.label ?? 'class ' + c.index) + ' (' + c.index + ')').join('\\n');
 }
 
+function fmtDets(dets) {
+  const r = (v) => Math.round(v);
+  return dets.map((d) => Number(d.score).toFixed(3) + '  ' + (d.label ?? 'class ' + d.index) + '  [' + r(d.box.xmin) + ',' + r(d.box.ymin) + ' - ' + r(d.box.xmax) + ',' + r(d.box.ymax) + ']').join('\\n');
+}
+
 function drawResult(m) {
   const drawn = [];
   if (m.task !== 'segment') clearMask();
@@ -182,7 +188,7 @@ function onResult(m) {
   $('latency').textContent = m.latency_ms.toFixed(1);
   $('invoke').textContent = m.invoke_ms.toFixed(1);
   if (m.task === 'classify') $('reefTop').textContent = 'frame ' + m.frame + '\\n' + fmtTop(m.top);
-  else if (m.task === 'detect') $('reefTop').textContent = 'frame ' + m.frame + ': ' + m.detections.length + ' objects';
+  else if (m.task === 'detect') $('reefTop').textContent = 'frame ' + m.frame + ', ' + m.invoke_ms.toFixed(1) + ' ms invoke: ' + m.detections.length + ' objects\\n' + fmtDets(m.detections);
   else if (m.task === 'segment') $('reefTop').textContent = 'frame ' + m.frame + '\\n' + m.mask.classes.slice(0, 5).map((c) => (c.label ?? 'class ' + c.index) + ' ' + (c.fraction * 100).toFixed(1) + '%').join('\\n');
 }
 
@@ -292,8 +298,39 @@ function toInput(px, info) {
   }
   return tf.tensor(q, [1, info.height, info.width, ch], 'int32');
 }
+
 function topK(values, k) {
   return Array.from(values, (s, i) => ({ index: i, score: s })).sort((a, b) => b.score - a.score || a.index - b.index).slice(0, k);
+}
+/**
+ * A TFLite_Detection_PostProcess model's outputs read as reef reads them (src/tasks/detect/ssd.ts
+ * decodeSsdPostprocess, detect/types.ts applyDetectOptions): best first, threshold, allow/deny, max;
+ * boxes (ymin, xmin, ymax, xmax, normalised) mapped to the frame's pixels (resize.ts boxToPhoto).
+ */
+function ssdOutputs(out, d) {
+  const get = (name) => { const t = out[name]; if (!t) throw new Error('the model has no output ' + name); return Array.from(t.dataSync()); };
+  return { boxes: get(d.outputs.boxes), classes: get(d.outputs.classes), scores: get(d.outputs.scores), count: get(d.outputs.count) };
+}
+function decodeSsd({ boxes, classes, scores, count }, d, p) {
+  const n = Math.min(classes.length, scores.length, boxes.length / 4);
+  const cnt = Math.max(0, Math.min(n, Math.round(count[0])));
+  const dets = [];
+  for (let i = 0; i < cnt; i++) dets.push({ index: Math.round(classes[i]), score: scores[i], b: [boxes[i * 4], boxes[i * 4 + 1], boxes[i * 4 + 2], boxes[i * 4 + 3]] });
+  dets.sort((x, y) => y.score - x.score);
+  const allow = d.allow ? new Set(d.allow) : null, deny = d.deny ? new Set(d.deny) : null, max = d.maxResults ?? Infinity;
+  const sx = p.src.width / p.dst.width, sy = p.src.height / p.dst.height;
+  const mx = (x) => Math.min(Math.max(p.src.x + (x * p.width - p.dst.x) * sx, p.src.x), p.src.x + p.src.width);
+  const my = (y) => Math.min(Math.max(p.src.y + (y * p.height - p.dst.y) * sy, p.src.y), p.src.y + p.src.height);
+  const kept = [];
+  for (const e of dets) {
+    if (kept.length >= max) break;
+    if (!(e.score >= d.scoreThreshold)) continue;
+    if (allow && !allow.has(e.index)) continue;
+    if (deny && deny.has(e.index)) continue;
+    const [ymin, xmin, ymax, xmax] = e.b;
+    kept.push({ index: e.index, label: browser.info.labels?.[e.index] ?? null, score: e.score, box: { xmin: mx(xmin), ymin: my(ymin), xmax: mx(xmax), ymax: my(ymax) } });
+  }
+  return kept;
 }
 /** Runs the model in this browser on the newest processed frame (lossless PNG); returns both results. */
 browser.runFrame = async () => {
@@ -313,27 +350,44 @@ browser.runFrame = async () => {
     else { px[j++] = rgba[i]; px[j++] = rgba[i + 1]; px[j++] = rgba[i + 2]; }
   }
   const resized = resizeSquash(px, bmp.width, bmp.height, ch, info.width, info.height);
+  // FNV-1a of the bytes fed (before normalisation), to show they are the bytes reef fed
+  let h = 0x811c9dc5;
+  for (let i = 0; i < resized.length; i++) h = Math.imul(h ^ resized[i], 0x01000193) >>> 0;
+  const inputDigest = { bytes: resized.length, fnv1a: h.toString(16).padStart(8, '0') };
   const input = toInput(resized, info);
   const t0 = performance.now();
   const out = browser.model.predict(input);
-  const values = (out instanceof tf.Tensor ? out : Object.values(out)[0]).dataSync();
+  // the invoke is done when the outputs can be read
+  const first = (out instanceof tf.Tensor ? out : Object.values(out)[0]).dataSync();
   const ms = performance.now() - t0;
-  tf.dispose([input, out]);
-  // Quantized outputs come back as their integers: dequantized as reef does.
-  const q = info.output ?? { scale: 0, zeroPoint: 0 };
-  const scores = q.scale > 0 ? Float64Array.from(values, (v) => (v - q.zeroPoint) * q.scale) : values;
-  const top = topK(scores, 3).map((c) => ({ ...c, label: info.labels?.[c.index] ?? null }));
   const reefResult = state.byFrame.get(frame) ?? null;
-  const run = { frame, browser: { top, ms }, reef: reefResult ? { top: reefResult.top, ms: reefResult.invoke_ms } : null };
+  const device = reefResult ? ' (device: ' + reefResult.invoke_ms.toFixed(1) + ' ms)' : '';
+  let run;
+  if (info.task === 'detect') {
+    // the frame's whole picture squashed into the input (the only mode the page feeds)
+    const p = { width: info.width, height: info.height, src: { x: 0, y: 0, width: bmp.width, height: bmp.height }, dst: { x: 0, y: 0, width: info.width, height: info.height } };
+    const raw = ssdOutputs(out, info.detect);
+    const detections = decodeSsd(raw, info.detect, p);
+    run = { frame, browser: { detections, ms, raw, input: inputDigest }, reef: reefResult ? { detections: reefResult.detections, ms: reefResult.invoke_ms } : null };
+    $('browserTop').textContent = 'frame ' + frame + ', ' + ms.toFixed(1) + ' ms in the browser' + device + ': ' + detections.length + ' objects\\n' + fmtDets(detections);
+  } else {
+    // Quantized outputs come back as their integers: dequantized as reef does.
+    const q = info.output ?? { scale: 0, zeroPoint: 0 };
+    const scores = q.scale > 0 ? Float64Array.from(first, (v) => (v - q.zeroPoint) * q.scale) : first;
+    const top = topK(scores, 3).map((c) => ({ ...c, label: info.labels?.[c.index] ?? null }));
+    run = { frame, browser: { top, ms, input: inputDigest }, reef: reefResult ? { top: reefResult.top, ms: reefResult.invoke_ms } : null };
+    $('browserTop').textContent = 'frame ' + frame + ', ' + ms.toFixed(1) + ' ms in the browser' + device + '\\n' + fmtTop(top);
+  }
+  tf.dispose([input, ...(out instanceof tf.Tensor ? [out] : Object.values(out))]);
   browser.runs.push(run);
-  $('browserTop').textContent = 'frame ' + frame + ', ' + ms.toFixed(1) + ' ms in the browser' +
-    (run.reef ? ' (device: ' + run.reef.ms.toFixed(1) + ' ms)' : '') + '\\n' + fmtTop(top);
   return run;
 };
 (async () => {
   try {
     browser.info = await (await fetch('/info')).json();
-    if (browser.info.task !== 'classify') throw new Error('in-browser comparison runs classifiers; this model is for ' + browser.info.task);
+    if (browser.info.task !== 'classify' && !(browser.info.task === 'detect' && browser.info.detect)) {
+      throw new Error('in-browser comparison runs classifiers and TFLite_Detection_PostProcess detectors; this model is for ' + browser.info.task + (browser.info.task === 'detect' ? ' with another output layout' : ''));
+    }
     if (browser.info.resize !== 'squash') throw new Error('in-browser comparison feeds squashed frames; this run uses ' + browser.info.resize);
     tflite.setWasmPath('/vendor/tflite-wasm/');
     browser.model = await tflite.loadTFLiteModel('/model.tflite', { numThreads: 1 });

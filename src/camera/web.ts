@@ -14,6 +14,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ReefError } from '../errors.js';
 import { cameraPage } from './web-page.js';
 import { maskToRle } from '../tasks/segment.js';
+import { ssdPostprocessRoles } from '../tasks/detect/ssd.js';
+import { inputFeed } from '../image/preprocess.js';
+import type { VisionRunner } from '../tasks/vision.js';
 import type { FrameResult } from './camera.js';
 
 export interface WebViewOptions {
@@ -40,6 +43,34 @@ export interface WebFrame {
 }
 
 const BOUNDARY = 'reefframe';
+
+/**
+ * The model file and the feeding facts the page needs to run the same model in the browser
+ * (a plain .tflite classifier, or a detector ending in TFLite_Detection_PostProcess: which output is
+ * which, and the filters reef applies); none for what the page cannot feed as reef does.
+ */
+export function browserModel(model: string, runner: VisionRunner): { modelFile?: string; info?: Record<string, unknown> } {
+  const { norm, resize, bgr } = runner.preprocessing;
+  if (!model.endsWith('.tflite') || runner.session.bundle || bgr || runner.layout !== 'nhwc') return {};
+  const { width, height, channels } = runner.inputSize;
+  const input = runner.input;
+  const outputs = runner.session.outputs;
+  const roles = runner.task === 'detect' && runner.decoder === 'ssd-postprocess' ? ssdPostprocessRoles(outputs.map((o) => o.shape)) : null;
+  return {
+    modelFile: model,
+    info: {
+      task: runner.task, resize, width, height, channels, dtype: input.dtype, mean: norm.mean, std: norm.std,
+      scale: input.quantization.scale, zeroPoint: input.quantization.zeroPoint, feed: inputFeed(input, norm), labels: runner.labels,
+      output: outputs[0]?.quantization ?? { scale: 0, zeroPoint: 0 },
+      ...(roles ? {
+        detect: {
+          decoder: 'ssd-postprocess', ...runner.detectFilters,
+          outputs: { boxes: outputs[roles.boxes].name, classes: outputs[roles.classes].name, scores: outputs[roles.scores].name, count: outputs[roles.count].name },
+        },
+      } : {}),
+    },
+  };
+}
 
 /**
  * What the page needs beyond the task's JSON to draw a frame's result as reef mapped it: the

@@ -278,6 +278,14 @@ export class VisionRunner {
     return { norm: this.opts.norm ?? DEFAULT_NORMALIZATION, resize: this.opts.resize ?? 'squash', filter: this.opts.filter ?? 'bilinear', bgr: this.opts.bgr === true };
   }
 
+  /** The detection filters results get (threshold, max results, class lists), JSON-ready. */
+  get detectFilters(): { scoreThreshold: number; maxResults: number | null; allow: number[] | null; deny: number[] | null } {
+    const opts = this.opts.detect ?? {};
+    const allow = opts.allow ?? this.opts.allow;
+    const deny = opts.deny ?? this.opts.deny;
+    return { scoreThreshold: opts.scoreThreshold ?? 0.5, maxResults: opts.maxResults ?? null, allow: allow ? [...allow] : null, deny: deny ? [...deny] : null };
+  }
+
   get inputSize(): { width: number; height: number; channels: 1 | 3 } {
     const g = imageGeometry(this.input, this.layout);
     return { height: g.height, width: g.width, channels: g.channels as 1 | 3 };

@@ -13,7 +13,9 @@ import { createServer } from 'node:net';
 import { cli } from '../cli.js';
 import { main } from '../../src/cli/index.js';
 import { sharedPath } from '../shared.js';
-import { placement } from '../../src/tasks/resize.js';
+import { readFileSync } from 'node:fs';
+import { boxToPhoto, placement, resizePixels } from '../../src/tasks/resize.js';
+import { decodeSsdPostprocess } from '../../src/tasks/detect/ssd.js';
 import { classAreas, maskToPhoto, vocColor, type Mask } from '../../src/tasks/segment.js';
 
 const SSD = sharedPath('models/tflite/ssd_mobilenet_v1_coco_quant_postprocess.tflite');
@@ -22,6 +24,7 @@ const VIDEO = sharedPath('video/vtest_h264_crf28.mp4');
 const BURGER = sharedPath('images/misc/burger.jpg');
 const DEEPLAB = sharedPath('models/edgetpu/deeplabv3_mnv2_dm05_pascal_quant.tflite');
 const CATS = sharedPath('images/misc/cats_and_dogs.jpg');
+const COCO = readFileSync(sharedPath('labels/coco_labels.txt'), 'utf8').split('\n');
 
 /** The live view's run-length mask, read here on its own terms (docs/camera.md): varint class, varint run length, base64. */
 function readRle(rle: string, width: number, height: number): Mask {
@@ -200,7 +203,7 @@ describe('reef camera --web', () => {
     stop();
     const r = await run;
     expect(r.code, r.err).toBe(0);
-  });
+  }, 150_000);
 
   it('the same model in the browser (tfjs-tflite, WASM, offline): on a still picture its top-1 is reef\'s', async () => {
     const { url, run, stop } = await startCamera(CLASSIFIER, '--source', BURGER, '--fps', '5', '--duration', '120');
@@ -230,6 +233,62 @@ describe('reef camera --web', () => {
     const r = await run;
     expect(r.code, r.err).toBe(0);
   });
+
+  it('a detector in the browser (tfjs-tflite, WASM): fed reef\'s very bytes, read as reef reads them; on a still picture the same labels in the same order as the device', async () => {
+    const { url, run, stop } = await startCamera(SSD, '--source', CATS, '--fps', '4', '--duration', '120');
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    await page.goto(url);
+    await page.waitForFunction(() => {
+      const b = (window as unknown as { reefBrowser: { model: unknown; error: string | null } }).reefBrowser;
+      return b.model !== null || b.error !== null;
+    }, undefined, { timeout: 60_000 });
+    expect(await page.evaluate(() => (window as unknown as { reefBrowser: { error: string | null } }).reefBrowser.error)).toBeNull();
+    await page.waitForFunction(() => (window as unknown as { reef: { results: number } }).reef.results >= 2, undefined, { timeout: 30_000 });
+    type Det = { index: number; label: string; score: number; box: { xmin: number; ymin: number; xmax: number; ymax: number } };
+    type Raw = { boxes: number[]; classes: number[]; scores: number[]; count: number[] };
+    const runFrame = () => page.evaluate(() => (window as unknown as { reefBrowser: { runFrame(): Promise<unknown> } }).reefBrowser.runFrame()) as Promise<{
+      frame: number; browser: { detections: Det[]; ms: number; raw: Raw; input: { bytes: number; fnv1a: string } }; reef: { detections: Det[]; ms: number } | null }>;
+    let res = await runFrame();
+    for (let i = 0; i < 5 && res.reef === null; i++) res = await runFrame();
+    expect(res.reef).not.toBeNull();
+    const reef = res.reef!.detections;
+    const inBrowser = res.browser.detections;
+    // the Task Library's golden for this photo and model: cat, cat, cat, dog (reef's default threshold 0.5)
+    expect(reef.map((d) => d.label)).toEqual(['cat', 'cat', 'cat', 'dog']);
+    expect(inBrowser.map((d) => [d.index, d.label])).toEqual(reef.map((d) => [d.index, d.label]));
+    // 1. the browser was fed the bytes reef feeds: reef's resize of the frame (a still: every frame alike)
+    const png = await sharp(Buffer.from(await (await fetch(new URL('frame.png', url))).arrayBuffer())).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect([png.info.width, png.info.height]).toEqual([1200, 600]);
+    const fed = resizePixels(new Uint8Array(png.data), 3, placement(1200, 600, 300, 300, 'squash'));
+    let h = 0x811c9dc5;
+    for (const v of fed) h = Math.imul(h ^ v, 0x01000193) >>> 0;
+    expect(res.browser.input).toEqual({ bytes: 300 * 300 * 3, fnv1a: h.toString(16).padStart(8, '0') });
+    // 2. the page reads the outputs as reef does: reef's decoder on the browser's own raw outputs gives exactly the page's detections
+    const raw = res.browser.raw;
+    const views = [{ name: 'boxes', shape: [1, 10, 4], data: raw.boxes }, { name: 'classes', shape: [1, 10], data: raw.classes },
+      { name: 'scores', shape: [1, 10], data: raw.scores }, { name: 'count', shape: [1], data: raw.count }];
+    const p = placement(1200, 600, 300, 300, 'squash');
+    expect(inBrowser).toEqual(decodeSsdPostprocess(views, { scoreThreshold: 0.5 }).map((d) => ({ index: d.index, label: COCO[d.index], score: d.score, box: boxToPhoto(d.box, p) })));
+    // 3. browser and device: the same objects in the same order. tfjs-tflite's TFLite build (2022) rounds
+    // this uint8 model's arithmetic differently from reef's TFLite on the same bytes: scores differ by up
+    // to 3 quantization steps (1/256) and boxes by up to 3 px here, the Task Library's own C++ box tolerance
+    const step = 1 / 256;
+    for (const [i, d] of inBrowser.entries()) {
+      expect(Math.abs(d.score - reef[i].score) / step, `score of #${i}: ${d.score} vs ${reef[i].score}`).toBeLessThanOrEqual(3 + 1e-9);
+      for (const k of ['xmin', 'ymin', 'xmax', 'ymax'] as const) expect(Math.abs(d.box[k] - reef[i].box[k]), `${k} of #${i}`).toBeLessThanOrEqual(3);
+    }
+    expect(res.browser.ms).toBeGreaterThan(0);
+    const text = await page.textContent('#browserTop');
+    expect(text).toMatch(/^frame \d+, [\d.]+ ms in the browser \(device: [\d.]+ ms\): 4 objects\n0\.\d{3}  cat  \[\d+,\d+ - \d+,\d+\]\n/);
+    expect(await page.textContent('#reefTop')).toMatch(/^frame \d+, [\d.]+ ms invoke: 4 objects\n0\.\d{3}  cat  \[/);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+    stop();
+    const r = await run;
+    expect(r.code, r.err).toBe(0);
+  }, 150_000);
 
   it('BAD CALL - a --web port in use or out of range: usage errors, nothing left running', async () => {
     const busy = createServer();
