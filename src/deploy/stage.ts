@@ -66,7 +66,7 @@ export interface Staged {
 /** The environment without what an enclosing `npm run` put there (npm_config_cpu would leak into npm). */
 export function npmEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && k !== 'INIT_CWD' && k !== 'REEF_ADDON') env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && k !== 'INIT_CWD') env[k] = v;
   return env;
 }
 
