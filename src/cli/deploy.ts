@@ -155,6 +155,7 @@ export function formatStatus(s: StatusResult): string {
 async function fleetCommand(operands: string[], opts: DeployCliOptions, io: CliIO): Promise<FleetResult> {
   if (operands.length !== 1) throw usage(`Expected only BUNDLE with --inventory (the boards come from the inventory) but received ${operands.length} operand(s)`);
   if (opts.rollback || opts.status || opts.bench || opts.run !== undefined) throw usage('Expected --inventory only for deploying a bundle');
+  if (opts.install) throw usage('Expected --install with one TARGET, not with --inventory: install reef on each board once (reef deploy --install ssh://USER@BOARD), then deploy to the inventory');
   const parallel = opts.parallel === undefined ? 4 : parsePositiveInt('--parallel', opts.parallel);
   const hosts = limitHosts(await readInventory(opts.inventory as string), opts.limit);
   const kind = opts.service;

@@ -74,6 +74,19 @@ const LAUNCHER_MARK = 'written by `reef deploy --install`';
 
 const ARCH: Record<string, BoardArch> = { x86_64: 'x64', amd64: 'x64', aarch64: 'arm64', arm64: 'arm64' };
 
+/** One `npm pack` per process and tarball: a second board (or a rerun in one process) reuses it. */
+const packs = new Map<string, Promise<Packed>>();
+function packOnce(dir: string, tarball?: string): Promise<Packed> {
+  const key = `${dir}\0${tarball ?? ''}`;
+  let p = packs.get(key);
+  if (!p) {
+    p = packReef(dir, tarball);
+    packs.set(key, p);
+    p.catch(() => packs.delete(key));
+  }
+  return p;
+}
+
 /** uname, node and $HOME on the board; refuses a board reef cannot run on, saying what to install. */
 export async function probeBoard(board: SshBoard): Promise<BoardFacts> {
   const out = await board.run([
@@ -126,7 +139,7 @@ export async function installOverSsh(board: SshBoard, opts: InstallOptions = {})
 
   step('pack', opts.tarball ? `reading ${opts.tarball}` : 'npm pack (reef with its prebuilt addons)');
   const tp = performance.now();
-  const packed: Packed = await packReef(join(cacheDir, 'packed'), opts.tarball);
+  const packed: Packed = await packOnce(join(cacheDir, 'packed'), opts.tarball);
   const ts = performance.now();
   step('stage', `installing reef ${packed.version} for linux-${facts.arch} here (npm, no scripts)`);
   const staged = await stageInstall(packed, facts.arch, cacheDir, (line) => step('stage', line));

@@ -98,10 +98,13 @@ describe('a board without Node, or with one too old', () => {
     expect(existsSync(root)).toBe(false);
   });
 
-  it('EXPECTED FAILURE - over serial, --install is refused (the agent there is reef itself)', async () => {
+  it('EXPECTED FAILURE - over serial, --install is refused (the agent there is reef itself); with --inventory it is a usage error', async () => {
     const r = await cli('deploy', '--install', 'serial:///dev/ttyUSB0?baud=115200', '--json');
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out).error.code).toBe('REEF_DEPLOY_TARGET_INVALID');
+    const f = await cli('deploy', MODEL, '--inventory', join(work, 'hosts.yml'), '--install', '--json');
+    expect(f.code).toBe(2);
+    expect(JSON.parse(f.out).error).toMatchObject({ code: 'REEF_INVALID_ARGUMENT', message: 'Expected --install with one TARGET, not with --inventory: install reef on each board once (reef deploy --install ssh://USER@BOARD), then deploy to the inventory' });
   });
 });
 
