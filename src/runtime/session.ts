@@ -156,6 +156,8 @@ interface Lane {
   jobs: Job[];
   /** The watchdog: re-armed whenever a job of this lane ends. */
   timer: NodeJS.Timeout | null;
+  /** The runner's count of ended jobs when the watchdog was last armed (progress not yet seen by JS). */
+  mark: number;
   /** Taken out of the pool (lost device, watchdog, replaced by the Edge TPU again). */
   gone: boolean;
   /** A new CPU interpreter like this one, for the watchdog to put in its place. */
@@ -183,6 +185,16 @@ function sameSignature(a: ReadonlyArray<{ dtype: string; shape: number[] }>, b: 
 }
 
 const EDGETPU_OP = 'edgetpu-custom-op';
+
+/**
+ * Whether TFLite's words about a failed invoke name one of its CPU kernels ("Node number 3 (RESHAPE)
+ * failed to invoke": builtin op names are upper case; XNNPACK is a CPU delegate) rather than the Edge
+ * TPU's node: then the run's own input was refused, and the device is not to blame.
+ */
+function cpuNodeFailed(words: string): boolean {
+  const node = /Node number \d+ \(([^)]+)\) failed/.exec(words)?.[1];
+  return node !== undefined && (/^[A-Z][A-Z0-9_]*$/.test(node) || /xnnpack/i.test(node));
+}
 
 function describeInfo(t: TensorInfo): string {
   return `"${t.name}" ${t.dtype}[${t.shape.join(',')}]`;
@@ -263,7 +275,12 @@ export class Session extends EventEmitter<SessionEvents> {
   #fallbackVariant: SessionVariant | null = null;
   /** The Edge TPU interpreters that are gone, waiting for their device (probe timer running). */
   #lostLanes = 0;
-  #lostError: ReefError | null = null;
+  /** Lost Edge TPU interpreters per device path (restored onto the same device when it is listed again). */
+  readonly #lostByDevice = new Map<string, { device: EdgetpuDevice; lanes: number }>();
+  /** While a device is gone and nothing else runs: a fresh error for each run that cannot run. */
+  #lostError: (() => ReefError) | null = null;
+  /** Bumped whenever the CPU interpreters standing in for the Edge TPU change: a replacement made for an older set is dropped. */
+  #cpuEpoch = 0;
   #probe: NodeJS.Timeout | null = null;
   #probing = false;
   /** The CPU variant's interpreters are being created: runs wait for them. */
@@ -297,7 +314,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#model = init.model;
     this.#lanes = init.interpreters.map((interp, i) => {
       const device = init.devices?.[i] ?? null;
-      return { interp, device, jobs: [], timer: null, gone: false, remake: device ? null : init.remake };
+      return { interp, device, jobs: [], timer: null, mark: 0, gone: false, remake: device ? null : init.remake };
     });
     this.#watchdogMs = init.watchdogMs;
     this.#tpu = init.tpu;
@@ -487,7 +504,7 @@ export class Session extends EventEmitter<SessionEvents> {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#lostError && this.#lanes.length === 0 && !this.#switching) return Promise.reject(this.#lostError);
+    if (this.#lostError && this.#lanes.length === 0 && !this.#switching) return Promise.reject(this.#lostError());
     return new Promise<NativeRunResult>((resolve, reject) => {
       const job: Job = { inputs, outputs, resolve, reject, ...(options?.frame ? { frame: options.frame } : {}) };
       const lane = this.#freest();
@@ -582,8 +599,16 @@ export class Session extends EventEmitter<SessionEvents> {
       return;
     }
     this.#inFlight++;
+    if (lane.jobs.length > 0 && (lane.device || this.#watchdogMs > 0)) {
+      // Handed over behind a running job on an interpreter that may be lost or abandoned: then this
+      // job runs elsewhere, and must run on the input as it was handed over, whatever the caller has
+      // done with its arrays since (README: reuse or transfer them once run() has handed them over).
+      job.inputs = job.inputs.map((v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice());
+      if (job.frame) job.frame = { ...job.frame, rgb: job.frame.rgb.slice() };
+    }
     lane.jobs.push(job);
     if (this.#watchdogMs > 0 && lane.timer === null) {
+      lane.mark = lane.interp.finished;
       lane.timer = setTimeout(() => this.#onHang(lane), this.#watchdogMs);
       lane.timer.unref();  // A stuck invoke holds the process; the watchdog need not.
     }
@@ -595,11 +620,11 @@ export class Session extends EventEmitter<SessionEvents> {
       },
       (e: unknown) => {
         if (!this.#settled(lane, job)) return;
-        if (lane.device && e instanceof ReefError && e.code === 'REEF_INVOKE_FAILED') {
+        if (lane.device && e instanceof ReefError && e.code === 'REEF_INVOKE_FAILED' && this.#deviceFailed(lane, e.message)) {
           const lost = this.#deviceLostError(lane, e.message);
           job.reject(lost);
           this.#dropInFlight(1);
-          this.#loseLane(lane, lost);
+          this.#loseLane(lane, () => this.#deviceLostError(lane, e.message), lost);
           return;
         }
         job.reject(e);
@@ -618,6 +643,7 @@ export class Session extends EventEmitter<SessionEvents> {
         clearTimeout(lane.timer);
         lane.timer = null;
       } else {
+        lane.mark = lane.interp.finished;
         lane.timer.refresh();  // Progress: the next job gets the whole limit.
       }
     }
@@ -634,6 +660,15 @@ export class Session extends EventEmitter<SessionEvents> {
   #onHang(lane: Lane): void {
     lane.timer = null;
     if (lane.gone || lane.jobs.length === 0) return;
+    const finished = lane.interp.finished;
+    if (finished !== lane.mark) {
+      // The runner ended a job that JS has not heard of yet (a busy event loop runs its timers
+      // before the completions): progress, not a hang.
+      lane.mark = finished;
+      lane.timer = setTimeout(() => this.#onHang(lane), this.#watchdogMs);
+      lane.timer.unref();
+      return;
+    }
     const device = lane.device ? deviceName(lane.device) : null;
     const err = new ReefError('REEF_INVOKE_TIMEOUT',
       `the invoke on ${device ? `the Edge TPU (${device})` : 'the CPU'} made no progress for ${this.#watchdogMs} ms and was abandoned; ` +
@@ -643,10 +678,11 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#dropInFlight(1);
     this.#tell('watchdog', { ms: this.#watchdogMs, device });
     if (lane.device) {
-      this.#loseLane(lane, err);
+      // Only the stuck run timed out; the runs behind it never ran: theirs is a lost device.
+      this.#loseLane(lane, () => this.#deviceLostError(lane, `it stopped answering (an earlier run got no answer within ${this.#watchdogMs} ms)`), err);
     } else {
       this.#retire(lane, true);
-      if (lane.remake) void this.#replaceCpuLane(lane.remake);
+      if (lane.remake) void this.#replaceCpuLane(lane.remake, this.#cpuEpoch);
     }
   }
 
@@ -698,7 +734,7 @@ export class Session extends EventEmitter<SessionEvents> {
     }
   }
 
-  async #replaceCpuLane(remake: () => NativeInterpreter): Promise<void> {
+  async #replaceCpuLane(remake: () => NativeInterpreter, epoch: number): Promise<void> {
     if (this.#disposed) return;
     let interp: NativeInterpreter | null = null;
     try {
@@ -709,8 +745,21 @@ export class Session extends EventEmitter<SessionEvents> {
       if (this.#lanes.length === 0) for (const job of this.#queue.splice(0)) job.reject(e);
       return;
     }
-    if (this.#disposed) { interp.dispose(); return; }
-    this.#addLane({ interp, device: null, jobs: [], timer: null, gone: false, remake });
+    if (this.#disposed || epoch !== this.#cpuEpoch) { interp.dispose(); return; }  // The set it belonged to is gone.
+    this.#addLane({ interp, device: null, jobs: [], timer: null, mark: 0, gone: false, remake });
+  }
+
+  /**
+   * An invoke failed on an Edge TPU lane: is the device to blame? Not when TFLite names one of its
+   * CPU kernels and the device is still listed (that run's own input was refused).
+   */
+  #deviceFailed(lane: Lane, words: string): boolean {
+    if (!cpuNodeFailed(words)) return true;
+    try {
+      return !listEdgetpuDevices().some((d) => d.path === lane.device!.path);
+    } catch {
+      return true;
+    }
   }
 
   #addLane(lane: Lane): void {
@@ -719,24 +768,26 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** An Edge TPU lane failed or hung: out of the pool, CPU variant in if it was the last, look for the device. */
-  #loseLane(lane: Lane, error: ReefError): void {
+  #loseLane(lane: Lane, lost: () => ReefError, event: ReefError = lost()): void {
     if (lane.gone) return;
     // The other interpreters on the same device would fail the same way: out with them too.
     const same = this.#lanes.filter((l) => l !== lane && l.device?.path === lane.device!.path);
     for (const l of [lane, ...same]) this.#retire(l, true);
     if (this.#disposed) return;
     this.#lostLanes += 1 + same.length;
-    this.#lostError = error;
-    this.#tell('device-lost', { device: deviceName(lane.device!), error });
+    const entry = this.#lostByDevice.get(lane.device!.path);
+    this.#lostByDevice.set(lane.device!.path, { device: lane.device!, lanes: (entry?.lanes ?? 0) + 1 + same.length });
+    this.#lostError = lost;
+    this.#tell('device-lost', { device: deviceName(lane.device!), error: event });
     if (!this.#probe && this.#tpu && !this.#disposed) {
       this.#probe = setInterval(() => void this.#lookForDevices(), this.#tpu.retryMs);
       this.#probe.unref();
     }
     if (this.#lanes.length > 0) return;  // Other devices carry on.
     if (this.#tpu?.fallback) {
-      void this.#startFallback(lane);
+      if (!this.#switching) void this.#startFallback(lane);
     } else {
-      for (const job of this.#queue.splice(0)) job.reject(error);
+      for (const job of this.#queue.splice(0)) job.reject(lost());
     }
   }
 
@@ -758,26 +809,31 @@ export class Session extends EventEmitter<SessionEvents> {
       for (const i of interps) i.dispose();
       model?.dispose();
       this.#switching = false;
-      for (const job of this.#queue.splice(0)) job.reject(this.#lostError ?? e);
+      for (const job of this.#queue.splice(0)) job.reject(this.#lostError ? this.#lostError() : e);
       return;
     }
     this.#switching = false;
-    if (this.#disposed || this.#lostLanes === 0) {  // Disposed, or the device came back first.
+    if (this.#disposed || this.#lostLanes === 0 || this.#lanes.some((l) => l.device)) {  // Disposed, or a device came back first.
       for (const i of interps) i.dispose();
       model.dispose();
       return;
     }
     this.#fallbackModel = model;
+    this.#cpuEpoch++;
     const reason = `the Edge TPU (${deviceName(lost.device!)}) went away; the ${fb.name} variant runs on the CPU until it is back`;
     this.#fallbackVariant = { variant: fb.name as SessionVariant['variant'], reason, skipped: [], file: fb.file };
     this.#delegate = Session.#delegateOf(interps[0]!);
     this.#tell('fallback', { variant: fb.name, reason });
     const fallbackModel = model;
     const remake = (): NativeInterpreter => new (native().Interpreter)(fallbackModel, tpu.threads, true, tpu.spin);
-    for (const interp of interps) this.#addLane({ interp, device: null, jobs: [], timer: null, gone: false, remake });
+    for (const interp of interps) this.#addLane({ interp, device: null, jobs: [], timer: null, mark: 0, gone: false, remake });
   }
 
-  /** Every retryMs while an Edge TPU lane is lost: a matching device that is there gets an interpreter again. */
+  /**
+   * Every retryMs while an Edge TPU lane is lost: a lost device listed again (same path), else a
+   * matching device no interpreter of this session uses (a re-plugged USB device may come back
+   * under another path), gets its interpreters back; the CPU variant is retired once.
+   */
   async #lookForDevices(): Promise<void> {
     const tpu = this.#tpu;
     if (!tpu || this.#disposed || this.#lostLanes === 0 || this.#probing) return;
@@ -787,22 +843,30 @@ export class Session extends EventEmitter<SessionEvents> {
     } catch {
       return;
     }
-    if (devices.length === 0) return;
     const busy = new Set(this.#lanes.filter((l) => l.device).map((l) => l.device!.path));
-    const free = devices.filter((d) => !busy.has(d.path));
-    const device = free[0] ?? devices[0]!;
+    const lost = [...this.#lostByDevice.values()];
+    const back = lost.find((l) => devices.some((d) => d.path === l.device.path));
+    const stranger = devices.find((d) => !busy.has(d.path) && !this.#lostByDevice.has(d.path));
+    const entry = back ?? (stranger && lost[0]);
+    if (!entry) return;
+    const device = back ? devices.find((d) => d.path === back.device.path)! : stranger!;
     this.#probing = true;
-    const interp = new (native().Interpreter)(this.#model, tpu.threads, false, tpu.spin, { edgetpu: { ...device, options: tpu.options } });
+    const interps: NativeInterpreter[] = [];
     try {
-      await interp.init();
+      for (let i = 0; i < entry.lanes; i++) {
+        interps.push(new (native().Interpreter)(this.#model, tpu.threads, false, tpu.spin, { edgetpu: { ...device, options: tpu.options } }));
+      }
+      await Promise.all(interps.map((i) => i.init()));
     } catch {
-      interp.dispose();
+      for (const i of interps) i.dispose();
       return;  // Not ready yet: the next round tries again.
     } finally {
       this.#probing = false;
     }
-    if (this.#disposed) { interp.dispose(); return; }
-    this.#lostLanes--;
+    if (this.#disposed) { for (const i of interps) i.dispose(); return; }
+    this.#lostByDevice.delete(entry.device.path);
+    this.#lostLanes -= entry.lanes;
+    this.#cpuEpoch++;  // A CPU interpreter being remade for the fallback set is not wanted any more.
     const cpuLanes = this.#lanes.filter((l) => !l.device);
     for (const l of cpuLanes) this.#retire(l, false);
     if (this.#fallbackModel) {
@@ -810,14 +874,14 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#fallbackModel = null;
       this.#fallbackVariant = null;
     }
-    this.#delegate = Session.#delegateOf(interp);
+    this.#delegate = Session.#delegateOf(interps[0]!);
     if (this.#lostLanes === 0) {
       this.#lostError = null;
       if (this.#probe) clearInterval(this.#probe);
       this.#probe = null;
     }
     this.#tell('device-restored', { device: deviceName(device) });
-    this.#addLane({ interp, device, jobs: [], timer: null, gone: false, remake: null });
+    for (const interp of interps) this.#addLane({ interp, device, jobs: [], timer: null, mark: 0, gone: false, remake: null });
   }
 
   /** The interpreter with the fewest jobs, if one can take another (each takes INTERPRETER_SLOTS). */
