@@ -7,6 +7,7 @@ import type { LoadOptions, Session } from '../runtime/session.js';
 import { takeTfliteLog } from '../runtime/library.js';
 import type { Normalization } from '../image/preprocess.js';
 import { parseNumberList, parsePositiveInt, type CliIO } from './io.js';
+import { ReefError } from '../errors.js';
 
 export interface RuntimeCliOptions {
   threads?: string;
@@ -49,7 +50,11 @@ export function loadOptions(opts: RuntimeCliOptions, io: CliIO): LoadOptions {
 
 /** `--watchdog MS`: 0 turns it off, else a positive integer of milliseconds. */
 export function parseWatchdog(text: string): number {
-  return text === '0' ? 0 : parsePositiveInt('--watchdog', text);
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n > 86_400_000) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected an integer number of milliseconds from 0 (off) to 86400000 for --watchdog but received "${text}"`);
+  }
+  return n;
 }
 
 export const WATCHDOG_HELP = 'abandon an invoke that makes no progress for this long (default: 10000 on an Edge TPU, 0 = off, elsewhere)';

@@ -281,7 +281,7 @@ describe('faults: the device goes away, comes back, or stops answering (stand-in
     const cli = (env: Record<string, string>, ...args: string[]) =>
       spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'reef.js'), ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
     const bad = cli(standinEnv('usb:1'), 'bench', TPU, '--edgetpu', 'usb', '--watchdog', '1.5');
-    expect([bad.status, bad.stderr]).toEqual([2, 'reef: REEF_INVALID_ARGUMENT: Expected a positive integer for --watchdog but received "1.5"\n  fix: See the message: it names the argument, what was expected and what was received.\n']);
+    expect([bad.status, bad.stderr]).toEqual([2, 'reef: REEF_INVALID_ARGUMENT: Expected an integer number of milliseconds from 0 (off) to 86400000 for --watchdog but received "1.5"\n  fix: See the message: it names the argument, what was expected and what was received.\n']);
     const state = stateFile('devices=usb:1 hang');
     const r = cli(standinEnv('', { REEF_STANDIN_STATE: state.path }), 'bench', TPU, '--edgetpu', 'usb', '--watchdog', '300', '--runs', '5', '--warmup', '0');
     const lines = r.stderr.trim().split('\n');
