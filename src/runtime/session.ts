@@ -358,6 +358,7 @@ export class Session extends EventEmitter<SessionEvents> {
     let variant: SessionVariant | null = null;
     let bundle: SessionBundle | null = null;
     let cpuVariant: EdgetpuContext['fallback'] = null;
+    const fallbackWarnings: string[] = [];
     let ir: TfliteModel | null = null;
     let onnx = false;
     if (isBundle(bytes)) {
@@ -373,9 +374,26 @@ export class Session extends EventEmitter<SessionEvents> {
       bytes = b.model;
       if (b.variant.name === 'edgetpu') {
         ir = readTflite(bytes);
-        const cpu = b.manifest.variants.find((v) => v.name === 'cpu-int8' && v.format === 'tflite')
-          ?? b.manifest.variants.find((v) => v.name === 'cpu-float' && v.format === 'tflite');
-        if (cpu) cpuVariant = { name: cpu.name, file: cpu.file, bytes: b.files.get(cpu.file)! };
+        // The CPU variant that can stand in while the Edge TPU is gone: the first whose inputs and
+        // outputs are the edgetpu variant's (runs made for one must fit the other).
+        const io = (m: TfliteModel) => {
+          const g = m.subgraphs[0]!;
+          const desc = (i: number) => `${g.tensors[i]!.dtype}[${g.tensors[i]!.shape.join(',')}]`;
+          return `inputs ${g.inputs.map(desc).join(', ')}; outputs ${g.outputs.map(desc).join(', ')}`;
+        };
+        const want = io(ir);
+        for (const name of ['cpu-int8', 'cpu-float']) {
+          const v = b.manifest.variants.find((x) => x.name === name && x.format === 'tflite');
+          const vb = v && b.files.get(v.file);
+          if (!v || !vb) continue;
+          const has = io(readTflite(vb));
+          if (has === want) {
+            cpuVariant = { name: v.name, file: v.file, bytes: vb };
+            break;
+          }
+          fallbackWarnings.push(`the bundle's ${v.name} variant cannot stand in for the Edge TPU while it is gone: its ${has} differ from the edgetpu variant's (${want})`);
+        }
+        if (cpuVariant) fallbackWarnings.length = 0;
       }
       variant = { ...b.choice, file: b.variant.file };
       bundle = { manifest: b.manifest, labels: b.labels };
@@ -457,6 +475,7 @@ export class Session extends EventEmitter<SessionEvents> {
       tpu: plan ? { spec, pool, threads, spin, options: tpuOptions, retryMs, fallback: cpuVariant } : null,
       warnings: [
         ...(plan ? edgetpuLibraryWarnings(library.version) : []),
+        ...(plan ? fallbackWarnings : []),
         ...(pool * threads > availableParallelism() ? [threadsWarning(pool, threads, availableParallelism())] : []),
       ],
       dynamicOutputs: new Set((ir?.subgraphs[0]?.outputs ?? []).flatMap((t, i) => (ir!.subgraphs[0]!.tensors[t]?.shapeSignature?.slice(1).includes(-1) ? [i] : []))),
