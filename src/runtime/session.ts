@@ -144,7 +144,10 @@ interface Job {
   inputs: ArrayBufferView[];
   outputs: Array<TypedArray | null>;
   frame?: NativeFrame;
-  resolve: (r: NativeRunResult) => void;
+  /** invokeLoop(): this many plain invokes instead of a run; resolves with their times (ns). */
+  loop?: number;
+  /** With what the native job gave: a NativeRunResult (run) or the loop's times (loop). */
+  resolve(r: never): void;
   reject: (e: unknown) => void;
 }
 
@@ -553,13 +556,11 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     const lane = this.#lanes.find((l) => l.interp.inFlight === 0);
     if (!lane) throw new ReefError('REEF_BUSY', 'invokeLoop needs an idle interpreter; await pending runs first');
-    this.#inFlight++;
-    try {
-      const ns = await lane.interp.invokeLoop(iterations);
-      return ns.map((v) => v / 1e6);
-    } finally {
-      this.#release(lane);
-    }
+    // A job like a run's: the watchdog and an Edge TPU's device-lost handling apply to it too.
+    const ns = await new Promise<Float64Array>((resolve, reject) => {
+      this.#dispatch(lane, { inputs: [], outputs: [], loop: iterations, resolve, reject });
+    });
+    return ns.map((v) => v / 1e6);
   }
 
   /**
@@ -607,10 +608,11 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   #dispatch(lane: Lane, job: Job): void {
-    let running: Promise<NativeRunResult>;
+    let running: Promise<NativeRunResult | Float64Array>;
     try {
       // Throws at once when an input was detached or resized since run() checked it.
-      running = job.frame ? lane.interp.run(job.inputs, job.outputs, job.frame.rgb, job.frame.spec) : lane.interp.run(job.inputs, job.outputs);
+      running = job.loop !== undefined ? lane.interp.invokeLoop(job.loop)
+        : job.frame ? lane.interp.run(job.inputs, job.outputs, job.frame.rgb, job.frame.spec) : lane.interp.run(job.inputs, job.outputs);
     } catch (e) {
       job.reject(e);
       const next = this.#queue.shift();
@@ -626,15 +628,11 @@ export class Session extends EventEmitter<SessionEvents> {
       if (job.frame) job.frame = { ...job.frame, rgb: job.frame.rgb.slice() };
     }
     lane.jobs.push(job);
-    if (this.#watchdogMs > 0 && lane.timer === null) {
-      lane.mark = lane.interp.finished;
-      lane.timer = setTimeout(() => this.#onHang(lane), this.#watchdogMs);
-      lane.timer.unref();  // A stuck invoke holds the process; the watchdog need not.
-    }
+    if (this.#watchdogMs > 0 && lane.timer === null) this.#arm(lane);
     running.then(
       (r) => {
         if (!this.#settled(lane, job)) return;
-        job.resolve(r);
+        job.resolve(r as never);
         this.#release(lane);
       },
       (e: unknown) => {
@@ -662,8 +660,8 @@ export class Session extends EventEmitter<SessionEvents> {
         clearTimeout(lane.timer);
         lane.timer = null;
       } else {
-        lane.mark = lane.interp.finished;
-        lane.timer.refresh();  // Progress: the next job gets the whole limit.
+        clearTimeout(lane.timer);
+        this.#arm(lane);  // Progress: the next job gets the whole limit.
       }
     }
     return true;
@@ -675,6 +673,14 @@ export class Session extends EventEmitter<SessionEvents> {
     else this.#queue.unshift(job);
   }
 
+  /** Starts the lane's watchdog for its oldest job (a loop of N invokes gets N times the limit). */
+  #arm(lane: Lane): void {
+    lane.mark = lane.interp.finished;
+    const loop = lane.jobs[0]?.loop ?? 1;
+    lane.timer = setTimeout(() => this.#onHang(lane), Math.min(this.#watchdogMs * loop, 2_147_483_647));
+    lane.timer.unref();  // A stuck invoke holds the process; the watchdog need not.
+  }
+
   /** The watchdog fired: the lane's oldest job made no progress for watchdogMs. */
   #onHang(lane: Lane): void {
     lane.timer = null;
@@ -683,9 +689,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (finished !== lane.mark) {
       // The runner ended a job that JS has not heard of yet (a busy event loop runs its timers
       // before the completions): progress, not a hang.
-      lane.mark = finished;
-      lane.timer = setTimeout(() => this.#onHang(lane), this.#watchdogMs);
-      lane.timer.unref();
+      this.#arm(lane);
       return;
     }
     const device = lane.device ? deviceName(lane.device) : null;
