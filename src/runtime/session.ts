@@ -203,6 +203,13 @@ function describeInfo(t: TensorInfo): string {
   return `"${t.name}" ${t.dtype}[${t.shape.join(',')}]`;
 }
 
+/** Loading a bundle's edgetpu variant failed in a way its CPU variant (`fallback`) avoids. */
+class EdgetpuUnusable extends Error {
+  constructor(override readonly cause: ReefError, readonly fallback: string) {
+    super(cause.message);
+  }
+}
+
 /** Turns a native interpreter-creation failure into the error a user can act on. */
 function mapInitError(e: unknown, source: string): unknown {
   if (!(e instanceof ReefError) || e.code !== 'REEF_INTERPRETER_FAILED') return e;
@@ -250,7 +257,7 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly timings: LoadTimings;
   /** For a .reef bundle: the variant running and why (it changes while a lost Edge TPU is replaced by the CPU variant); null for a plain model. */
   get variant(): SessionVariant | null {
-    return this.#fallbackVariant ?? this.#variant;
+    return this.#fallbackVariant ?? this.#variantNote ?? this.#variant;
   }
   /** For a .reef bundle: its manifest (pre-processing, task) and labels; null for a plain model. */
   readonly bundle: SessionBundle | null;
@@ -270,6 +277,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #lanes: Lane[];
   readonly #queue: Job[] = [];
   readonly #variant: SessionVariant | null;
+  /** The variant loaded instead of an Edge TPU that could not be used at load, with why. */
+  #variantNote: SessionVariant | null = null;
   #delegate: SessionDelegate;
   readonly #watchdogMs: number;
   readonly #tpu: EdgetpuContext | null;
@@ -341,8 +350,28 @@ export class Session extends EventEmitter<SessionEvents> {
     this.inputs.forEach((t, i) => this.#inputIndex.set(t.name, i));
   }
 
-  /** @internal use {@link load}. */
+  /**
+   * @internal use {@link load}. A bundle whose Edge TPU was there when its variant was chosen but
+   * cannot be used a moment later (gone, or held by another process) loads its CPU variant instead,
+   * and says so in session.variant.
+   */
   static async open(model: string | Uint8Array, options: LoadOptions = {}): Promise<Session> {
+    try {
+      return await Session.#open(model, options);
+    } catch (e) {
+      if (!(e instanceof EdgetpuUnusable)) throw e;
+      const s = await Session.#open(model, { ...options, variant: e.fallback });
+      const v = s.#variant!;
+      s.#variantNote = {
+        ...v,
+        reason: `the Edge TPU could not be used (${e.cause.code}: ${e.cause.message.replace(/\.+$/, '')}); ${v.variant}: ${v.reason}`,
+        skipped: [{ variant: 'edgetpu', reason: e.cause.message }, ...v.skipped],
+      };
+      return s;
+    }
+  }
+
+  static async #open(model: string | Uint8Array, options: LoadOptions): Promise<Session> {
     const t0 = performance.now();
     let bytes: Uint8Array;
     let source: string;
@@ -450,8 +479,18 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     const t2 = performance.now();
     const spec = parseEdgetpuSpec(options.edgetpu ?? '');
-    const plan = ir && !spec.off && isCompiledForEdgetpu(ir)
-      ? planEdgetpu(source, ir, spec, pool, options.edgetpuLibrary, device) : null;
+    // A bundle's Edge TPU chosen a moment ago that cannot be used now: its CPU variant instead (open()).
+    const standIn = variant?.variant === 'edgetpu' && options.variant === undefined && cpuVariant ? cpuVariant.name : null;
+    const unusable = (e: unknown): unknown => (standIn && e instanceof ReefError &&
+      ['REEF_EDGETPU_NO_DEVICE', 'REEF_INTERPRETER_FAILED'].includes(e.code) ? new EdgetpuUnusable(e, standIn) : e);
+    let plan: ReturnType<typeof planEdgetpu> | null;
+    try {
+      plan = ir && !spec.off && isCompiledForEdgetpu(ir)
+        ? planEdgetpu(source, ir, spec, pool, options.edgetpuLibrary, device) : null;
+    } catch (e) {
+      nativeModel.dispose();
+      throw unusable(e);
+    }
     const tpuOptions: Record<string, string> = {};
     if (options.edgetpuOptions?.performance) tpuOptions.Performance = options.edgetpuOptions.performance;
     if (options.edgetpuOptions?.usbMaxBulkInQueueLength !== undefined) {
@@ -468,7 +507,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (failed) {
       for (const i of interpreters) i.dispose();
       nativeModel.dispose();
-      throw mapInitError(failed.reason, source);
+      throw unusable(mapInitError(failed.reason, source));
     }
     const t3 = performance.now();
     return new Session({
