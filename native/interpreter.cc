@@ -768,7 +768,7 @@ void Interpreter::FreeNative() {
       runner_.join();
     }
     runner_started_ = false;
-    if (abandoned_ || stuck) {
+    if (abandoned_) {
       done_.Abort();  // Completions still queued are dropped (CallJsOnJobDone gets no env).
     } else {
       done_.Release();
