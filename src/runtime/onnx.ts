@@ -105,6 +105,12 @@ export class OnnxInterpreter implements NativeInterpreter {
 
   constructor(readonly bytes: Uint8Array, readonly threads: number, readonly source: string, readonly inputShapes: Record<string, number[]> = {}) {}
 
+  #finished = 0;
+  /** Runs ended so far (the watchdog's progress count). */
+  get finished(): number {
+    return this.#finished;
+  }
+
   get inFlight(): number {
     return this.#inFlight;
   }
@@ -177,6 +183,7 @@ export class OnnxInterpreter implements NativeInterpreter {
     });
     this.#tail = job.catch(() => undefined);
     return job.finally(() => {
+      this.#finished++;
       this.#inFlight--;
       if (this.#disposed && this.#inFlight === 0) void session.release();
     });
