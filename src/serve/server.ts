@@ -14,7 +14,7 @@ import { DataPlane, httpStatus } from './dataplane.js';
 import { ServeMetrics } from './metrics.js';
 import { Repository, type ModelSource, stem } from './repository.js';
 import { registerTfServing, type RequestTags } from './tfserving.js';
-import { parseInferBody, registerKServe } from './kserve.js';
+import { parseInferBody, registerKServe, resolveV2 } from './kserve.js';
 import { parseModelConfig } from './config.js';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -66,6 +66,10 @@ export interface ServeOptions {
   configPollSeconds?: number;
   /** Device temperature file (millidegrees Celsius), default /sys/class/thermal/thermal_zone0/temp. */
   thermalZone?: string;
+  /** Time a client has to send a whole request, headers and body, before a 408 (default 120000). */
+  requestTimeoutMs?: number;
+  /** On close: how long a request whose body is still arriving may take before its connection is dropped (default 2000). */
+  closeGraceMs?: number;
 }
 
 export interface ReefServer {
@@ -125,9 +129,11 @@ export function defaultInterpreters(profile: DeviceProfile | null, threads?: num
   return Math.max(1, Math.floor(cores / (threads ?? profile?.defaultThreads ?? 1)));
 }
 
+/** "Bearer TOKEN", the scheme in any case (RFC 9110 11.1: auth schemes are case-insensitive). */
 function tokenMatches(header: string | undefined, token: string): boolean {
-  if (!header || !header.startsWith('Bearer ')) return false;
-  const a = Buffer.from(header.slice(7));
+  const m = header ? /^bearer +(\S+) *$/i.exec(header) : null;
+  if (!m) return false;
+  const a = Buffer.from(m[1]);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
 }
@@ -149,8 +155,12 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     forceCloseConnections: 'idle',
+    // A client gets this long to send a whole request (headers and body); slowloris protection
+    // (fastify's default is no limit). Node answers 408 and closes the connection.
+    requestTimeout: opts.requestTimeoutMs ?? 120000,
     routerOptions: { caseSensitive: false },
   });
+  app.server.headersTimeout = Math.min(60000, opts.requestTimeoutMs ?? 120000);
   let metrics: ServeMetrics | null = null;
   const repo = new Repository({
     load, maxQueue: opts.maxQueue ?? 64, labels: opts.labels ?? null,
@@ -213,11 +223,25 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     readBody(payload, length, bodyLimit, pool, `${opts.maxBodyMb ?? 64} MiB`).then(({ body: buf, pooled }) => {
       if (pooled) pooledBody.set(req, buf);
       if (!req.url.toLowerCase().startsWith('/v2/')) return done(null, buf);
-      if (buf.length === 0 && !/\/infer$/i.test(req.url.split('?')[0])) return done(null, undefined);
-      done(null, parseInferBody(req, buf));
+      const infer = /\/infer$/i.test(req.url.split('?')[0]);
+      if (buf.length === 0 && !infer) return done(null, undefined);
+      // An infer body is bounded by what its model can take (an unknown model is refused here,
+      // before the body is parsed); the repository requests are small.
+      const params = req.params as { name?: string; version?: string };
+      const limit = infer && params.name !== undefined ? resolveV2(repo, params.name, params.version).jsonLimit()
+        : { max: 65536, why: 'a model repository request takes' };
+      done(null, parseInferBody(req, buf, limit));
     }).catch((e: Error) => done(e, undefined));
   });
 
+  // Requests being received or answered (their raw request), for close() to drop stalled uploads.
+  const incoming = new Set<import('node:http').IncomingMessage & { res: import('node:http').ServerResponse }>();
+  app.server.on('request', (raw: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    const r = raw as import('node:http').IncomingMessage & { res: import('node:http').ServerResponse };
+    r.res = res;
+    incoming.add(r);
+    res.once('close', () => incoming.delete(r));
+  });
   const counts = { received: 0, inProgress: 0 };
   app.addHook('onRequest', async (req) => {
     (req as unknown as { reefStart: number }).reefStart = performance.now();
@@ -241,11 +265,14 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     if ((req as unknown as { reefCounted?: boolean }).reefCounted) counts.inProgress--;
     const tags = (req as unknown as { reefTags?: RequestTags }).reefTags;
     if (!tags?.protocol) return;
-    const model = tags.model ?? '';
-    metrics?.requests.inc({ model, version: tags.version ?? '', protocol: tags.protocol, status: String(reply.statusCode) });
+    // Labels only for models (and versions) the repository knows: a client-typed name is no new series.
+    const entry = tags.model !== undefined ? repo.models.get(tags.model) : undefined;
+    const model = entry ? tags.model as string : '';
+    const version = entry && tags.version !== undefined && entry.versions.has(Number(tags.version)) ? String(Number(tags.version)) : '';
+    metrics?.requests.inc({ model, version, protocol: tags.protocol, status: String(reply.statusCode) });
     const start = (req as unknown as { reefStart: number }).reefStart;
     metrics?.requestSeconds.observe({ model, protocol: tags.protocol }, (performance.now() - start) / 1000);
-    req.log.debug({ model, version: tags.version, protocol: tags.protocol, status: reply.statusCode, ms: performance.now() - start }, 'request');
+    req.log.debug({ model, version, protocol: tags.protocol, status: reply.statusCode, ms: performance.now() - start }, 'request');
   });
 
   let stopping = false;
@@ -254,10 +281,23 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     return payload;
   });
 
+  // Requests refused before a route tagged them are still counted, under their protocol.
+  const ensureTags = (req: FastifyRequest) => {
+    const r = req as unknown as { reefTags?: RequestTags };
+    r.reefTags ??= { protocol: req.url.startsWith('/v1') ? 'v1' : req.url.startsWith('/v2') ? 'v2' : 'other' };
+  };
   app.setErrorHandler((err: FastifyError | ReefError | Error, req: FastifyRequest, reply) => {
     let e: unknown = err;
     const fe = err as FastifyError;
     if (!(err instanceof ReefError)) {
+      if (fe.code === 'ECONNRESET' || fe.code === 'ECONNABORTED' || fe.code === 'EPIPE' || fe.message === 'aborted' || req.raw.socket?.destroyed) {
+        // The client went away (closed mid-body, or its connection was dropped): nothing failed
+        // here and nobody reads an answer. Its business, logged at debug.
+        req.log.debug({ code: fe.code, status: 400 }, `the client closed the connection before its request was complete: ${fe.message}`);
+        ensureTags(req);
+        reply.code(400).header('content-type', 'application/json').send(JSON.stringify({ error: 'the client closed the connection before its request was complete' }));
+        return;
+      }
       if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         e = new ReefError('REEF_SERVE_BODY_TOO_LARGE', `the request body is larger than ${opts.maxBodyMb ?? 64} MiB (--max-body-mb)`);
       } else if (fe.validation) {
@@ -275,8 +315,7 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     // Refusals under load (503/429/504) are answers, not faults: debug; anything else 5xx is a fault: warn.
     if (status >= 500 && status !== 503 && status !== 504) req.log.warn({ code: (e as ReefError).code, status }, msg);
     else req.log.debug({ code: (e as ReefError).code, status }, msg);
-    const tags = (req as unknown as { reefTags?: RequestTags }).reefTags;
-    if (!tags) (req as unknown as { reefTags?: RequestTags }).reefTags = { protocol: req.url.startsWith('/v1') ? 'v1' : req.url.startsWith('/v2') ? 'v2' : 'other' };
+    ensureTags(req);
     reply.code(status).header('content-type', 'application/json').send(JSON.stringify({ error: msg }));
   });
 
@@ -381,10 +420,25 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
         // Answers from now on carry "Connection: close", and connections that fall idle are closed,
         // so keep-alive clients cannot hold the server open; requests in flight finish first.
         const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+        // A request whose body is still arriving after the grace cannot be finished: it is answered
+        // 408 and its connection dropped (a stalled upload or a slowloris client cannot hold the
+        // server open). Requests with complete bodies still finish.
+        const grace = setTimeout(() => {
+          for (const raw of incoming) {
+            if (raw.complete) continue;
+            const sock = raw.socket;
+            if (!raw.res.headersSent && sock.writable) {
+              const body = JSON.stringify({ error: 'the server is stopping and the request body did not arrive in time' });
+              sock.end(`HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+            }
+            setTimeout(() => sock.destroy(), 100).unref();
+          }
+        }, opts.closeGraceMs ?? 2000);
         try {
           await app.close();
         } finally {
           clearInterval(sweep);
+          clearTimeout(grace);
         }
         await repo.close();
       })();

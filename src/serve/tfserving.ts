@@ -41,9 +41,9 @@ function parseVersion(text: string | undefined): number | undefined {
 }
 
 /** The body as a JSON object, with TF Serving's messages. */
-function bodyObject(body: unknown): Record<string, unknown> {
+function bodyObject(body: unknown, model: ServedModel): Record<string, unknown> {
   const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
-  const doc = parseJson(text);
+  const doc = parseJson(text, model.jsonLimit());
   if (!isObject(doc)) throw bad(`JSON Value: ${jsonText(doc)} Is not object`);
   if ('signature_name' in doc && typeof doc.signature_name !== 'string') {
     throw bad(`JSON Value: ${jsonText(doc)} not formatted correctly. 'signature_name' key must be a string value.`);
@@ -285,7 +285,7 @@ export function registerTfServing(app: FastifyInstance, plane: DataPlane): void 
     tags.reefTags.model = name;
     const model = plane.repo.resolve(name, parseVersion(vText), label);
     tags.reefTags.version = String(model.version);
-    const doc = bodyObject(req.body);
+    const doc = bodyObject(req.body, model);
     checkSignature(model, doc);
     const deadline = plane.deadline(start, headerDeadline(req));
     if (method === 'predict') {
