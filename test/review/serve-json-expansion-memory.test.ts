@@ -17,12 +17,10 @@
  * walks every element (denseShape/shapeText per row) before model.rowsFor() refuses the shape.
  * Suggested fix: count values/arrays in the same pre-scan and refuse above the model's bound.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { REPO_ROOT, sharedPath } from '../shared.js';
-import { MODELS, post } from '../serve/helpers.js';
+import { sharedPath } from '../shared.js';
+import { MODELS, post, spawnServe } from '../serve/helpers.js';
 
 function hwmKb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -30,21 +28,9 @@ function hwmKb(pid: number): number {
 }
 
 it('a 30 MB body of empty rows is refused without taking hundreds of MB', async () => {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/reef.js'), 'serve', sharedPath(MODELS.hello), '--rest_api_port', '0', '--json', '--interpreters', '1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
+  const { child, url: started } = spawnServe([sharedPath(MODELS.hello), '--interpreters', '1']);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30000);
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('\n')) {
-          clearTimeout(t);
-          resolve((JSON.parse(out.split('\n')[0]) as { url: string }).url);
-        }
-      });
-    });
+    const url = await started;
     const before = hwmKb(child.pid as number);
     const n = 10 * 1024 * 1024;
     const body = `{"instances":[${'[],'.repeat(n - 1)}[]]}`;

@@ -16,31 +16,16 @@
  * Root cause: src/serve/server.ts close() awaits app.close(), which waits for every open request;
  * forceCloseConnections: 'idle' (server.ts:151) never closes a connection with a request in progress.
  */
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { REPO_ROOT, sharedPath } from '../shared.js';
-import { MODELS } from '../serve/helpers.js';
+import { sharedPath } from '../shared.js';
+import { MODELS, spawnServe } from '../serve/helpers.js';
 
 it('SIGTERM with a stalled upload in flight: exits 0 within 10 s', async () => {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/reef.js'), 'serve', sharedPath(MODELS.hello), '--rest_api_port', '0', '--json', '--interpreters', '1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const { child, url: started, out, exited } = spawnServe([sharedPath(MODELS.hello), '--interpreters', '1']);
   const sock = { s: null as ReturnType<typeof connect> | null };
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30000);
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('\n')) {
-          clearTimeout(t);
-          resolve((JSON.parse(out.split('\n')[0]) as { url: string }).url);
-        }
-      });
-    });
+    const url = await started;
     const port = Number(new URL(url).port);
     // Headers and 12 of the 100 body bytes, then nothing (the socket stays open).
     await new Promise<void>((resolve, reject) => {
@@ -56,7 +41,7 @@ it('SIGTERM with a stalled upload in flight: exits 0 within 10 s', async () => {
     const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10000))]);
     expect({ code, afterMs: code === 'hung' ? '>10000' : 'ok' }).toEqual({ code: 0, afterMs: 'ok' });
     expect(Date.now() - t0).toBeLessThan(10000);
-    expect(out.trim().split('\n').pop()).toBe('{"stopped":true,"signal":"SIGTERM"}');
+    expect(out().trim().split('\n').pop()).toBe('{"stopped":true,"signal":"SIGTERM"}');
   } finally {
     sock.s?.destroy();
     if (child.exitCode === null) child.kill('SIGKILL');
