@@ -357,19 +357,26 @@ export function registerKServe(app: FastifyInstance, plane: DataPlane): void {
   app.post<P & { Body: InferRequest }>('/v2/models/:name/versions/:version/infer', inferOpts, infer);
 
   // Model repository extension.
+  // Triton's index: every model of the repository, loaded or not ("ready": true: only READY ones).
   app.post('/v2/repository/index', async (req) => {
     tag(req);
+    const body = req.body as { ready?: unknown } | undefined;
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw bad('the index request body must be a JSON object');
+    if (body?.ready !== undefined && typeof body.ready !== 'boolean') throw bad('"ready" must be true or false');
     const out: Array<{ name: string; version?: string; state: string; reason?: string }> = [];
-    for (const [name, e] of repo.models) {
-      if (e.versions.size === 0) out.push({ name, state: 'UNAVAILABLE', reason: 'no version loaded' });
-      for (const v of e.versions.values()) {
+    const names = [...new Set([...await repo.folderNames(), ...repo.models.keys()])].sort();
+    for (const name of names) {
+      const e = repo.models.get(name);
+      if (!e) out.push({ name, state: 'UNAVAILABLE', reason: 'unloaded' });
+      else if (e.versions.size === 0) out.push({ name, state: 'UNAVAILABLE', reason: e.failure ? e.failure.message : 'no version loaded' });
+      for (const v of e?.versions.values() ?? []) {
         out.push({
           name, version: String(v.version), state: v.state === 'AVAILABLE' ? 'READY' : v.state === 'END' ? 'UNAVAILABLE' : v.state,
           ...(v.error ? { reason: v.error } : {}),
         });
       }
     }
-    return out;
+    return body?.ready === true ? out.filter((x) => x.state === 'READY') : out;
   });
   app.post<P>('/v2/repository/models/:name/load', async (req, reply) => {
     tag(req, req.params.name);

@@ -294,8 +294,8 @@ export class ServedModel {
         throw new ReefError('REEF_SERVE_BAD_REQUEST',
           `unknown output "${n}"; the model's outputs are ${this.outputs.map((x) => `"${x.name}"`).join(', ')}`);
       }
-      return o;
-    }) : this.outputs.slice();
+      return { spec: o, as: n };
+    }) : this.outputs.map((o) => ({ spec: o, as: o.name }));
 
     this.scheduler.admit(rows, `model ${this.name} version ${this.version}`);
     const group: RunGroup = { failed: false };
@@ -307,14 +307,15 @@ export class ServedModel {
     let invokeMs = 0;
     let queueMs = 0;
     for (const r of results) { invokeMs += r.invokeMs; queueMs += r.queueMs; }
-    const outputs = wanted.map((spec): WireTensor => {
+    // Each output is answered under the name it was requested by (its signature key or tensor name).
+    const outputs = wanted.map(({ spec, as: name }): WireTensor => {
       const first = results[0].outputs[spec.tensorName];
-      if (rows === 1) return { name: spec.name, dtype: spec.dtype, shape: first.shape.slice(), data: first.data };
+      if (rows === 1) return { name, dtype: spec.dtype, shape: first.shape.slice(), data: first.data };
       const per = first.data.length;
       const data = allocate(spec.dtype, per * rows);
       results.forEach((r, i) => (data as Float32Array).set(r.outputs[spec.tensorName].data as Float32Array, i * per));
       const shape = first.shape.length > 0 && first.shape[0] === 1 ? [rows, ...first.shape.slice(1)] : [rows, ...first.shape];
-      return { name: spec.name, dtype: spec.dtype, shape, data };
+      return { name, dtype: spec.dtype, shape, data };
     });
     const predictions: Prediction[] = [];
     if (this.kind) for (const r of results) this.#predictions(r.outputs, predictions);

@@ -178,6 +178,12 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   metrics = new ServeMetrics(repo, opts.thermalZone);
   for (const s of sources) repo.add(s);
   await repo.sync(true);
+  // At start, a base path that cannot be read is a failed start (later, it is that model's status).
+  const unreadable = repo.failures()[0];
+  if (unreadable) {
+    await repo.close();
+    throw unreadable.error;
+  }
   // A single model that failed to load is a failed start (TF Serving exits too); in a
   // repository the others serve and the status shows the error.
   if (sources.length === 1 && !repo.ready()) {
@@ -243,13 +249,24 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     res.once('close', () => incoming.delete(r));
   });
   const counts = { received: 0, inProgress: 0 };
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     (req as unknown as { reefStart: number }).reefStart = performance.now();
-    if (/^\/v[12]\//i.test(req.url)) {
+    const counted = /^\/v[12]\//i.test(req.url);
+    if (counted) {
       counts.received++;
       counts.inProgress++;
-      (req as unknown as { reefCounted: boolean }).reefCounted = true;
     }
+    // Over once the response closes: answered, failed, or abandoned by its client (a response
+    // whose connection closed first never 'finish'es, so fastify's onResponse never runs for it).
+    // Then no run whose result could reach an answer still reads the body.
+    reply.raw.once('close', () => {
+      if (counted) counts.inProgress--;
+      const body = pooledBody.get(req);
+      if (body) {
+        pooledBody.delete(req);
+        pool.give(body);
+      }
+    });
     if (!opts.token) return;
     const path = req.url.split('?')[0].toLowerCase();
     if (path.startsWith('/v2/health/')) return;
@@ -259,10 +276,6 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   });
 
   app.addHook('onResponse', async (req, reply) => {
-    // The answer is written: no run whose result could reach it still reads the body.
-    const body = pooledBody.get(req);
-    if (body) pool.give(body);
-    if ((req as unknown as { reefCounted?: boolean }).reefCounted) counts.inProgress--;
     const tags = (req as unknown as { reefTags?: RequestTags }).reefTags;
     if (!tags?.protocol) return;
     // Labels only for models (and versions) the repository knows: a client-typed name is no new series.
@@ -319,6 +332,8 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     reply.code(status).header('content-type', 'application/json').send(JSON.stringify({ error: msg }));
   });
 
+  // Models of the config whose base path cannot be read (they load once it can; the others serve).
+  const modelFailures = () => repo.failures().map((f) => `model ${f.name}: ${f.error.code}: ${f.error.message}`).join('; ');
   const metricsRoute = async (_req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const text = await metrics!.registry.metrics();
     return reply.header('content-type', metrics!.registry.contentType).send(text);
@@ -328,7 +343,7 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   app.get('/', async (_req, reply) => reply.header('content-type', 'text/html; charset=utf-8').send(statusPage()));
   app.get('/status.json', async () => ({
     ...(await statusJson(repo, metrics!)), requests: { ...counts },
-    ...(opts.modelConfigFile ? { config: { file: opts.modelConfigFile, error: config.error } } : {}),
+    ...(opts.modelConfigFile ? { config: { file: opts.modelConfigFile, error: config.error || modelFailures() } } : {}),
   }));
 
   registerTfServing(app, plane);
@@ -398,6 +413,9 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
       config.error = '';
       await repo.reconfigure(next);
       app.log.info({ file, models: next.map((m) => m.name) }, 'model config reloaded');
+      for (const f of repo.failures()) {
+        app.log.warn({ file, model: f.name, code: f.error.code }, `model ${f.name} of the reloaded config cannot load yet: ${f.error.message}`);
+      }
     };
     const tick = () => {
       reload().catch((e: unknown) => app.log.warn({ err: e }, 'model config reload failed')).finally(() => {
@@ -453,6 +471,7 @@ export async function statusJson(repo: Repository, metrics: ServeMetrics): Promi
   const lat = await metrics.requestSeconds.get();
   const models = [...repo.models.values()].map((e) => ({
     name: e.source.name,
+    error: e.failure ? `${e.failure.code}: ${e.failure.message}` : '',
     versions: [...e.versions.values()].map((v) => ({
       version: v.version, state: v.state, error: v.error,
       interpreters: v.model?.session.poolSize ?? 0, queued: v.model?.scheduler.queued ?? 0, inFlight: v.model?.scheduler.inFlight ?? 0,
