@@ -212,7 +212,17 @@ export class Repository {
 
   /** Every model, each on its own: one model's missing folder is its failure, not the others'. */
   async #syncAll(initial: boolean): Promise<void> {
-    for (const entry of [...this.models.values()]) await this.#syncModel(entry, initial);
+    for (const entry of [...this.models.values()]) {
+      if (this.#stopped) return;
+      await this.#syncModel(entry, initial);
+    }
+  }
+
+  #stopped = false;
+
+  /** Loads nothing more (a signal during start-up): the load under way finishes, the rest are skipped. */
+  stopLoading(): void {
+    this.#stopped = true;
   }
 
   /** Models whose base path could not be read at the last look, with why. */
@@ -236,6 +246,7 @@ export class Repository {
     }
     const wanted = applyPolicy(src.policy, present);
     for (const v of wanted) {
+      if (this.#stopped) return;
       const cur = entry.versions.get(v);
       if (cur && cur.state === 'LOADING') continue;
       if (cur && cur.state === 'AVAILABLE' && !reload) continue;

@@ -70,6 +70,15 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** On close: how long a request whose body is still arriving may take before its connection is dropped (default 2000). */
   closeGraceMs?: number;
+  /** Aborted during start-up (a signal): the model loading under way finishes, nothing more loads, and createServer rejects with StartupStopped. */
+  signal?: AbortSignal;
+}
+
+/** createServer() was stopped by its signal before it listened (everything it loaded is unloaded). */
+export class StartupStopped extends Error {
+  constructor() {
+    super('reef serve was stopped while it started');
+  }
 }
 
 export interface ReefServer {
@@ -177,7 +186,14 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   }, root);
   metrics = new ServeMetrics(repo, opts.thermalZone);
   for (const s of sources) repo.add(s);
+  const stopLoading = () => repo.stopLoading();
+  opts.signal?.addEventListener('abort', stopLoading, { once: true });
   await repo.sync(true);
+  opts.signal?.removeEventListener('abort', stopLoading);
+  if (opts.signal?.aborted) {
+    await repo.close();
+    throw new StartupStopped();
+  }
   // At start, a base path that cannot be read is a failed start (later, it is that model's status).
   const unreadable = repo.failures()[0];
   if (unreadable) {
