@@ -7,7 +7,9 @@
  * and the Edge TPU check of the int8 model. Reported, never asserted (../shared/docs/TARGETS.md:
  * int8 at least 2x faster than onnxruntime float).
  */
-import { readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertOnnxFile } from '../src/convert/index.js';
 import { permuteData } from '../src/convert/check.js';
@@ -35,12 +37,57 @@ function keepOps(bytes: Uint8Array, names: string[]): number[] {
   return names.map((n) => sg.operators.findIndex((op) => op.outputs.some((t) => sg.tensors[t]!.name === n)));
 }
 
-const median = (a: Float64Array): number => { const s = Array.from(a).sort((x, y) => x - y); return s[Math.floor(s.length / 2)]!; };
+const median = (a: ArrayLike<number>): number => { const s = Array.from(a).sort((x, y) => x - y); return s[Math.floor(s.length / 2)]!; };
 
-async function invokeMs(s: Session): Promise<number> {
+/**
+ * Median wall time of one invoke, and the process CPU time per invoke (median over blocks of 10):
+ * on the shared machine the wall time counts the time other agents hold the cores, the CPU time not.
+ */
+async function invokeMs(s: Session): Promise<{ wall: number; cpu: number }> {
   await s.invokeLoop(10);
-  return median(await s.invokeLoop(RUNS));
+  const wall: number[] = [], cpu: number[] = [];
+  for (let k = 0; k < Math.max(1, Math.round(RUNS / 10)); k++) {
+    const c0 = process.cpuUsage();
+    wall.push(...await s.invokeLoop(10));
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000 / 10);
+  }
+  return { wall: median(wall), cpu: median(cpu) };
 }
+
+/**
+ * bench/xnnpack-partitions.c, built once with the system C compiler against tfjs-tflite-node's
+ * TFLite 2.9: which operators the XNNPACK delegate leaves to TFLite's own kernels, and into how
+ * many partitions the rest splits. Null (and said once) without a compiler.
+ */
+const TFLITE = join(import.meta.dirname, '..', 'node_modules', 'tfjs-tflite-node', 'cc_deps');
+const probeDir = mkdtempSync(join(tmpdir(), 'reef-xnnpack-'));
+const probe = ((): string | null => {
+  const exe = join(probeDir, 'xnnpack-partitions');
+  try {
+    execFileSync('cc', ['-O1', '-o', exe, join(import.meta.dirname, 'xnnpack-partitions.c'), `-I${join(TFLITE, 'include')}`, `-L${join(TFLITE, 'linux_amd64')}`, '-ltensorflowlite_c', `-Wl,-rpath,${join(TFLITE, 'linux_amd64')}`], { stdio: 'pipe' });
+    return exe;
+  } catch (e) {
+    console.log(`(no XNNPACK partition count: building bench/xnnpack-partitions.c failed: ${String((e as { stderr?: Buffer }).stderr ?? e).split('\n')[0]})`);
+    return null;
+  }
+})();
+function partitions(bytes: Uint8Array): { partitions: number; cpuOps: Record<string, number> } | null {
+  if (!probe) return null;
+  const f = join(probeDir, 'm.tflite');
+  writeFileSync(f, bytes);
+  let r: { partitions: number; cpu: number[] };
+  try {
+    r = JSON.parse(execFileSync(probe, [f], { stdio: ['ignore', 'pipe', 'ignore'] }).toString()) as typeof r;
+  } catch {
+    return null;
+  }
+  const sg = readTflite(bytes).subgraphs[0]!;
+  const cpuOps: Record<string, number> = {};
+  for (const i of r.cpu) cpuOps[sg.operators[i]!.opcode] = (cpuOps[sg.operators[i]!.opcode] ?? 0) + 1;
+  return { partitions: r.partitions, cpuOps };
+}
+const fmtPart = (p: ReturnType<typeof partitions>): string => (p ? `${p.partitions} XNNPACK partition(s), left to TFLite: ${Object.entries(p.cpuOps).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'}` : 'partitions not measured');
 
 function agreement(ref: Float32Array, got: ArrayLike<number>): { maxAbs: number; cosine: number; sqnrDb: number } {
   let maxAbs = 0, dot = 0, aa = 0, bb = 0, err = 0;
@@ -54,7 +101,7 @@ function agreement(ref: Float32Array, got: ArrayLike<number>): { maxAbs: number;
 
 const files = readdirSync(IMAGES).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().slice(0, CALIB + HELD).map((f) => join(IMAGES, f));
 const results = [];
-console.log(`bench:onnx — 1 thread, median of ${RUNS} invokes; agreement with onnxruntime on ${HELD} held-out COCO photos`);
+console.log(`bench:onnx — 1 thread, median of ${RUNS} invokes x 3 interleaved rounds (wall, and process CPU time); agreement with onnxruntime on ${HELD} held-out COCO photos`);
 for (const m of MODELS) {
   const path = join(SHARED, 'models/onnx', m.file);
   const conv = await convertOnnxFile(path, { samples: 3 });
@@ -87,20 +134,31 @@ for (const m of MODELS) {
       w.int8 = { maxAbs: Math.max(w.int8.maxAbs, b.maxAbs), cosine: Math.min(w.int8.cosine, b.cosine), sqnrDb: Math.min(w.int8.sqnrDb, b.sqnrDb) };
     });
   }
-  const onnxMs = await invokeMs(onnx), floatMs = await invokeMs(flt), int8Ms = await invokeMs(int8);
+  // Interleaved (onnxruntime, float, int8, onnxruntime, ...) so that the machine's load hits all three alike.
+  const times: Array<Array<{ wall: number; cpu: number }>> = [[], [], []];
+  for (let round = 0; round < 3; round++) for (const [k, s] of [onnx, flt, int8].entries()) times[k]!.push(await invokeMs(s));
+  const [onnxT, floatT, int8T] = times.map((t) => ({ wall: median(t.map((x) => x.wall)), cpu: median(t.map((x) => x.cpu)) })) as [{ wall: number; cpu: number }, { wall: number; cpu: number }, { wall: number; cpu: number }];
+  const onnxMs = onnxT.wall, floatMs = floatT.wall, int8Ms = int8T.wall;
   await Promise.all([onnx.dispose(), flt.dispose(), int8.dispose()]);
   const tpu = checkEdgetpu(q.bytes);
+  const xnnpack = { float: partitions(conv.bytes), int8: partitions(q.bytes) };
   const r = {
     model: m.name, convertMs: conv.timings.convertMs, checkMs: conv.timings.checkMs, quantizeMs, transposes: conv.report.transposes.total,
+    rewrites: { padsFolded: conv.report.padsFolded, pointwiseComposed: conv.report.pointwiseComposed },
     onnxMs, floatMs, int8Ms, int8VsOnnx: onnxMs / int8Ms, floatVsOnnx: onnxMs / floatMs,
+    cpuMs: { onnx: onnxT.cpu, float: floatT.cpu, int8: int8T.cpu }, int8VsOnnxCpu: onnxT.cpu / int8T.cpu, xnnpack,
     outputs: conv.report.outputs.map((o, k) => ({ name: o.name, ...worst[k]! })),
     edgetpu: { tpuOps: tpu.tpuOps, cpuOps: tpu.cpuOps, segments: tpu.segments },
   };
   results.push(r);
   console.log(`\n${m.name}`);
   console.log(`  convert ${r.convertMs.toFixed(0)} ms (+ check vs onnxruntime ${r.checkMs.toFixed(0)} ms), TRANSPOSE ops ${r.transposes}; quantize (${CALIB} photos${m.keepFloat.length ? `, --keep-float ${m.keepFloat.join(',')}` : ''}) ${(quantizeMs / 1000).toFixed(1)} s`);
+  console.log(`  rewrites: ${r.rewrites.padsFolded} PAD folded into convolutions, ${r.rewrites.pointwiseComposed} 1x1 convolutions merged`);
   console.log(`  median invoke: onnxruntime float ${onnxMs.toFixed(2)} ms | reef float TFLite XNNPACK ${floatMs.toFixed(2)} ms (${r.floatVsOnnx.toFixed(2)}x) | reef int8 XNNPACK QS8 ${int8Ms.toFixed(2)} ms (${r.int8VsOnnx.toFixed(2)}x vs onnxruntime; target >= 2x)`);
+  console.log(`  CPU time per invoke: onnxruntime ${onnxT.cpu.toFixed(2)} ms | reef float ${floatT.cpu.toFixed(2)} ms (${(onnxT.cpu / floatT.cpu).toFixed(2)}x) | reef int8 ${int8T.cpu.toFixed(2)} ms (${r.int8VsOnnxCpu.toFixed(2)}x)`);
+  console.log(`  float: ${fmtPart(xnnpack.float)}; int8: ${fmtPart(xnnpack.int8)}`);
   for (const o of r.outputs) console.log(`  ${o.name}: float vs onnxruntime max|diff| ${o.float.maxAbs.toExponential(2)} cosine ${o.float.cosine.toFixed(6)}; int8 vs onnxruntime max|diff| ${o.int8.maxAbs.toFixed(3)} cosine ${o.int8.cosine.toFixed(4)} SQNR ${o.int8.sqnrDb.toFixed(1)} dB`);
   console.log(`  Edge TPU check of the int8 model: ${tpu.tpuOps} ops on the TPU, ${tpu.cpuOps} on the CPU, ${tpu.segments} segment(s)`);
 }
+rmSync(probeDir, { recursive: true, force: true });
 if (process.argv.includes('--json')) console.log(JSON.stringify(results));

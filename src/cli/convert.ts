@@ -35,7 +35,7 @@ export function parseInputShapes(specs: string[]): Record<string, number[]> {
 function formatResult(model: string, out: string, r: ConvertFileResult): string {
   const lines = [`${model} -> ${out}`];
   const rep = r.report;
-  lines.push(`  opset ${rep.opset}, ${rep.onnxNodes} ONNX nodes -> ${Object.values(rep.ops).reduce((a, b) => a + b, 0)} TFLite ops (${rep.folded} folded, ${rep.batchNormsFolded} BatchNormalization folded, ${rep.activationsFused} activations fused${rep.biasAddsFused ? `, ${rep.biasAddsFused} MatMul+Add fused into FULLY_CONNECTED` : ''})`);
+  lines.push(`  opset ${rep.opset}, ${rep.onnxNodes} ONNX nodes -> ${Object.values(rep.ops).reduce((a, b) => a + b, 0)} TFLite ops (${rep.folded} folded, ${rep.batchNormsFolded} BatchNormalization folded, ${rep.activationsFused} activations fused${rep.biasAddsFused ? `, ${rep.biasAddsFused} MatMul+Add fused into FULLY_CONNECTED` : ''}${rep.padsFolded ? `, ${rep.padsFolded} PAD folded into convolutions` : ''}${rep.pointwiseComposed ? `, ${rep.pointwiseComposed} 1x1 convolutions merged` : ''})`);
   lines.push(`  ops: ${Object.entries(rep.ops).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   lines.push(`  transposes: ${rep.transposes.total} (${rep.transposes.edge} at the edges)${rep.transposes.inner ? `; inside, needed by: ${rep.transposes.at.filter((t) => !t.edge).map((t) => t.node).join(', ')}` : ''}`);
   for (const io of rep.inputs) lines.push(`  input  ${io.name}: onnx [${io.onnxShape}] -> tflite [${io.tfliteShape}]`);

@@ -13,7 +13,7 @@ import type { DType } from '../types.js';
 import { attr, type OnnxModel, type OnnxNode } from '../model/onnx/ir.js';
 import { removeDeadTensors, removeUnusedBuffers } from '../model/tflite/edit.js';
 import { writeTflite } from '../model/tflite/writer.js';
-import type { TfliteModel } from '../model/tflite/ir.js';
+import type { TfliteModel, TfliteOperator } from '../model/tflite/ir.js';
 import { broadcastShapes, elementwise, fromOnnxTensor, invertPerm, isIdentity, makeConst, size, transposeConst, transposeIsReshape, type Const } from './array.js';
 import { Builder, NHWC, physShape, type Act, type TransposeRecord, type Value } from './builder.js';
 import { floatAttr, foldNode, intAttr, intsAttr, reshapeTarget, sliceAxis, stringAttr } from './fold.js';
@@ -23,6 +23,12 @@ export interface ConvertOptions {
   inputShapes?: Record<string, number[]>;
   /** Keep 4-D inputs and outputs in NCHW (a TRANSPOSE at each edge) instead of NHWC. */
   keepNchwIo?: boolean;
+  /**
+   * Rewrites for TFLite's XNNPACK delegate (default true): a zero PAD before a convolution becomes zero
+   * kernel taps with SAME padding, a 1x1 convolution without activation is merged into the 1x1
+   * convolution that reads it. false keeps the ops as converted (to compare, or to bisect).
+   */
+  rewrite?: boolean;
 }
 
 export interface IoLayout {
@@ -46,6 +52,10 @@ export interface ConvertReport {
   folded: number;
   /** BatchNormalization nodes folded into the convolution before them. */
   batchNormsFolded: number;
+  /** Explicit pads that became zero kernel taps with SAME padding instead of a PAD op. */
+  padsFolded: number;
+  /** 1x1 convolutions without activation merged into the 1x1 convolution that reads them. */
+  pointwiseComposed: number;
   /** Activations fused into the op before them. */
   activationsFused: number;
   /** MatMul/Gemm + Add of a constant vector folded into one FULLY_CONNECTED's bias. */
@@ -130,6 +140,9 @@ class Converter {
     const outputs = this.#outputs();
     const biasAdds = fuseBiasAdds(this.b);
     const fused = fuseActivations(this.b);
+    const rewrite = this.options.rewrite ?? true;
+    const padsFolded = rewrite ? foldPads(this.b.model) : 0;
+    const composed = rewrite ? composePointwise(this.b.model) : 0;
     pruneDead(this.b);
     const alive = new Set(this.b.sg.operators.filter((op) => op.opcode === 'TRANSPOSE').map((op) => op.outputs[0]));
     const tr = this.b.transposes.filter((t) => t.t !== undefined && alive.has(t.t)).map(({ node, edge }) => ({ node, edge }));
@@ -151,7 +164,7 @@ class Converter {
       report: {
         opset: this.opset, onnxNodes: this.g.nodes.length, ops,
         transposes: { total: tr.length, edge, inner: tr.length - edge, at: tr },
-        folded: this.folded, batchNormsFolded: this.bnFolded, activationsFused: fused, biasAddsFused: biasAdds, inputs, outputs,
+        folded: this.folded, batchNormsFolded: this.bnFolded, padsFolded, pointwiseComposed: composed, activationsFused: fused, biasAddsFused: biasAdds, inputs, outputs,
       },
     };
   }
@@ -1023,6 +1036,146 @@ class Converter {
     const code = mode === 'nearest' ? 'RESIZE_NEAREST_NEIGHBOR' : 'RESIZE_BILINEAR';
     this.set(0, this.b.unary(code, [x.t, st], this.out(0), out, NHWC, { type: mode === 'nearest' ? 'ResizeNearestNeighborOptions' : 'ResizeBilinearOptions', value: { alignCorners, halfPixelCenters } }));
   }
+}
+
+/**
+ * Zero rows/columns to add before and after a kernel so that TensorFlow's SAME padding reads exactly
+ * the input rows the explicit ONNX pads [top, left, bottom, right] read (stride s, no dilation):
+ * e.g. PyTorch's 3x3 stride-2 pad-1 window on an even input starts one row above SAME's, and a 4x4
+ * kernel with a zero last row/column under SAME reads rows 2i-1..2i+2, the zero row at 2i+2.
+ * The output size must be SAME's (ceil(in / s)). Null when no enlargement up to 2x the taps works.
+ */
+export function zeroTapsForSame(inHW: number[], k: number[], s: number[], pads: number[]): { before: number[]; after: number[] } | null {
+  const before: number[] = [], after: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const x = inHW[i]!, kk = k[i]!, st = s[i]!, pt = pads[i]!, pb = pads[i + 2]!;
+    const o = Math.floor((x + pt + pb - kk) / st) + 1;
+    if (o !== Math.ceil(x / st)) return null;
+    let best: [number, number] | null = null;
+    for (let es = 0; es <= kk; es++) {
+      for (let ee = 0; ee <= kk; ee++) {
+        const total = Math.max((o - 1) * st + kk + es + ee - x, 0);
+        if (Math.floor(total / 2) - es === pt && (!best || es + ee < best[0] + best[1])) best = [es, ee];
+      }
+    }
+    if (!best) return null;
+    before.push(best[0]);
+    after.push(best[1]);
+  }
+  const taps = (k[0]! + before[0]! + after[0]!) * (k[1]! + before[1]! + after[1]!);
+  return taps <= 2 * k[0]! * k[1]! ? { before, after } : null;
+}
+
+/** A TFLite kernel [O, kh, kw, I] (depthwise: [1, kh, kw, C]) with zero rows/columns added before and after. */
+function padKernel(w: Float32Array, shape: number[], z: { before: number[]; after: number[] }): { data: Float32Array; shape: number[] } {
+  const [O, kh, kw, I] = shape as [number, number, number, number];
+  const KH = kh + z.before[0]! + z.after[0]!, KW = kw + z.before[1]! + z.after[1]!;
+  const out = new Float32Array(O * KH * KW * I);
+  for (let o = 0; o < O; o++) {
+    for (let r = 0; r < kh; r++) {
+      for (let c = 0; c < kw; c++) out.set(w.subarray(((o * kh + r) * kw + c) * I, ((o * kh + r) * kw + c + 1) * I), ((o * KH + r + z.before[0]!) * KW + c + z.before[1]!) * I);
+    }
+  }
+  return { data: out, shape: [O, KH, KW, I] };
+}
+
+/** Float32 contents of a constant tensor (a copy). */
+function constFloats(m: TfliteModel, t: number): Float32Array {
+  const b = m.buffers[m.subgraphs[0]!.tensors[t]!.buffer]!;
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+/**
+ * A zero PAD of height/width whose only reader is a VALID CONV_2D (no dilation) becomes zero kernel
+ * taps + SAME padding (zeroTapsForSame). XNNPACK (TFLite 2.9) fuses a float PAD into the convolution
+ * but runs an int8 PAD as its own copy, element by element when the channels are few: fastestdet's
+ * 352x352x3 input PAD cost its int8 model 0.6 ms of 6. Not done for DEPTHWISE_CONV_2D: a 4x4
+ * depthwise kernel runs XNNPACK's 25-tap kernel, measured slower than the PAD (+1.4 ms float,
+ * +3 ms int8 on fastestdet's six); nor AVERAGE_POOL_2D (as a depthwise convolution: not faster).
+ */
+export function foldPads(m: TfliteModel): number {
+  const sg = m.subgraphs[0]!;
+  const { uses, producer } = readersAndProducers(sg);
+  const isConst = (t: number): boolean => t >= 0 && (m.buffers[sg.tensors[t]!.buffer]?.length ?? 0) > 0;
+  const drop = new Set<number>();
+  sg.operators.forEach((op) => {
+    if (op.opcode !== 'CONV_2D') return;
+    const o = (op.builtinOptions?.value ?? {}) as { padding?: number; strideH?: number; strideW?: number; dilationHFactor?: number; dilationWFactor?: number };
+    if (o.padding !== 1 || (o.dilationHFactor ?? 1) !== 1 || (o.dilationWFactor ?? 1) !== 1) return;
+    const pi = producer.get(op.inputs[0]!);
+    if (pi === undefined || drop.has(pi) || uses.get(op.inputs[0]!) !== 1) return;
+    const pad = sg.operators[pi]!;
+    if (pad.opcode !== 'PAD' || !isConst(pad.inputs[1]!) || sg.tensors[pad.inputs[0]!]!.dtype !== 'float32') return;
+    const pb = m.buffers[sg.tensors[pad.inputs[1]!]!.buffer]!;
+    const pv = new Int32Array(pb.buffer.slice(pb.byteOffset, pb.byteOffset + pb.byteLength));
+    const inShape = sg.tensors[pad.inputs[0]!]!.shape;
+    if (pv.length !== 8 || pv[0] || pv[1] || pv[6] || pv[7]) return;
+    const s = [o.strideH ?? 1, o.strideW ?? 1];
+    if (!isConst(op.inputs[1]!) || sg.tensors[op.inputs[1]!]!.dtype !== 'float32') return;
+    const w = constFloats(m, op.inputs[1]!);
+    const wShape = sg.tensors[op.inputs[1]!]!.shape;
+    const z = zeroTapsForSame([inShape[1]!, inShape[2]!], [wShape[1]!, wShape[2]!], s, [pv[2]!, pv[4]!, pv[3]!, pv[5]!]);
+    if (!z) return;
+    const k = padKernel(w, wShape, z);
+    const wt = sg.tensors.length;
+    sg.tensors.push({ name: `${sg.tensors[op.outputs[0]!]!.name}/weights_same`, dtype: 'float32', shape: k.shape, buffer: m.buffers.push(new Uint8Array(k.data.buffer)) - 1, isVariable: false, hasRank: true });
+    op.inputs = [pad.inputs[0]!, wt, ...op.inputs.slice(2)];
+    o.padding = 0;
+    drop.add(pi);
+  });
+  sg.operators = sg.operators.filter((_, i) => !drop.has(i));
+  return drop.size;
+}
+
+/**
+ * A 1x1 CONV_2D without activation (stride 1) whose output only a 1x1 CONV_2D reads is merged into
+ * that one: W = W2 * W1, b = W2 * b1 + b2 (exact up to float rounding). Done where it costs fewer
+ * multiply-adds, which is what channel-shuffle selections (0/1 weights) before a pointwise
+ * convolution are; it also saves the int8 model one requantization.
+ */
+export function composePointwise(m: TfliteModel): number {
+  const sg = m.subgraphs[0]!;
+  const { uses, producer } = readersAndProducers(sg);
+  const isConst = (t: number): boolean => t >= 0 && (m.buffers[sg.tensors[t]!.buffer]?.length ?? 0) > 0;
+  const floats = (t: number): Float32Array => constFloats(m, t);
+  type ConvOpts = { padding?: number; strideH?: number; strideW?: number; fusedActivationFunction?: number; dilationHFactor?: number; dilationWFactor?: number };
+  const pointwise = (op: TfliteOperator): boolean => op.opcode === 'CONV_2D' && isConst(op.inputs[1]!) && (op.inputs[2] ?? -1) >= 0 && isConst(op.inputs[2]!)
+    && sg.tensors[op.inputs[1]!]!.dtype === 'float32' && sg.tensors[op.inputs[1]!]!.shape[1] === 1 && sg.tensors[op.inputs[1]!]!.shape[2] === 1;
+  const drop = new Set<number>();
+  let n = 0;
+  sg.operators.forEach((b, bi) => {
+    if (!pointwise(b)) return;
+    const ai = producer.get(b.inputs[0]!);
+    if (ai === undefined || drop.has(ai) || uses.get(b.inputs[0]!) !== 1) return;
+    const a = sg.operators[ai]!;
+    if (!pointwise(a)) return;
+    const ao = (a.builtinOptions?.value ?? {}) as ConvOpts;
+    if (ao.fusedActivationFunction || (ao.strideH ?? 1) !== 1 || (ao.strideW ?? 1) !== 1) return;
+    const [O1, , , I1] = sg.tensors[a.inputs[1]!]!.shape as [number, number, number, number];
+    const [O2] = sg.tensors[b.inputs[1]!]!.shape as [number];
+    if (I1 * O2 > I1 * O1 + O1 * O2) return;
+    const w1 = floats(a.inputs[1]!), b1 = floats(a.inputs[2]!), w2 = floats(b.inputs[1]!), b2 = floats(b.inputs[2]!);
+    const w = new Float32Array(O2 * I1), bias = new Float32Array(O2);
+    for (let o = 0; o < O2; o++) {
+      let acc = b2[o]!;
+      for (let j = 0; j < O1; j++) {
+        const c = w2[o * O1 + j]!;
+        if (c === 0) continue;
+        acc += c * b1[j]!;
+        for (let i = 0; i < I1; i++) w[o * I1 + i] += c * w1[j * I1 + i]!;
+      }
+      bias[o] = acc;
+    }
+    const wt = sg.tensors.length;
+    sg.tensors.push({ ...sg.tensors[b.inputs[1]!]!, name: `${sg.tensors[b.inputs[1]!]!.name}/composed`, shape: [O2, 1, 1, I1], buffer: m.buffers.push(new Uint8Array(w.buffer)) - 1 });
+    const bt = sg.tensors.length;
+    sg.tensors.push({ ...sg.tensors[b.inputs[2]!]!, name: `${sg.tensors[b.inputs[2]!]!.name}/composed`, shape: [O2], buffer: m.buffers.push(new Uint8Array(bias.buffer)) - 1 });
+    b.inputs = [a.inputs[0]!, wt, bt];
+    drop.add(ai);
+    n++;
+  });
+  sg.operators = sg.operators.filter((_, i) => !drop.has(i));
+  return n;
 }
 
 /** Per tensor: how many operators read it (a graph output counts 100) and which operator writes it. */

@@ -50,6 +50,7 @@ describe('reef convert: the shared models', () => {
   it('ultraface_rfb_320: BatchNorms folded, Shape/Gather/Unsqueeze/Concat folded, no TRANSPOSE, boxes and scores match onnxruntime', async () => {
     const r = await convertOnnxFile(sharedPath('models/onnx/ultraface_rfb_320.onnx'), { samples: 2 });
     expect(r.report.batchNormsFolded).toBe(35);
+    expect(r.report.padsFolded).toBe(1); // the first convolution's: the depthwise ones keep their PAD
     expect(r.report.transposes).toEqual({ total: 0, edge: 0, inner: 0, at: [] });
     const ops = opcodes(r.bytes);
     expect(ops).not.toContain('TRANSPOSE');
@@ -70,7 +71,11 @@ describe('reef convert: the shared models', () => {
     expect(ops).not.toContain('GATHER');
     expect(ops).not.toContain('STRIDED_SLICE');
     expect(ops).not.toContain('PADV2'); // MaxPool after ReLU pads with 0, not -FLT_MAX (quantizable)
-    expect(ops.filter((o) => o === 'CONV_2D')).toHaveLength(42 + 26);
+    // 26 channel selections, 13 of them merged into the pointwise convolution reading them
+    expect(ops.filter((o) => o === 'CONV_2D')).toHaveLength(42 + 13);
+    expect(r.report.pointwiseComposed).toBe(13);
+    expect(r.report.padsFolded).toBe(1);
+    expect(ops.filter((o) => o === 'PAD')).toHaveLength(8);
     expect(Math.max(...m.subgraphs[0]!.tensors.map((t) => t.shape.length))).toBe(4);
     expect(r.report.outputs).toEqual([{ name: '758', onnxShape: [1, 85, 22, 22], tfliteShape: [1, 22, 22, 85], perm: [0, 2, 3, 1] }]);
     expect(r.check!.outputs[0]!.ok).toBe(true);
