@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { ReefError } from '../errors.js';
 import { readLabels } from '../labels.js';
-import { createServer, type ReefServer, type ServeOptions } from '../serve/server.js';
+import { createServer, StartupStopped, type ReefServer, type ServeOptions } from '../serve/server.js';
 import { parsePositiveInt, type CliIO } from './io.js';
 import { parseWatchdog, WATCHDOG_HELP } from './options.js';
 
@@ -93,24 +93,54 @@ export async function serveOptions(model: string | undefined, o: ServeCliOptions
   };
 }
 
-/** Waits for SIGINT or SIGTERM, then closes the server (requests in flight finish). */
-function untilSignal(server: ReefServer, io: CliIO, json: boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = (sig: string) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      if (!json) io.err(`reef serve: ${sig}: finishing requests in flight, then stopping\n`);
-      server.close().then(() => {
-        if (json) io.out(JSON.stringify({ stopped: true, signal: sig }) + '\n');
-        else io.err('reef serve: stopped\n');
-        resolve();
-      }, () => resolve());
-    };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
+/**
+ * SIGINT / SIGTERM, from before the models load: during start-up the signal aborts `abort` (nothing
+ * more loads); once `serving(server)` is called, a signal closes the server (requests in flight
+ * finish). `done` resolves with the signal once everything is stopped.
+ */
+function signals(io: CliIO, json: boolean): {
+  abort: AbortController; serving(server: ReefServer): void; done: Promise<string>; stopped(sig: string): void; signal(): string | null; dispose(): void;
+} {
+  const abort = new AbortController();
+  let server: ReefServer | null = null;
+  let signal: string | null = null;
+  let finish: (sig: string) => void = () => undefined;
+  const done = new Promise<string>((resolve) => { finish = resolve; });
+  const dispose = () => {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  };
+  const stopped = (sig: string) => {
+    dispose();
+    if (json) io.out(JSON.stringify({ stopped: true, signal: sig }) + '\n');
+    else io.err('reef serve: stopped\n');
+    finish(sig);
+  };
+  const close = (s: ReefServer, sig: string) => {
+    if (!json) io.err(`reef serve: ${sig}: finishing requests in flight, then stopping\n`);
+    s.close().then(() => stopped(sig), () => stopped(sig));
+  };
+  const on = (sig: string) => {
+    if (signal) return;
+    signal = sig;
+    if (server) close(server, sig);
+    else {
+      if (!json) io.err(`reef serve: ${sig} while starting: loading nothing more, then stopping\n`);
+      abort.abort();
+    }
+  };
+  const onInt = () => on('SIGINT');
+  const onTerm = () => on('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return {
+    abort, done, stopped, dispose,
+    signal: () => signal,
+    serving(s: ReefServer) {
+      server = s;
+      if (signal) close(s, signal);
+    },
+  };
 }
 
 export function registerServe(program: Command, io: CliIO): void {
@@ -144,7 +174,19 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--json', 'print the listening address and models as JSON')
     .action(async (model: string | undefined, o: ServeCliOptions) => {
       const opts = await serveOptions(model, o);
-      const server = await createServer(opts);
+      // The signal handlers go in before the models load: a signal during start-up stops it cleanly.
+      const sig = signals(io, o.json === true);
+      let server: ReefServer;
+      try {
+        server = await createServer({ ...opts, signal: sig.abort.signal });
+      } catch (e) {
+        if (e instanceof StartupStopped) {
+          sig.stopped(sig.signal() ?? 'SIGTERM');
+          return;
+        }
+        sig.dispose();
+        throw e;
+      }
       const models = server.repo.served().map((m) => ({ name: m.name, version: m.version, path: m.path, interpreters: m.session.poolSize }));
       if (o.json) io.out(JSON.stringify({ url: server.url, models }) + '\n');
       else {
@@ -152,6 +194,7 @@ export function registerServe(program: Command, io: CliIO): void {
         for (const m of models) io.out(`  ${m.name} v${m.version}  ${m.path}  (${m.interpreters} interpreter${m.interpreters === 1 ? '' : 's'})\n`);
         io.out(`  TF Serving: ${server.url}/v1/models/${models[0]?.name ?? 'NAME'}:predict   KServe v2: ${server.url}/v2/models/${models[0]?.name ?? 'NAME'}/infer\n`);
       }
-      await untilSignal(server, io, o.json === true);
+      sig.serving(server);
+      await sig.done;
     });
 }

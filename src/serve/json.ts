@@ -15,11 +15,20 @@ const NAN_MARK = '\u0000reef:NaN';
 const INF_MARK = '\u0000reef:Infinity';
 const NINF_MARK = '\u0000reef:-Infinity';
 
+/** The most JSON values a body may hold, and who says so (for the message). */
+export interface JsonValueLimit {
+  max: number;
+  /** e.g. 'model hello_world_float takes at most 1024 rows of 1 value' */
+  why: string;
+}
+
 /**
  * Parses request JSON. Throws REEF_SERVE_BAD_REQUEST with TF Serving's words
- * ("JSON Parse error: ...") for malformed text or nesting deeper than MAX_JSON_DEPTH.
+ * ("JSON Parse error: ...") for malformed text, nesting deeper than MAX_JSON_DEPTH, or (with
+ * `limit`) more values than the model can ever take: counted in the same pre-scan, before
+ * JSON.parse builds any of them.
  */
-export function parseJson(text: string): unknown {
+export function parseJson(text: string, limit?: JsonValueLimit): unknown {
   if (text.length === 0 || text.trim().length === 0) {
     throw new ReefError('REEF_SERVE_BAD_REQUEST', 'JSON Parse error: The document is empty');
   }
@@ -28,6 +37,10 @@ export function parseJson(text: string): unknown {
   let inString = false;
   let rewritten: string[] | null = null;
   let last = 0;
+  // Every array/object opens with [ or {, and every value after the first in one follows a comma:
+  // opens + commas is at most the number of values.
+  let values = 0;
+  const max = limit?.max ?? Infinity;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
@@ -36,7 +49,10 @@ export function parseJson(text: string): unknown {
       continue;
     }
     if (c === 34) inString = true;
-    else if (c === 91 || c === 123) {
+    else if (c === 44) {
+      if (++values > max) tooMany(limit as JsonValueLimit, i);
+    } else if (c === 91 || c === 123) {
+      if (++values > max) tooMany(limit as JsonValueLimit, i);
       if (++depth > MAX_JSON_DEPTH) {
         throw new ReefError('REEF_SERVE_BAD_REQUEST',
           `JSON Parse error: nesting deeper than ${MAX_JSON_DEPTH} levels at offset: ${i}`);
@@ -62,6 +78,11 @@ export function parseJson(text: string): unknown {
   } catch (e) {
     throw new ReefError('REEF_SERVE_BAD_REQUEST', `JSON Parse error: ${(e as Error).message}`);
   }
+}
+
+function tooMany(limit: JsonValueLimit, offset: number): never {
+  throw new ReefError('REEF_SERVE_BAD_REQUEST',
+    `JSON Parse error: the request has more than ${limit.max} JSON values (at offset: ${offset}), more than ${limit.why}; send fewer rows per request`);
 }
 
 function revive(_key: string, v: unknown): unknown {

@@ -9,8 +9,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ReefError } from '../errors.js';
 import { TYPED_ARRAY_FOR, type DType, type TypedArray } from '../types.js';
 import type { DataPlane } from './dataplane.js';
-import { elementWriter, parseJson } from './json.js';
+import { elementWriter, parseJson, type JsonValueLimit } from './json.js';
 import type { ServedModel } from './model.js';
+import type { Repository } from './repository.js';
 import {
   DTYPE_OF_V2, V2_DTYPE, allocate, bytesPerElement, countLeaves, elementCount, fillFlat, shapeText,
   type WireTensor,
@@ -84,9 +85,9 @@ const RAW = Symbol('raw binary body');
  * Parses a v2 infer body: JSON, or a JSON header followed by binary tensor data
  * (Inference-Header-Content-Length), or (header length 0) one raw binary input.
  */
-export function parseInferBody(req: FastifyRequest, body: Buffer): unknown {
+export function parseInferBody(req: FastifyRequest, body: Buffer, limit?: JsonValueLimit): unknown {
   const h = req.headers[HEADER_LENGTH];
-  if (h === undefined) return parseJson(body.toString('utf8'));
+  if (h === undefined) return parseJson(body.toString('utf8'), limit);
   const n = Number(h);
   if (!Number.isInteger(n) || n < 0 || n > body.length) {
     throw bad(`Inference-Header-Content-Length ${String(h)} is not an integer from 0 to the body length ${body.length}`);
@@ -96,7 +97,7 @@ export function parseInferBody(req: FastifyRequest, body: Buffer): unknown {
     binaryOf.set(doc, body);
     return doc;
   }
-  const doc = parseJson(body.subarray(0, n).toString('utf8'));
+  const doc = parseJson(body.subarray(0, n).toString('utf8'), limit);
   if (typeof doc === 'object' && doc !== null) binaryOf.set(doc, body.subarray(n));
   return doc;
 }
@@ -209,16 +210,36 @@ function metadata(model: ServedModel, versions: string[]) {
   };
 }
 
+/** A v2 model version from the URL: numeric or absent. */
+export function v2Version(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d{1,15}$/.test(v)) throw bad(`Expected a numeric model version but received "${v}"`);
+  return Number(v);
+}
+
+/**
+ * repo.resolve() with Triton's words for a model or version the server does not have
+ * ("Request for unknown model: 'NAME' is not found"): Triton's clients check that prefix.
+ */
+export function resolveV2(repo: Repository, name: string, versionText: string | undefined): ServedModel {
+  const version = v2Version(versionText);
+  try {
+    return repo.resolve(name, version);
+  } catch (e) {
+    if (e instanceof ReefError && e.code === 'REEF_SERVE_NOT_FOUND') {
+      throw new ReefError('REEF_SERVE_NOT_FOUND',
+        `Request for unknown model: '${name}'${version !== undefined ? ` version ${version}` : ''} is not found`);
+    }
+    throw e;
+  }
+}
+
 export function registerKServe(app: FastifyInstance, plane: DataPlane): void {
   const repo = plane.repo;
   const tag = (req: FastifyRequest, model?: string, version?: string) => {
     (req as unknown as { reefTags: RequestTags }).reefTags = { protocol: 'v2', ...(model ? { model } : {}), ...(version ? { version } : {}) };
   };
-  const version = (v: string | undefined): number | undefined => {
-    if (v === undefined || v === '') return undefined;
-    if (!/^\d{1,15}$/.test(v)) throw bad(`Expected a numeric model version but received "${v}"`);
-    return Number(v);
-  };
+  const version = v2Version;
 
   app.get('/v2/health/live', async (req, reply) => {
     tag(req);
@@ -236,7 +257,7 @@ export function registerKServe(app: FastifyInstance, plane: DataPlane): void {
 
   type P = { Params: { name: string; version?: string } };
   const modelMeta = async (req: FastifyRequest<P>) => {
-    const m = repo.resolve(req.params.name, version(req.params.version));
+    const m = resolveV2(repo, req.params.name, req.params.version);
     tag(req, m.name, String(m.version));
     const entry = repo.models.get(m.name);
     const versions = entry ? [...entry.versions.values()].filter((v) => v.state === 'AVAILABLE').map((v) => String(v.version)) : [];
@@ -263,7 +284,7 @@ export function registerKServe(app: FastifyInstance, plane: DataPlane): void {
   const infer = async (req: FastifyRequest<P & { Body: InferRequest }>, reply: FastifyReply) => {
     const start = plane.now();
     tag(req, req.params.name);
-    const model = repo.resolve(req.params.name, version(req.params.version));
+    const model = resolveV2(repo, req.params.name, req.params.version);
     tag(req, model.name, String(model.version));
     const doc = req.body;
     const tensors = decodeInputs(model, doc);
@@ -336,19 +357,26 @@ export function registerKServe(app: FastifyInstance, plane: DataPlane): void {
   app.post<P & { Body: InferRequest }>('/v2/models/:name/versions/:version/infer', inferOpts, infer);
 
   // Model repository extension.
+  // Triton's index: every model of the repository, loaded or not ("ready": true: only READY ones).
   app.post('/v2/repository/index', async (req) => {
     tag(req);
+    const body = req.body as { ready?: unknown } | undefined;
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw bad('the index request body must be a JSON object');
+    if (body?.ready !== undefined && typeof body.ready !== 'boolean') throw bad('"ready" must be true or false');
     const out: Array<{ name: string; version?: string; state: string; reason?: string }> = [];
-    for (const [name, e] of repo.models) {
-      if (e.versions.size === 0) out.push({ name, state: 'UNAVAILABLE', reason: 'no version loaded' });
-      for (const v of e.versions.values()) {
+    const names = [...new Set([...await repo.folderNames(), ...repo.models.keys()])].sort();
+    for (const name of names) {
+      const e = repo.models.get(name);
+      if (!e) out.push({ name, state: 'UNAVAILABLE', reason: 'unloaded' });
+      else if (e.versions.size === 0) out.push({ name, state: 'UNAVAILABLE', reason: e.failure ? e.failure.message : 'no version loaded' });
+      for (const v of e?.versions.values() ?? []) {
         out.push({
           name, version: String(v.version), state: v.state === 'AVAILABLE' ? 'READY' : v.state === 'END' ? 'UNAVAILABLE' : v.state,
           ...(v.error ? { reason: v.error } : {}),
         });
       }
     }
-    return out;
+    return body?.ready === true ? out.filter((x) => x.state === 'READY') : out;
   });
   app.post<P>('/v2/repository/models/:name/load', async (req, reply) => {
     tag(req, req.params.name);

@@ -15,6 +15,7 @@ import { readTflite } from '../model/tflite/reader.js';
 import { isOnnx } from '../model/onnx/reader.js';
 import type { DType, Quantization, TypedArray } from '../types.js';
 import { Scheduler, type RunGroup } from './scheduler.js';
+import type { JsonValueLimit } from './json.js';
 import { checkTritonConfig, type TritonConfig } from './triton.js';
 import { allocate, elementCount, shapeText, type WireTensor } from './tensor.js';
 
@@ -68,6 +69,9 @@ export interface InferResult {
 
 /** What runs a model, in Triton's platform words (KServe v2 metadata, config.pbtxt). */
 export type Platform = 'tensorflow_lite' | 'onnxruntime_onnx' | 'reef_bundle';
+
+/** Rows a request may always carry, whatever --max-queue is (ServedModel.maxRows). */
+export const MIN_ROW_CAP = 1024;
 
 /** The signature key TF Serving uses by default. */
 export const DEFAULT_SIGNATURE = 'serving_default';
@@ -223,6 +227,37 @@ export class ServedModel {
   }
 
   /**
+   * Rows one request may carry (each row one run): max(1024, --max-queue + the runs the pool
+   * takes at once), or the config.pbtxt's max_batch_size. A permanent limit: above it is a 400.
+   */
+  get maxRows(): number {
+    if (this.maxBatch !== null) return Math.max(1, this.maxBatch);
+    return Math.max(MIN_ROW_CAP, this.scheduler.maxQueue + this.scheduler.capacity);
+  }
+
+  /**
+   * The most JSON values (arrays, objects and scalars) a request for this model can need: its row
+   * cap times a row's values written the most verbose way TF Serving's formats allow (every element
+   * as {"b64": ...} or {"name": value}, every nested list), plus a fixed allowance for the keys
+   * around them. parseJson refuses a longer body before materialising it.
+   */
+  get maxJsonValues(): number {
+    let perRow = 0;
+    for (const t of this.inputs) {
+      const dims = t.shape.length > 0 && t.shape[0] === 1 ? t.shape.slice(1) : t.shape;
+      if (dims.some((d) => d < 0)) return Infinity; // a dynamic dimension: only the body limit bounds it
+      const elements = dims.reduce((a, d) => a * d, 1);
+      perRow += 3 * elements + dims.length + 4;
+    }
+    return this.maxRows * perRow + 4096;
+  }
+
+  /** The JSON value bound of a request body for this model (parseJson). */
+  jsonLimit(): JsonValueLimit {
+    return { max: this.maxJsonValues, why: `model ${this.name} version ${this.version} can take (at most ${this.maxRows} rows)` };
+  }
+
+  /**
    * How many runs a request shape needs for this input: 1 when it is the model's shape, N when
    * the model's batch dimension is 1 and the request has N rows of the rest. Throws naming the
    * expected and the received shape otherwise. Checked before any tensor is allocated.
@@ -237,6 +272,10 @@ export class ServedModel {
     if (rows && this.maxBatch !== null && shape[0] > this.maxBatch) {
       throw new ReefError('REEF_SERVE_BAD_REQUEST',
         `input "${spec.name}" has ${shape[0]} rows, more than the model's max_batch_size ${this.maxBatch} (config.pbtxt)`);
+    }
+    if (rows && shape[0] > this.maxRows) {
+      throw new ReefError('REEF_SERVE_BAD_REQUEST',
+        `input "${spec.name}" has ${shape[0]} rows, more than the ${this.maxRows} rows a request may carry (max(${MIN_ROW_CAP}, --max-queue + 2 per interpreter)); split it into several requests`);
     }
     if (rows) return shape[0];
     const alt = batched && want.length > 0 && want[0] === 1 ? ` (or [N,${want.slice(1).join(',')}] for N rows${this.maxBatch ? `, N <= ${this.maxBatch}` : ''})` : '';
@@ -268,8 +307,8 @@ export class ServedModel {
         throw new ReefError('REEF_SERVE_BAD_REQUEST',
           `unknown output "${n}"; the model's outputs are ${this.outputs.map((x) => `"${x.name}"`).join(', ')}`);
       }
-      return o;
-    }) : this.outputs.slice();
+      return { spec: o, as: n };
+    }) : this.outputs.map((o) => ({ spec: o, as: o.name }));
 
     this.scheduler.admit(rows, `model ${this.name} version ${this.version}`);
     const group: RunGroup = { failed: false };
@@ -281,14 +320,15 @@ export class ServedModel {
     let invokeMs = 0;
     let queueMs = 0;
     for (const r of results) { invokeMs += r.invokeMs; queueMs += r.queueMs; }
-    const outputs = wanted.map((spec): WireTensor => {
+    // Each output is answered under the name it was requested by (its signature key or tensor name).
+    const outputs = wanted.map(({ spec, as: name }): WireTensor => {
       const first = results[0].outputs[spec.tensorName];
-      if (rows === 1) return { name: spec.name, dtype: spec.dtype, shape: first.shape.slice(), data: first.data };
+      if (rows === 1) return { name, dtype: spec.dtype, shape: first.shape.slice(), data: first.data };
       const per = first.data.length;
       const data = allocate(spec.dtype, per * rows);
       results.forEach((r, i) => (data as Float32Array).set(r.outputs[spec.tensorName].data as Float32Array, i * per));
       const shape = first.shape.length > 0 && first.shape[0] === 1 ? [rows, ...first.shape.slice(1)] : [rows, ...first.shape];
-      return { name: spec.name, dtype: spec.dtype, shape, data };
+      return { name, dtype: spec.dtype, shape, data };
     });
     const predictions: Prediction[] = [];
     if (this.kind) for (const r of results) this.#predictions(r.outputs, predictions);

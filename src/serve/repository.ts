@@ -48,6 +48,8 @@ export interface VersionEntry {
 export interface ModelEntry {
   source: ModelSource;
   versions: Map<number, VersionEntry>;
+  /** Why the model's base path could not be read at the last look (its versions keep serving), else null. */
+  failure: ReefError | null;
 }
 
 /** Names a model may have: no path separators, not "." or "..". */
@@ -135,7 +137,7 @@ export class Repository {
     if (this.models.has(source.name)) {
       throw new ReefError('REEF_SERVE_CONFIG_INVALID', `model name "${source.name}" is configured twice`);
     }
-    this.models.set(source.name, { source, versions: new Map() });
+    this.models.set(source.name, { source, versions: new Map(), failure: null });
   }
 
   /**
@@ -156,7 +158,7 @@ export class Repository {
       for (const s of sources) {
         const entry = this.models.get(s.name);
         if (entry) entry.source = s;
-        else this.models.set(s.name, { source: s, versions: new Map() });
+        else this.models.set(s.name, { source: s, versions: new Map(), failure: null });
       }
       await this.#syncAll(true);
     });
@@ -208,26 +210,46 @@ export class Repository {
     return run;
   }
 
+  /** Every model, each on its own: one model's missing folder is its failure, not the others'. */
   async #syncAll(initial: boolean): Promise<void> {
-    for (const entry of this.models.values()) await this.#syncModel(entry, initial);
+    for (const entry of [...this.models.values()]) {
+      if (this.#stopped) return;
+      await this.#syncModel(entry, initial);
+    }
   }
 
-  async #syncModel(entry: ModelEntry, initial: boolean): Promise<void> {
+  #stopped = false;
+
+  /** Loads nothing more (a signal during start-up): the load under way finishes, the rest are skipped. */
+  stopLoading(): void {
+    this.#stopped = true;
+  }
+
+  /** Models whose base path could not be read at the last look, with why. */
+  failures(): Array<{ name: string; error: ReefError }> {
+    return [...this.models.values()].filter((e) => e.failure).map((e) => ({ name: e.source.name, error: e.failure as ReefError }));
+  }
+
+  async #syncModel(entry: ModelEntry, initial: boolean, reload = false): Promise<void> {
     const src = entry.source;
     let present: number[];
     if (src.file) present = [1];
     else {
       try {
         present = await versionDirs(src.basePath as string);
+        entry.failure = null;
       } catch (e) {
-        if (initial) throw e;
-        return; // a base path that vanished keeps what is served
+        // A base path that vanished (or is not there yet) keeps what is served; the status shows why.
+        entry.failure = e instanceof ReefError ? e : new ReefError('REEF_MODEL_NOT_FOUND', String(e));
+        return;
       }
     }
     const wanted = applyPolicy(src.policy, present);
     for (const v of wanted) {
+      if (this.#stopped) return;
       const cur = entry.versions.get(v);
-      if (cur && (cur.state === 'AVAILABLE' || cur.state === 'LOADING')) continue;
+      if (cur && cur.state === 'LOADING') continue;
+      if (cur && cur.state === 'AVAILABLE' && !reload) continue;
       const dir = src.file ? src.file : join(src.basePath as string, String(v));
       let fp: string;
       try {
@@ -235,7 +257,7 @@ export class Repository {
       } catch {
         continue;
       }
-      if (cur && cur.state === 'END' && cur.fingerprint === fp) continue; // failed before, unchanged since
+      if (cur && cur.state === 'END' && cur.fingerprint === fp && !reload) continue; // failed before, unchanged since
       if (!initial) {
         // A folder is loaded only once it looks the same on two polls in a row (not half-written).
         const key = `${src.name}/${v}`;
@@ -266,7 +288,8 @@ export class Repository {
   async #loadVersion(entry: ModelEntry, v: number, dirOrFile: string, fp: string): Promise<void> {
     const ve: VersionEntry = { version: v, state: 'LOADING', error: '', errorCode: 'OK', model: null, fingerprint: fp };
     const prev = entry.versions.get(v);
-    entry.versions.set(v, ve);
+    // A version being reloaded keeps serving until its new load is up, then drains and unloads.
+    if (prev?.state !== 'AVAILABLE') entry.versions.set(v, ve);
     const t0 = performance.now();
     try {
       const { triton, tritonError } = entry.source;
@@ -276,7 +299,14 @@ export class Repository {
         ...this.#opts, triton, ...(triton.instances !== null ? { load: { ...this.#opts.load, pool: triton.instances } } : {}),
       } : this.#opts);
       ve.state = 'AVAILABLE';
+      entry.versions.set(v, ve);
       this.#events.onLoad?.(entry.source.name, v, performance.now() - t0, null);
+      if (prev?.model && prev.state === 'AVAILABLE') {
+        prev.state = 'UNLOADING';
+        await prev.model.retire();
+        prev.model = null;
+        prev.state = 'END';
+      }
     } catch (e) {
       const err = e instanceof ReefError ? e : new ReefError('REEF_INVALID_STATE', String((e as Error)?.message ?? e));
       ve.state = 'END';
@@ -332,19 +362,48 @@ export class Repository {
     return out;
   }
 
-  /** Triton repository extension: load (or reload) a model folder under the repository root. */
+  /**
+   * Triton repository extension: load a model folder under the repository root, or reload it when
+   * it is loaded (its config.pbtxt read again; a changed config reloads every version, a changed
+   * version policy loads and unloads versions). Only this model is looked at: another model's
+   * state is not this request's error.
+   */
   async loadByName(name: string): Promise<void> {
     checkModelName(name);
-    if (!this.root) throw new ReefError('REEF_SERVE_NOT_FOUND', `no model repository (--model-repository) to load ${name} from`);
-    if (!this.models.has(name)) {
-      const base = resolve(this.root, name);
-      if (!(await stat(base).catch(() => null))?.isDirectory()) {
-        throw new ReefError('REEF_SERVE_NOT_FOUND', `failed to load '${name}', no version is available`);
-      }
-      this.add(await Repository.tritonSource(this.root, name));
+    const root = this.root;
+    if (!root) throw new ReefError('REEF_SERVE_NOT_FOUND', `no model repository (--model-repository) to load ${name} from`);
+    const base = resolve(root, name);
+    if (!(await stat(base).catch(() => null))?.isDirectory()) {
+      throw new ReefError('REEF_SERVE_NOT_FOUND', `failed to load '${name}', no version is available`);
     }
-    await this.sync(true);
+    const run = this.#busy.then(async () => {
+      const src = await Repository.tritonSource(root, name);
+      let entry = this.models.get(name);
+      let reload = false;
+      if (entry) {
+        reload = configKey(entry.source) !== configKey(src);
+        entry.source = src;
+      } else {
+        this.add(src);
+        entry = this.models.get(name) as ModelEntry;
+      }
+      await this.#syncModel(entry, true, reload);
+      if (entry.failure) throw entry.failure;
+    });
+    this.#busy = run.catch(() => undefined);
+    await run;
     this.resolve(name);
+  }
+
+  /** The model folders of the repository root (Triton's index lists them, loaded or not). */
+  async folderNames(): Promise<string[]> {
+    if (!this.root) return [];
+    const names: string[] = [];
+    for (const n of (await readdir(this.root).catch(() => [] as string[])).sort()) {
+      if (n.startsWith('.')) continue;
+      if ((await stat(join(this.root, n)).catch(() => null))?.isDirectory()) names.push(n);
+    }
+    return names;
   }
 
   /** Triton repository extension: unload every version of a model (requests in flight finish). */
@@ -374,6 +433,11 @@ export class Repository {
     const all = [...this.models.keys()];
     await Promise.all(all.map((n) => this.unloadByName(n)));
   }
+}
+
+/** What a reload must compare: the parsed config.pbtxt (or its error), not the policy (sync handles that). */
+function configKey(src: ModelSource): string {
+  return JSON.stringify({ t: src.triton ? { ...src.triton, policy: null } : null, e: src.tritonError?.message ?? null });
 }
 
 export function stem(file: string): string {

@@ -72,12 +72,18 @@ export class Scheduler {
 
   /**
    * Admits `n` runs or refuses them all (REEF_SERVE_OVERLOADED) before any work: the runs that
-   * cannot start at once must fit in the queue.
+   * cannot start at once must fit in the queue. When nothing waits, a request's own runs are
+   * always admitted (however many: rows beyond --max-queue are fed as interpreters free up), so
+   * the refusal only ever means "full now", never "can never fit" (the row cap is rowsFor's).
    */
   admit(n: number, what: string): void {
+    if (this.maxQueue === 0 && n > this.capacity) {
+      throw new ReefError('REEF_SERVE_BAD_REQUEST',
+        `${what}: the request has ${n} rows, more than the ${this.capacity} runs this server takes at once with --max-queue 0; send at most ${this.capacity} rows or raise --max-queue`);
+    }
     const free = this.queued === 0 ? Math.max(0, this.capacity - this.#inFlight) : 0;
-    const wait = Math.max(0, n - free);
-    if (this.queued + wait > this.maxQueue) {
+    if (this.queued === 0 && (this.maxQueue > 0 || n <= free)) return;
+    if (this.queued + Math.max(0, n - free) > this.maxQueue) {
       throw new ReefError('REEF_SERVE_OVERLOADED',
         `${what}: the queue is full (${this.queued} of ${this.maxQueue} waiting, ${this.#inFlight} running); retry later`);
     }

@@ -14,7 +14,7 @@ import { DataPlane, httpStatus } from './dataplane.js';
 import { ServeMetrics } from './metrics.js';
 import { Repository, type ModelSource, stem } from './repository.js';
 import { registerTfServing, type RequestTags } from './tfserving.js';
-import { parseInferBody, registerKServe } from './kserve.js';
+import { parseInferBody, registerKServe, resolveV2 } from './kserve.js';
 import { parseModelConfig } from './config.js';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -66,6 +66,19 @@ export interface ServeOptions {
   configPollSeconds?: number;
   /** Device temperature file (millidegrees Celsius), default /sys/class/thermal/thermal_zone0/temp. */
   thermalZone?: string;
+  /** Time a client has to send a whole request, headers and body, before a 408 (default 120000). */
+  requestTimeoutMs?: number;
+  /** On close: how long a request whose body is still arriving may take before its connection is dropped (default 2000). */
+  closeGraceMs?: number;
+  /** Aborted during start-up (a signal): the model loading under way finishes, nothing more loads, and createServer rejects with StartupStopped. */
+  signal?: AbortSignal;
+}
+
+/** createServer() was stopped by its signal before it listened (everything it loaded is unloaded). */
+export class StartupStopped extends Error {
+  constructor() {
+    super('reef serve was stopped while it started');
+  }
 }
 
 export interface ReefServer {
@@ -125,9 +138,11 @@ export function defaultInterpreters(profile: DeviceProfile | null, threads?: num
   return Math.max(1, Math.floor(cores / (threads ?? profile?.defaultThreads ?? 1)));
 }
 
+/** "Bearer TOKEN", the scheme in any case (RFC 9110 11.1: auth schemes are case-insensitive). */
 function tokenMatches(header: string | undefined, token: string): boolean {
-  if (!header || !header.startsWith('Bearer ')) return false;
-  const a = Buffer.from(header.slice(7));
+  const m = header ? /^bearer +(\S+) *$/i.exec(header) : null;
+  if (!m) return false;
+  const a = Buffer.from(m[1]);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
 }
@@ -149,8 +164,12 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     forceCloseConnections: 'idle',
+    // A client gets this long to send a whole request (headers and body); slowloris protection
+    // (fastify's default is no limit). Node answers 408 and closes the connection.
+    requestTimeout: opts.requestTimeoutMs ?? 120000,
     routerOptions: { caseSensitive: false },
   });
+  app.server.headersTimeout = Math.min(60000, opts.requestTimeoutMs ?? 120000);
   let metrics: ServeMetrics | null = null;
   const repo = new Repository({
     load, maxQueue: opts.maxQueue ?? 64, labels: opts.labels ?? null,
@@ -167,7 +186,20 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   }, root);
   metrics = new ServeMetrics(repo, opts.thermalZone);
   for (const s of sources) repo.add(s);
+  const stopLoading = () => repo.stopLoading();
+  opts.signal?.addEventListener('abort', stopLoading, { once: true });
   await repo.sync(true);
+  opts.signal?.removeEventListener('abort', stopLoading);
+  if (opts.signal?.aborted) {
+    await repo.close();
+    throw new StartupStopped();
+  }
+  // At start, a base path that cannot be read is a failed start (later, it is that model's status).
+  const unreadable = repo.failures()[0];
+  if (unreadable) {
+    await repo.close();
+    throw unreadable.error;
+  }
   // A single model that failed to load is a failed start (TF Serving exits too); in a
   // repository the others serve and the status shows the error.
   if (sources.length === 1 && !repo.ready()) {
@@ -213,19 +245,44 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     readBody(payload, length, bodyLimit, pool, `${opts.maxBodyMb ?? 64} MiB`).then(({ body: buf, pooled }) => {
       if (pooled) pooledBody.set(req, buf);
       if (!req.url.toLowerCase().startsWith('/v2/')) return done(null, buf);
-      if (buf.length === 0 && !/\/infer$/i.test(req.url.split('?')[0])) return done(null, undefined);
-      done(null, parseInferBody(req, buf));
+      const infer = /\/infer$/i.test(req.url.split('?')[0]);
+      if (buf.length === 0 && !infer) return done(null, undefined);
+      // An infer body is bounded by what its model can take (an unknown model is refused here,
+      // before the body is parsed); the repository requests are small.
+      const params = req.params as { name?: string; version?: string };
+      const limit = infer && params.name !== undefined ? resolveV2(repo, params.name, params.version).jsonLimit()
+        : { max: 65536, why: 'a model repository request takes' };
+      done(null, parseInferBody(req, buf, limit));
     }).catch((e: Error) => done(e, undefined));
   });
 
+  // Requests being received or answered (their raw request), for close() to drop stalled uploads.
+  const incoming = new Set<import('node:http').IncomingMessage & { res: import('node:http').ServerResponse }>();
+  app.server.on('request', (raw: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    const r = raw as import('node:http').IncomingMessage & { res: import('node:http').ServerResponse };
+    r.res = res;
+    incoming.add(r);
+    res.once('close', () => incoming.delete(r));
+  });
   const counts = { received: 0, inProgress: 0 };
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     (req as unknown as { reefStart: number }).reefStart = performance.now();
-    if (/^\/v[12]\//i.test(req.url)) {
+    const counted = /^\/v[12]\//i.test(req.url);
+    if (counted) {
       counts.received++;
       counts.inProgress++;
-      (req as unknown as { reefCounted: boolean }).reefCounted = true;
     }
+    // Over once the response closes: answered, failed, or abandoned by its client (a response
+    // whose connection closed first never 'finish'es, so fastify's onResponse never runs for it).
+    // Then no run whose result could reach an answer still reads the body.
+    reply.raw.once('close', () => {
+      if (counted) counts.inProgress--;
+      const body = pooledBody.get(req);
+      if (body) {
+        pooledBody.delete(req);
+        pool.give(body);
+      }
+    });
     if (!opts.token) return;
     const path = req.url.split('?')[0].toLowerCase();
     if (path.startsWith('/v2/health/')) return;
@@ -235,17 +292,16 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   });
 
   app.addHook('onResponse', async (req, reply) => {
-    // The answer is written: no run whose result could reach it still reads the body.
-    const body = pooledBody.get(req);
-    if (body) pool.give(body);
-    if ((req as unknown as { reefCounted?: boolean }).reefCounted) counts.inProgress--;
     const tags = (req as unknown as { reefTags?: RequestTags }).reefTags;
     if (!tags?.protocol) return;
-    const model = tags.model ?? '';
-    metrics?.requests.inc({ model, version: tags.version ?? '', protocol: tags.protocol, status: String(reply.statusCode) });
+    // Labels only for models (and versions) the repository knows: a client-typed name is no new series.
+    const entry = tags.model !== undefined ? repo.models.get(tags.model) : undefined;
+    const model = entry ? tags.model as string : '';
+    const version = entry && tags.version !== undefined && entry.versions.has(Number(tags.version)) ? String(Number(tags.version)) : '';
+    metrics?.requests.inc({ model, version, protocol: tags.protocol, status: String(reply.statusCode) });
     const start = (req as unknown as { reefStart: number }).reefStart;
     metrics?.requestSeconds.observe({ model, protocol: tags.protocol }, (performance.now() - start) / 1000);
-    req.log.debug({ model, version: tags.version, protocol: tags.protocol, status: reply.statusCode, ms: performance.now() - start }, 'request');
+    req.log.debug({ model, version, protocol: tags.protocol, status: reply.statusCode, ms: performance.now() - start }, 'request');
   });
 
   let stopping = false;
@@ -254,10 +310,23 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     return payload;
   });
 
+  // Requests refused before a route tagged them are still counted, under their protocol.
+  const ensureTags = (req: FastifyRequest) => {
+    const r = req as unknown as { reefTags?: RequestTags };
+    r.reefTags ??= { protocol: req.url.startsWith('/v1') ? 'v1' : req.url.startsWith('/v2') ? 'v2' : 'other' };
+  };
   app.setErrorHandler((err: FastifyError | ReefError | Error, req: FastifyRequest, reply) => {
     let e: unknown = err;
     const fe = err as FastifyError;
     if (!(err instanceof ReefError)) {
+      if (fe.code === 'ECONNRESET' || fe.code === 'ECONNABORTED' || fe.code === 'EPIPE' || fe.message === 'aborted' || req.raw.socket?.destroyed) {
+        // The client went away (closed mid-body, or its connection was dropped): nothing failed
+        // here and nobody reads an answer. Its business, logged at debug.
+        req.log.debug({ code: fe.code, status: 400 }, `the client closed the connection before its request was complete: ${fe.message}`);
+        ensureTags(req);
+        reply.code(400).header('content-type', 'application/json').send(JSON.stringify({ error: 'the client closed the connection before its request was complete' }));
+        return;
+      }
       if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         e = new ReefError('REEF_SERVE_BODY_TOO_LARGE', `the request body is larger than ${opts.maxBodyMb ?? 64} MiB (--max-body-mb)`);
       } else if (fe.validation) {
@@ -275,11 +344,12 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
     // Refusals under load (503/429/504) are answers, not faults: debug; anything else 5xx is a fault: warn.
     if (status >= 500 && status !== 503 && status !== 504) req.log.warn({ code: (e as ReefError).code, status }, msg);
     else req.log.debug({ code: (e as ReefError).code, status }, msg);
-    const tags = (req as unknown as { reefTags?: RequestTags }).reefTags;
-    if (!tags) (req as unknown as { reefTags?: RequestTags }).reefTags = { protocol: req.url.startsWith('/v1') ? 'v1' : req.url.startsWith('/v2') ? 'v2' : 'other' };
+    ensureTags(req);
     reply.code(status).header('content-type', 'application/json').send(JSON.stringify({ error: msg }));
   });
 
+  // Models of the config whose base path cannot be read (they load once it can; the others serve).
+  const modelFailures = () => repo.failures().map((f) => `model ${f.name}: ${f.error.code}: ${f.error.message}`).join('; ');
   const metricsRoute = async (_req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const text = await metrics!.registry.metrics();
     return reply.header('content-type', metrics!.registry.contentType).send(text);
@@ -289,7 +359,7 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
   app.get('/', async (_req, reply) => reply.header('content-type', 'text/html; charset=utf-8').send(statusPage()));
   app.get('/status.json', async () => ({
     ...(await statusJson(repo, metrics!)), requests: { ...counts },
-    ...(opts.modelConfigFile ? { config: { file: opts.modelConfigFile, error: config.error } } : {}),
+    ...(opts.modelConfigFile ? { config: { file: opts.modelConfigFile, error: config.error || modelFailures() } } : {}),
   }));
 
   registerTfServing(app, plane);
@@ -359,6 +429,9 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
       config.error = '';
       await repo.reconfigure(next);
       app.log.info({ file, models: next.map((m) => m.name) }, 'model config reloaded');
+      for (const f of repo.failures()) {
+        app.log.warn({ file, model: f.name, code: f.error.code }, `model ${f.name} of the reloaded config cannot load yet: ${f.error.message}`);
+      }
     };
     const tick = () => {
       reload().catch((e: unknown) => app.log.warn({ err: e }, 'model config reload failed')).finally(() => {
@@ -381,10 +454,25 @@ export async function createServer(opts: ServeOptions): Promise<ReefServer> {
         // Answers from now on carry "Connection: close", and connections that fall idle are closed,
         // so keep-alive clients cannot hold the server open; requests in flight finish first.
         const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+        // A request whose body is still arriving after the grace cannot be finished: it is answered
+        // 408 and its connection dropped (a stalled upload or a slowloris client cannot hold the
+        // server open). Requests with complete bodies still finish.
+        const grace = setTimeout(() => {
+          for (const raw of incoming) {
+            if (raw.complete) continue;
+            const sock = raw.socket;
+            if (!raw.res.headersSent && sock.writable) {
+              const body = JSON.stringify({ error: 'the server is stopping and the request body did not arrive in time' });
+              sock.end(`HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+            }
+            setTimeout(() => sock.destroy(), 100).unref();
+          }
+        }, opts.closeGraceMs ?? 2000);
         try {
           await app.close();
         } finally {
           clearInterval(sweep);
+          clearTimeout(grace);
         }
         await repo.close();
       })();
@@ -399,6 +487,7 @@ export async function statusJson(repo: Repository, metrics: ServeMetrics): Promi
   const lat = await metrics.requestSeconds.get();
   const models = [...repo.models.values()].map((e) => ({
     name: e.source.name,
+    error: e.failure ? `${e.failure.code}: ${e.failure.message}` : '',
     versions: [...e.versions.values()].map((v) => ({
       version: v.version, state: v.state, error: v.error,
       interpreters: v.model?.session.poolSize ?? 0, queued: v.model?.scheduler.queued ?? 0, inFlight: v.model?.scheduler.inFlight ?? 0,

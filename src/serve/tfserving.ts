@@ -41,9 +41,9 @@ function parseVersion(text: string | undefined): number | undefined {
 }
 
 /** The body as a JSON object, with TF Serving's messages. */
-function bodyObject(body: unknown): Record<string, unknown> {
+function bodyObject(body: unknown, model: ServedModel): Record<string, unknown> {
   const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
-  const doc = parseJson(text);
+  const doc = parseJson(text, model.jsonLimit());
   if (!isObject(doc)) throw bad(`JSON Value: ${jsonText(doc)} Is not object`);
   if ('signature_name' in doc && typeof doc.signature_name !== 'string') {
     throw bad(`JSON Value: ${jsonText(doc)} not formatted correctly. 'signature_name' key must be a string value.`);
@@ -87,10 +87,12 @@ function fromInstances(model: ServedModel, list: unknown[]): Map<string, WireTen
           throw bad(`Failed to process element: ${i} key: ${k} of 'instances' list. Error: INVALID_ARGUMENT: JSON object: does not have named input: ${k}`);
         }
       }
-      if (keys.join(',') !== names.join(',')) {
+      // A key is an input's signature key or its tensor name: compared by the input it names.
+      const canonical = keys.map((k) => (model.input(k) as IoSpec).name).sort();
+      if (canonical.join(',') !== names.join(',')) {
         throw bad(`Failed to process element: ${i} of 'instances' list. JSON object: ${jsonText(elem)} keys must be equal to: ${names.join(',')}`);
       }
-      for (const k of keys) items.push([k, elem[k]]);
+      for (const k of keys) items.push([(model.input(k) as IoSpec).name, elem[k]]);
     } else {
       if (isObject(elem) && !isB64(elem)) throw bad(`Expecting value/list but got object at item ${i} of input list`);
       items.push([model.inputs[0].name, elem]);
@@ -106,14 +108,19 @@ function fromInstances(model: ServedModel, list: unknown[]): Map<string, WireTen
   });
   const out = new Map<string, WireTensor>();
   for (const spec of model.inputs) {
-    const key = named ? (Object.keys(list[0] as object).find((k) => model.input(k) === spec) as string) : spec.name;
+    const key = spec.name;
     const item = shapes.get(key) as number[];
+    const valueOf = (elem: unknown): unknown => {
+      if (!named) return elem;
+      const o = elem as Record<string, unknown>;
+      return o[Object.keys(o).find((k) => model.input(k) === spec) as string];
+    };
     const shape = [list.length, ...item];
     model.rowsFor(spec, shape);
     const per = elementCount(item);
     const data = allocate(spec.dtype, per * list.length);
     list.forEach((elem, i) => {
-      const v = named ? (elem as Record<string, unknown>)[key] : elem;
+      const v = valueOf(elem);
       if (isB64(v)) {
         throw bad(`Failed to process element: ${i} of 'instances' list. Error: INVALID_ARGUMENT: JSON Value: ${jsonText(v)} Type: Object is not of expected type: ${spec.dtype}`);
       }
@@ -285,7 +292,7 @@ export function registerTfServing(app: FastifyInstance, plane: DataPlane): void 
     tags.reefTags.model = name;
     const model = plane.repo.resolve(name, parseVersion(vText), label);
     tags.reefTags.version = String(model.version);
-    const doc = bodyObject(req.body);
+    const doc = bodyObject(req.body, model);
     checkSignature(model, doc);
     const deadline = plane.deadline(start, headerDeadline(req));
     if (method === 'predict') {

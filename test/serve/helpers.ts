@@ -1,10 +1,11 @@
 /** Real servers on loopback for the serve tests, and a model folder layout made of symlinks into ../shared. */
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from '../../src/runtime/session.js';
 import { createServer, type ReefServer, type ServeOptions } from '../../src/serve/server.js';
-import { sharedPath } from '../shared.js';
+import { REPO_ROOT, sharedPath } from '../shared.js';
 
 export const MODELS = {
   hello: 'models/tflite/hello_world_float.tflite',
@@ -124,4 +125,26 @@ export async function direct(model: string, feeds: Float32Array[]): Promise<Floa
   } finally {
     await s.dispose();
   }
+}
+
+/** `reef serve ARGS --rest_api_port 0 --json` in a child process: its first stdout line's URL, its stdout so far, its exit code. */
+export function spawnServe(args: string[]): { child: ChildProcess; url: Promise<string>; out: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/reef.js'), 'serve', ...args, '--rest_api_port', '0', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) {
+        clearTimeout(t);
+        resolve((JSON.parse(out.split('\n')[0]) as { url: string }).url);
+      }
+    });
+    child.on('exit', () => reject(new Error(`server exited before it listened: ${out}`)));
+  });
+  url.catch(() => undefined);
+  return { child, url, out: () => out, exited };
 }

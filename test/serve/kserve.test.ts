@@ -97,7 +97,7 @@ describe('health and metadata', () => {
     expect((ssd.json as { inputs: unknown[] }).inputs).toEqual([{ name: 'normalized_input_image_tensor', datatype: 'UINT8', shape: [1, 300, 300, 3] }]);
     const nf = await http(`${base}/v2/models/nope`);
     valid('metadata_model_error_response', nf.json);
-    expect(nf).toMatchObject({ status: 404, json: { error: 'Servable not found for request: Latest(nope)' } });
+    expect(nf).toMatchObject({ status: 404, json: { error: "Request for unknown model: 'nope' is not found" } });
   });
 });
 

@@ -64,7 +64,7 @@ describe('logs', () => {
         { level: 20, model: NAME, version: '1', protocol: 'v1', status: 200 },
         { level: 20, model: NAME, version: '1', protocol: 'v2', status: 200 },
         { level: 20, model: NAME, version: '1', protocol: 'v1', status: 400 },
-        { level: 20, model: '', version: undefined, protocol: 'v2', status: 404 },
+        { level: 20, model: '', version: '', protocol: 'v2', status: 404 },
       ]);
       for (const l of req) expect(typeof l.ms === 'number' && (l.ms as number) > 0).toBe(true);
       const refusals = log.lines.filter((l) => l.code === 'REEF_SERVE_BAD_REQUEST' || l.code === 'REEF_SERVE_NOT_FOUND');
