@@ -1,5 +1,6 @@
 // Module entry: the whole native surface of reef. src/native.ts is the only
 // file that loads this addon, and declares this surface as a TS interface.
+#include <dlfcn.h>
 #include <napi.h>
 
 #include <algorithm>
@@ -160,7 +161,21 @@ Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Keeps this addon mapped until the process ends. Node unloads an addon when the last environment
+// that loaded it goes (a worker_threads Worker terminated); a runner thread let go of while its invoke
+// was stuck (or still running at that moment) would then return into unmapped code.
+void PinThisLibrary() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void*>(&PinThisLibrary), &info) != 0 && info.dli_fname != nullptr) {
+      dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);  // Marks it never to be unloaded.
+    }
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  PinThisLibrary();
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);  // Deleted by N-API at env teardown.
   Napi::Function model = Model::Define(env);

@@ -242,6 +242,7 @@ Napi::Function Interpreter::Define(Napi::Env env) {
        InstanceMethod("dispose", &Interpreter::Dispose),
        InstanceMethod("abandon", &Interpreter::Abandon),
        InstanceAccessor("inFlight", &Interpreter::InFlightAccessor, nullptr),
+       InstanceAccessor("finished", &Interpreter::FinishedAccessor, nullptr),
        InstanceAccessor("delegate", &Interpreter::DelegateAccessor, nullptr)});
 }
 
@@ -444,6 +445,7 @@ void Interpreter::InitDone(Napi::Env env, bool ok) {
 void Interpreter::EnvCleanup(void* self) {
   auto* interp = static_cast<Interpreter*>(self);
   interp->cleanup_hook_ = false;  // Running now; FreeNative must not remove it.
+  interp->tearing_down_ = true;   // An invoke in progress is let go of, never waited for.
   interp->FreeNative();
 }
 
@@ -736,9 +738,11 @@ void Interpreter::FreeNative() {
   if (runner_started_) {
     {
       std::lock_guard<std::mutex> lock(gate_->mu);
-      // An abandoned invoke that has not returned: the runner cannot be joined. It keeps the gate
-      // (and through it the model); the TFLite objects it is using are left to it.
-      stuck = abandoned_ && gate_->in_invoke;
+      // An abandoned invoke that has not returned, or any invoke still running when the environment
+      // goes (a worker terminated, the process exiting): the runner cannot be joined (a stuck
+      // device may never answer). It keeps the gate (and through it the model); the TFLite objects
+      // it is using are left to it, freed if its call ever returns.
+      stuck = (abandoned_ || tearing_down_) && gate_->in_invoke;
       if (stuck) {
         gate_->dead = true;
         gate_->leftovers = [api = api_, etpu = edgetpu_api_, interpreter = interpreter_, xnnpack = xnnpack_,
@@ -756,8 +760,8 @@ void Interpreter::FreeNative() {
       std::lock_guard<std::mutex> lock(mutex_);
       wake_.notify_one();
     }
-    // Otherwise never waits on an invoke: FreeNative runs with no job in flight, or at env
-    // teardown (an ordinary invoke then finishes first), or abandoned with the runner not invoking.
+    // Otherwise never waits on an invoke: FreeNative runs with no job in flight, or with the runner
+    // not invoking (abandoned, or at env teardown).
     if (stuck) {
       runner_.detach();
     } else {
@@ -979,6 +983,12 @@ Napi::Value Interpreter::DelegateAccessor(const Napi::CallbackInfo& info) {
   o.Set("name", delegate_);
   o.Set("reason", delegate_reason_);
   return o;
+}
+
+// finished: how many jobs the runner has ended so far (their completions may not have reached JS
+// yet: a busy event loop runs timers first). The watchdog asks it before calling a job stuck.
+Napi::Value Interpreter::FinishedAccessor(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), finished_.load());
 }
 
 Napi::Value Interpreter::InFlightAccessor(const Napi::CallbackInfo& info) {

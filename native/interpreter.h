@@ -162,6 +162,7 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Abandon(const Napi::CallbackInfo& info);
   Napi::Value InFlightAccessor(const Napi::CallbackInfo& info);
+  Napi::Value FinishedAccessor(const Napi::CallbackInfo& info);
   Napi::Value DelegateAccessor(const Napi::CallbackInfo& info);
   bool TryCreate(bool xnnpack, std::string* error);
   void FreeTflite();
@@ -224,6 +225,7 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   bool runner_started_ = false;
   napi_env env_ = nullptr;
   bool cleanup_hook_ = false;  // Registered after done_, so it runs before done_'s own.
+  bool tearing_down_ = false;  // The environment is going (EnvCleanup).
 
   // Jobs: a ring of kSlots. The JS thread fills slot submitted_ % kSlots and
   // then publishes it by bumping submitted_; the runner works slots in order

@@ -1,29 +1,17 @@
 #include "tflite_api.h"
 
-#include <dlfcn.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 
+#include "dynlib.h"
+
 namespace reef {
 namespace {
 
 std::mutex g_mutex;
-TfLiteApi* g_api = nullptr;  // Leaked on purpose: the library stays loaded.
-
-template <typename Fn>
-bool Resolve(void* handle, const char* name, Fn* out, bool required,
-             std::string* missing) {
-  void* sym = dlsym(handle, name);
-  *out = reinterpret_cast<Fn>(sym);
-  if (sym == nullptr && required) {
-    if (!missing->empty()) missing->append(", ");
-    missing->append(name);
-  }
-  return sym != nullptr;
-}
+TfLiteApi* g_api = nullptr;
 
 std::mutex g_log_mutex;
 int g_log_depth = 0;
@@ -92,62 +80,36 @@ const TfLiteApi* GetTfLiteApi() {
 }
 
 const TfLiteApi* LoadTfLiteApi(const std::string& path, std::string* error) {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  if (g_api != nullptr) {
-    if (g_api->path == path) return g_api;
-    *error = "a TensorFlow Lite library is already loaded from " + g_api->path +
-             "; one process can use only one (asked for " + path + ")";
-    return nullptr;
-  }
-  dlerror();
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = dlerror();
-    *error = "dlopen(" + path + ") failed: " + (why ? why : "unknown error");
-    return nullptr;
-  }
-  auto* api = new TfLiteApi();
-  std::string missing;
-  Resolve(handle, "TfLiteVersion", &api->Version, true, &missing);
-  Resolve(handle, "TfLiteModelCreate", &api->ModelCreate, true, &missing);
-  Resolve(handle, "TfLiteModelDelete", &api->ModelDelete, true, &missing);
-  Resolve(handle, "TfLiteInterpreterOptionsCreate", &api->OptionsCreate, true, &missing);
-  Resolve(handle, "TfLiteInterpreterOptionsDelete", &api->OptionsDelete, true, &missing);
-  Resolve(handle, "TfLiteInterpreterOptionsSetNumThreads", &api->OptionsSetNumThreads, true, &missing);
-  Resolve(handle, "TfLiteInterpreterOptionsAddDelegate", &api->OptionsAddDelegate, true, &missing);
-  Resolve(handle, "TfLiteInterpreterOptionsSetErrorReporter", &api->OptionsSetErrorReporter, true, &missing);
-  Resolve(handle, "TfLiteInterpreterOptionsSetEnableDelegateFallback",
-          &api->OptionsSetEnableDelegateFallback, false, &missing);
-  Resolve(handle, "TfLiteInterpreterCreate", &api->InterpreterCreate, true, &missing);
-  Resolve(handle, "TfLiteInterpreterDelete", &api->InterpreterDelete, true, &missing);
-  Resolve(handle, "TfLiteInterpreterGetInputTensorCount", &api->GetInputTensorCount, true, &missing);
-  Resolve(handle, "TfLiteInterpreterGetInputTensor", &api->GetInputTensor, true, &missing);
-  Resolve(handle, "TfLiteInterpreterAllocateTensors", &api->AllocateTensors, true, &missing);
-  Resolve(handle, "TfLiteInterpreterInvoke", &api->Invoke, true, &missing);
-  Resolve(handle, "TfLiteInterpreterGetOutputTensorCount", &api->GetOutputTensorCount, true, &missing);
-  Resolve(handle, "TfLiteInterpreterGetOutputTensor", &api->GetOutputTensor, true, &missing);
-  Resolve(handle, "TfLiteTensorType", &api->TensorType, true, &missing);
-  Resolve(handle, "TfLiteTensorNumDims", &api->TensorNumDims, true, &missing);
-  Resolve(handle, "TfLiteTensorDim", &api->TensorDim, true, &missing);
-  Resolve(handle, "TfLiteTensorByteSize", &api->TensorByteSize, true, &missing);
-  Resolve(handle, "TfLiteTensorData", &api->TensorData, true, &missing);
-  Resolve(handle, "TfLiteTensorName", &api->TensorName, true, &missing);
-  Resolve(handle, "TfLiteTensorQuantizationParams", &api->TensorQuantizationParams, true, &missing);
-  bool x1 = Resolve(handle, "TfLiteXNNPackDelegateOptionsDefault", &api->XnnpackOptionsDefault, false, &missing);
-  bool x2 = Resolve(handle, "TfLiteXNNPackDelegateCreate", &api->XnnpackDelegateCreate, false, &missing);
-  bool x3 = Resolve(handle, "TfLiteXNNPackDelegateDelete", &api->XnnpackDelegateDelete, false, &missing);
-  if (!missing.empty()) {
-    *error = path + " is not a TensorFlow Lite C library: missing symbols " + missing;
-    dlclose(handle);
-    delete api;
-    return nullptr;
-  }
-  api->has_xnnpack = x1 && x2 && x3;
-  api->path = path;
-  const char* v = api->Version();
-  api->version = v ? v : "";
-  g_api = api;
-  return g_api;
+  return LoadLibraryOnce(g_mutex, g_api, path, "a TensorFlow Lite C library", error, [](Symbols& s, TfLiteApi* api) {
+    s.Resolve("TfLiteVersion", &api->Version);
+    s.Resolve("TfLiteModelCreate", &api->ModelCreate);
+    s.Resolve("TfLiteModelDelete", &api->ModelDelete);
+    s.Resolve("TfLiteInterpreterOptionsCreate", &api->OptionsCreate);
+    s.Resolve("TfLiteInterpreterOptionsDelete", &api->OptionsDelete);
+    s.Resolve("TfLiteInterpreterOptionsSetNumThreads", &api->OptionsSetNumThreads);
+    s.Resolve("TfLiteInterpreterOptionsAddDelegate", &api->OptionsAddDelegate);
+    s.Resolve("TfLiteInterpreterOptionsSetErrorReporter", &api->OptionsSetErrorReporter);
+    s.Resolve("TfLiteInterpreterOptionsSetEnableDelegateFallback", &api->OptionsSetEnableDelegateFallback, false);
+    s.Resolve("TfLiteInterpreterCreate", &api->InterpreterCreate);
+    s.Resolve("TfLiteInterpreterDelete", &api->InterpreterDelete);
+    s.Resolve("TfLiteInterpreterGetInputTensorCount", &api->GetInputTensorCount);
+    s.Resolve("TfLiteInterpreterGetInputTensor", &api->GetInputTensor);
+    s.Resolve("TfLiteInterpreterAllocateTensors", &api->AllocateTensors);
+    s.Resolve("TfLiteInterpreterInvoke", &api->Invoke);
+    s.Resolve("TfLiteInterpreterGetOutputTensorCount", &api->GetOutputTensorCount);
+    s.Resolve("TfLiteInterpreterGetOutputTensor", &api->GetOutputTensor);
+    s.Resolve("TfLiteTensorType", &api->TensorType);
+    s.Resolve("TfLiteTensorNumDims", &api->TensorNumDims);
+    s.Resolve("TfLiteTensorDim", &api->TensorDim);
+    s.Resolve("TfLiteTensorByteSize", &api->TensorByteSize);
+    s.Resolve("TfLiteTensorData", &api->TensorData);
+    s.Resolve("TfLiteTensorName", &api->TensorName);
+    s.Resolve("TfLiteTensorQuantizationParams", &api->TensorQuantizationParams);
+    const bool x1 = s.Resolve("TfLiteXNNPackDelegateOptionsDefault", &api->XnnpackOptionsDefault, false);
+    const bool x2 = s.Resolve("TfLiteXNNPackDelegateCreate", &api->XnnpackDelegateCreate, false);
+    const bool x3 = s.Resolve("TfLiteXNNPackDelegateDelete", &api->XnnpackDelegateDelete, false);
+    api->has_xnnpack = x1 && x2 && x3;
+  });
 }
 
 }  // namespace reef

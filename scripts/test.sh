@@ -9,6 +9,7 @@ leak_failed=0
 if bash test/leak/leak.sh; then leak_passed=1; else leak_failed=1; fi
 mkdir -p build
 rm -f build/vitest-results.json
+npm run typecheck --silent || { echo "tests: typecheck failed (npm run typecheck)"; exit 1; }
 npx vitest run --reporter=default --reporter=json --outputFile=build/vitest-results.json "$@"
 rc=$?
 node -e '

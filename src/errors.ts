@@ -373,6 +373,26 @@ export const ERROR_CODES = {
     fix: 'Fix the boards named in the summary and rerun with --limit HOST to deploy only to them.',
     http: 502,
   },
+  REEF_ONNX_RUNTIME_MISSING: {
+    meaning: 'An .onnx model needs onnxruntime-node, an optional dependency of reef that is not installed in this app (or does not load on this machine).',
+    fix: 'Install it beside reef: `npm install onnxruntime-node@^1.30.0`; or convert the model to TFLite once where it is installed (`reef convert model.onnx -o model.tflite`) and run that.',
+    http: 501,
+  },
+  REEF_DEPLOY_BOARD_NODE: {
+    meaning: 'reef deploy --install found no Node.js on the board, or one older than reef needs (20).',
+    fix: 'Install Node 20 or newer on the board (Raspberry Pi OS: `sudo apt install nodejs` from NodeSource\'s node_20.x repository, or the linux-arm64 tarball from nodejs.org), then rerun with --install.',
+    http: 412,
+  },
+  REEF_DEPLOY_BOARD_UNSUPPORTED: {
+    meaning: 'reef deploy --install: the board is not a platform reef ships prebuilt addons for (linux-x64, linux-arm64), e.g. a 32-bit Raspberry Pi OS (armv7l).',
+    fix: 'Install the 64-bit OS on the board (Raspberry Pi OS 64-bit), or install reef there yourself and build its addon (`npm rebuild reef` with python3, make and g++).',
+    http: 412,
+  },
+  REEF_DEPLOY_INSTALL_FAILED: {
+    meaning: 'reef deploy --install could not prepare reef for the board on this machine (npm pack, or the staging npm install from the npm cache).',
+    fix: 'The message has npm\'s own words. Without network, the npm cache must hold reef\'s dependencies for the board: run the same deploy once online, or `npm cache add` them.',
+    http: 500,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ReefErrorCode = keyof typeof ERROR_CODES;

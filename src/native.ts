@@ -68,6 +68,8 @@ export const FRAME_SPEC_LENGTH = 28;
 export interface NativeInterpreter {
   /** Jobs handed over and not yet settled (0..INTERPRETER_SLOTS). */
   readonly inFlight: number;
+  /** Jobs the runner thread has ended so far (their completion may still be on its way to JS). */
+  readonly finished: number;
   /** Creates the interpreter and allocates tensors on a worker thread. */
   init(): Promise<void>;
   inputs(): NativeTensorInfo[];

@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ReefError } from '../errors.js';
-import { load, type Session } from '../runtime/session.js';
+import { load, type LoadOptions, type Session } from '../runtime/session.js';
 import type { LibraryInfo } from '../native.js';
 import type { TypedArray } from '../types.js';
 import { loadSamples, randomFeeds } from './inputs.js';
@@ -65,6 +65,18 @@ export interface BenchSettings {
   device?: string;
   /** Edge TPU device spec for compiled models (usb, pci, :N, usb:N, pci:N, off). */
   edgetpu?: string;
+  /** Abandon an invoke that makes no progress for this long (ms; 0 = off); the runtime's default otherwise. */
+  watchdogMs?: number;
+}
+
+/** The load options of one bench point. */
+function loadOptions(settings: BenchSettings, point: BenchPoint, pool: number): LoadOptions {
+  return {
+    threads: point.threads, xnnpack: point.xnnpack, pool, library: settings.library, device: settings.device,
+    ...(settings.edgetpu !== undefined ? { edgetpu: settings.edgetpu } : {}),
+    ...(settings.watchdogMs !== undefined ? { watchdogMs: settings.watchdogMs } : {}),
+    ...(point.variant !== null ? { variant: point.variant } : {}),
+  };
 }
 
 /** Progress of a measurement, for a progress line. */
@@ -224,11 +236,7 @@ export async function measure(
   const progress = onProgress ?? ((): void => undefined);
   progress({ phase: 'load', done: 0, total: null, elapsedMs: 0 });
   const t0 = performance.now();
-  const session = await load(model, {
-    threads: point.threads, xnnpack: point.xnnpack, pool: 1, library: settings.library, device: settings.device,
-    ...(settings.edgetpu !== undefined ? { edgetpu: settings.edgetpu } : {}),
-    ...(point.variant !== null ? { variant: point.variant } : {}),
-  });
+  const session = await load(model, loadOptions(settings, point, 1));
   const initMs = performance.now() - t0;
   let offlineSession: Session | null = null;
   try {
@@ -256,11 +264,7 @@ export async function measure(
 
     let off: BenchMeasurement['offline'] = null;
     if (settings.workers > 1) {
-      offlineSession = await load(model, {
-        threads: point.threads, xnnpack: point.xnnpack, pool: settings.workers, library: settings.library, device: settings.device,
-        ...(settings.edgetpu !== undefined ? { edgetpu: settings.edgetpu } : {}),
-        ...(point.variant !== null ? { variant: point.variant } : {}),
-      });
+      offlineSession = await load(model, loadOptions(settings, point, settings.workers));
       const inFlight = settings.workers * 2;
       const warm = Math.max(settings.warmup, 1) * settings.workers;
       await offline(offlineSession, samples, inFlight, (n) => n < warm, () => undefined);

@@ -5,7 +5,7 @@
  * arrival to result. Live sources that end are reopened with backoff (counted); files end the run.
  */
 import type { VisionRunner, VisionResult } from '../tasks/vision.js';
-import type { Box } from '../tasks/resize.js';
+import type { Box, Placement } from '../tasks/resize.js';
 import { ReefError } from '../errors.js';
 import { checkSource, probeSize, sourceKind, startFfmpeg, type SourceOptions } from './source.js';
 import { EventTracker, type CameraEvent } from './events.js';
@@ -43,6 +43,8 @@ export interface FrameResult {
   /** Time the frame waited in the slot. */
   wait_ms: number;
   result: VisionResult;
+  /** How the frame was fitted to the model input (maps boxes and masks to the frame's pixels). */
+  placement: Placement;
   /** The frame the result is for (RGB, the source's size). */
   pixels: { rgb: Uint8Array; width: number; height: number };
 }
@@ -152,11 +154,11 @@ export async function runCamera(runner: VisionRunner, o: CameraOptions): Promise
         const f = slot;
         slot = null;
         const start = performance.now();
-        const { result, timings } = await runner.runPixels(channels === 1 ? toGray(f.rgb) : f.rgb, size.width, size.height);
+        const { result, timings, placement } = await runner.runPixels(channels === 1 ? toGray(f.rgb) : f.rgb, size.width, size.height);
         const end = performance.now();
         const r: FrameResult = {
           frame: f.index, processed, ts: Math.round(epochOffset + f.arrival), latency_ms: end - f.arrival,
-          pre_ms: timings.pre, handoff_ms: timings.handoff, invoke_ms: timings.invoke, post_ms: timings.post, wait_ms: start - f.arrival, result,
+          pre_ms: timings.pre, handoff_ms: timings.handoff, invoke_ms: timings.invoke, post_ms: timings.post, wait_ms: start - f.arrival, result, placement,
           pixels: { rgb: f.rgb, width: size.width, height: size.height },
         };
         processed++;

@@ -13,6 +13,11 @@ import sharp from 'sharp';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ReefError } from '../errors.js';
 import { cameraPage } from './web-page.js';
+import { maskToRle } from '../tasks/segment.js';
+import { ssdPostprocessRoles } from '../tasks/detect/ssd.js';
+import { inputFeed } from '../image/preprocess.js';
+import type { VisionRunner } from '../tasks/vision.js';
+import type { FrameResult } from './camera.js';
 
 export interface WebViewOptions {
   /** Default 127.0.0.1. */
@@ -38,6 +43,50 @@ export interface WebFrame {
 }
 
 const BOUNDARY = 'reefframe';
+
+/**
+ * The model file and the feeding facts the page needs to run the same model in the browser
+ * (a plain .tflite classifier, or a detector ending in TFLite_Detection_PostProcess: which output is
+ * which, and the filters reef applies); none for what the page cannot feed as reef does.
+ */
+export function browserModel(model: string, runner: VisionRunner): { modelFile?: string; info?: Record<string, unknown> } {
+  const { norm, resize, bgr } = runner.preprocessing;
+  if (!model.endsWith('.tflite') || runner.session.bundle || bgr || runner.layout !== 'nhwc') return {};
+  const { width, height, channels } = runner.inputSize;
+  const input = runner.input;
+  const outputs = runner.session.outputs;
+  const roles = runner.task === 'detect' && runner.decoder === 'ssd-postprocess' ? ssdPostprocessRoles(outputs.map((o) => o.shape)) : null;
+  return {
+    modelFile: model,
+    info: {
+      task: runner.task, resize, width, height, channels, dtype: input.dtype, mean: norm.mean, std: norm.std,
+      scale: input.quantization.scale, zeroPoint: input.quantization.zeroPoint, feed: inputFeed(input, norm), labels: runner.labels,
+      output: outputs[0]?.quantization ?? { scale: 0, zeroPoint: 0 },
+      ...(roles ? {
+        detect: {
+          decoder: 'ssd-postprocess', ...runner.detectFilters,
+          outputs: { boxes: outputs[roles.boxes].name, classes: outputs[roles.classes].name, scores: outputs[roles.scores].name, count: outputs[roles.count].name },
+        },
+      } : {}),
+    },
+  };
+}
+
+/**
+ * What the page needs beyond the task's JSON to draw a frame's result as reef mapped it: the
+ * placement (the frame's region the model saw and where it went in the input: resize mode), and for
+ * segmentation the mask as the model gave it (`mask.model`: its output's resolution, run lengths, see
+ * maskToRle), which the page maps onto the picture itself.
+ */
+export function liveViewFields(r: Pick<FrameResult, 'result' | 'placement'>, message: Record<string, unknown>): Record<string, unknown> {
+  const p = r.placement;
+  const out: Record<string, unknown> = { ...message, placement: { mode: p.mode, width: p.width, height: p.height, src: p.src, dst: p.dst } };
+  if (r.result.task === 'segment') {
+    const m = r.result.modelMask;
+    out.mask = { ...(message.mask as Record<string, unknown>), model: { width: m.width, height: m.height, rle: maskToRle(m) } };
+  }
+  return out;
+}
 
 /** Files the page loads for in-browser inference, from the npm packages that ship them. */
 function vendorFiles(): Map<string, string> {

@@ -12,6 +12,7 @@ import { formatResult, formatSweep, toResult, type BenchResult } from '../bench/
 import { plotLatency } from '../bench/plot.js';
 import { compareResults, formatComparison, readResults } from '../bench/compare.js';
 import { checkWritable, parsePositiveInt, writeAtomic, type CliIO } from './io.js';
+import { parseWatchdog, WATCHDOG_HELP } from './options.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -35,6 +36,7 @@ export interface BenchCliOptions {
   library?: string;
   device?: string;
   edgetpu?: string;
+  watchdog?: string;
   backend?: string;
 }
 
@@ -112,6 +114,7 @@ export function planBench(opts: BenchCliOptions): BenchPlan {
     runs: runs ?? (durationMs === undefined ? DEFAULT_RUNS : undefined),
     durationMs, warmup, workers, seed, input: opts.input, library: opts.library, device: opts.device,
     ...(opts.edgetpu !== undefined ? { edgetpu: opts.edgetpu } : {}),
+    ...(opts.watchdog !== undefined ? { watchdogMs: parseWatchdog(opts.watchdog) } : {}),
   };
   checkSettings(settings);
   const variants: Array<string | null> = opts.variant === undefined ? [null]
@@ -234,6 +237,7 @@ export function registerBench(program: Command, io: CliIO): void {
     .option('--library <path>', 'libtensorflowlite_c to load')
     .option('--device <id>', 'device profile to use instead of the detected one')
     .option('--edgetpu <spec>', 'Edge TPU for compiled models: usb, pci, :N, usb:N, pci:N, or off (default: any)')
+    .option('--watchdog <ms>', WATCHDOG_HELP)
     .option('--backend <b>', 'for an .onnx model: onnx (onnxruntime, the default) or tflite (reef\'s converted TFLite model)')
     .action(async (model: string | undefined, opts: BenchCliOptions) => {
       await benchCommand(model, opts, io);

@@ -10,9 +10,7 @@ import { readLabels } from '../labels.js';
 import { ReefError } from '../errors.js';
 import { MqttEventSink, parseMqttUrl, type MqttStats } from '../camera/mqtt.js';
 import type { CameraEvent } from '../camera/events.js';
-import { CameraWebView } from '../camera/web.js';
-import { inputFeed } from '../image/preprocess.js';
-import type { VisionRunner } from '../tasks/vision.js';
+import { browserModel, CameraWebView, liveViewFields } from '../camera/web.js';
 import { checkWritable, parsePositiveInt, type CliIO } from './io.js';
 import { addVisionOptions, briefResult, parseVisionOptions, resultJson, visionOptions, type VisionCliOptions } from './vision.js';
 
@@ -55,22 +53,6 @@ function parsePort(text: string): number {
   const v = Number(text);
   if (!/^\d{1,5}$/.test(text) || v > 65535) throw new ReefError('REEF_INVALID_ARGUMENT', `Expected a port from 0 to 65535 for --web but received "${text}"`);
   return v;
-}
-
-/** The model file and feeding facts the web page needs to run the same model in the browser (.tflite only). */
-function browserModel(model: string, runner: VisionRunner): { modelFile?: string; info?: Record<string, unknown> } {
-  const { norm, resize, bgr } = runner.preprocessing;
-  if (!model.endsWith('.tflite') || runner.session.bundle || bgr || runner.layout !== 'nhwc') return {};
-  const { width, height, channels } = runner.inputSize;
-  const input = runner.input;
-  return {
-    modelFile: model,
-    info: {
-      task: runner.task, resize, width, height, channels, dtype: input.dtype, mean: norm.mean, std: norm.std,
-      scale: input.quantization.scale, zeroPoint: input.quantization.zeroPoint, feed: inputFeed(input, norm), labels: runner.labels,
-      output: runner.session.outputs[0]?.quantization ?? { scale: 0, zeroPoint: 0 },
-    },
-  };
 }
 
 export async function cameraCommand(model: string, opts: CameraCliOptions, io: CliIO): Promise<void> {
@@ -134,11 +116,11 @@ export async function cameraCommand(model: string, opts: CameraCliOptions, io: C
           const r2 = (v: number) => Math.round(v * 100) / 100;
           web.publish({
             frame: r.frame, rgb: r.pixels.rgb, width: r.pixels.width, height: r.pixels.height,
-            message: {
+            message: liveViewFields(r, {
               frame: r.frame, processed: r.processed, ts: r.ts, width: r.pixels.width, height: r.pixels.height, fps: r2(fps),
               latency_ms: r2(r.latency_ms), invoke_ms: r2(r.invoke_ms), pre_ms: r2(r.pre_ms), post_ms: r2(r.post_ms),
               task: r.result.task, ...resultJson(r.result, { boxDecimals: 1, embedding: false }),
-            },
+            }),
           });
         }
         if (opts.json) {

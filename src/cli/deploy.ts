@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { ReefError } from '../errors.js';
-import { benchOnBoard, deploy, rollback, runOnBoard, status, type ConnectOptions, type DeployResult, type RollbackResult, type StatusResult } from '../deploy/deploy.js';
+import { benchOnBoard, deploy, installReef, rollback, runOnBoard, status, type ConnectOptions, type DeployResult, type InstallOptions, type InstallResult, type RollbackResult, type StatusResult } from '../deploy/deploy.js';
 import { progressBar } from '../deploy/progress.js';
 import type { ServiceSpec } from '../deploy/service.js';
 import { checkWritable, parsePositiveInt, type CliIO } from './io.js';
@@ -37,6 +37,9 @@ export interface DeployCliOptions {
   acceptNew?: boolean;
   identity?: string[];
   remoteReef?: string;
+  install?: boolean | string;
+  installDir?: string;
+  binDir?: string;
   json?: boolean;
 }
 
@@ -45,7 +48,19 @@ function usage(msg: string): ReefError {
 }
 
 /** What the operands and flags ask for; pure. */
-export function planDeploy(operands: string[], opts: DeployCliOptions): { job: 'deploy' | 'rollback' | 'status' | 'bench' | 'run'; bundle?: string; target: string; extra: string[]; service?: ServiceSpec } {
+export function planDeploy(operands: string[], opts: DeployCliOptions): { job: 'deploy' | 'rollback' | 'status' | 'bench' | 'run' | 'install'; bundle?: string; target: string; extra: string[]; service?: ServiceSpec } {
+  // `--install TARGET`: commander took the target as --install's optional tarball.
+  if (typeof opts.install === 'string' && /^(ssh|serial):\/\//.test(opts.install)) {
+    operands = [...operands, opts.install];
+    opts = { ...opts, install: true };
+  }
+  if (opts.install && operands.length === 1 && /^(ssh|serial):\/\//.test(operands[0]!)) {
+    if (opts.rollback || opts.status || opts.bench || opts.run !== undefined || opts.service !== undefined) {
+      throw usage('Expected --install TARGET alone, or with a bundle: reef deploy BUNDLE TARGET --install [--service ...]');
+    }
+    return { job: 'install', target: operands[0]!, extra: [] };
+  }
+  if (opts.install && (opts.rollback || opts.status)) throw usage(`Expected --install only when installing or deploying, not with ${opts.rollback ? '--rollback' : '--status'}`);
   const modes = [opts.rollback && '--rollback', opts.status && '--status'].filter(Boolean);
   if (modes.length > 1) throw usage(`Expected one of --rollback and --status but received ${modes.join(' and ')}`);
   const kind = opts.service;
@@ -76,6 +91,28 @@ function connectOptions(opts: DeployCliOptions): ConnectOptions & { remoteReef?:
     linkTimeoutMs = s * 1000;
   }
   return { knownHosts: opts.knownHosts, acceptNew: opts.acceptNew, identity: opts.identity, remoteReef: opts.remoteReef, linkTimeoutMs };
+}
+
+function installOptions(opts: DeployCliOptions, io: CliIO, bar: { update(done: number, total: number): void; end(): void }): InstallOptions {
+  return {
+    tarball: typeof opts.install === 'string' ? opts.install : undefined,
+    installDir: opts.installDir, binDir: opts.binDir,
+    onProgress: (p) => {
+      if (p.phase === 'copy') bar.update(p.sent, p.total);
+      else if (p.detail && !opts.json) { bar.end(); io.err(`install: ${p.detail}\n`); }
+    },
+  };
+}
+
+export function formatInstall(r: InstallResult): string {
+  const lines = [
+    `installed reef ${r.reef.version} on ${r.target} (${r.board.os} ${r.board.machine}, Node ${r.board.node.replace(/^v/, '')})${r.alreadyInstalled ? ': that version was there already, nothing copied' : ''}`,
+    `  folder   ${r.root}/versions/${r.id} (current${r.previous ? `; previous: ${r.previous}` : ''})`,
+    `  launcher ${r.launcher}${r.onPath ? '' : ` (not on the PATH of SSH commands: add ${r.launcher.replace(/\/reef$/, '')} to PATH in ~/.profile, or call it by its path)`}`,
+    `  copy     ${kib(r.staged.bytes)} (${kib(r.staged.unpackedBytes)} unpacked, staged ${r.staged.cached ? 'before: from the cache' : 'now'}); sha256 ${r.staged.sha256}`,
+    `  time     pack ${r.seconds.pack.toFixed(1)} s, stage ${r.seconds.stage.toFixed(1)} s, copy ${r.seconds.copy.toFixed(1)} s, unpack + check ${r.seconds.unpack.toFixed(1)} s; total ${r.seconds.total.toFixed(1)} s`,
+  ];
+  return lines.join('\n') + '\n';
 }
 
 function kib(n: number): string {
@@ -118,6 +155,7 @@ export function formatStatus(s: StatusResult): string {
 async function fleetCommand(operands: string[], opts: DeployCliOptions, io: CliIO): Promise<FleetResult> {
   if (operands.length !== 1) throw usage(`Expected only BUNDLE with --inventory (the boards come from the inventory) but received ${operands.length} operand(s)`);
   if (opts.rollback || opts.status || opts.bench || opts.run !== undefined) throw usage('Expected --inventory only for deploying a bundle');
+  if (opts.install) throw usage('Expected --install with one TARGET, not with --inventory: install reef on each board once (reef deploy --install ssh://USER@BOARD), then deploy to the inventory');
   const parallel = opts.parallel === undefined ? 4 : parsePositiveInt('--parallel', opts.parallel);
   const hosts = limitHosts(await readInventory(opts.inventory as string), opts.limit);
   const kind = opts.service;
@@ -163,19 +201,35 @@ export async function deployCommand(operands: string[], opts: DeployCliOptions, 
     out(s, formatStatus(s));
     return s;
   }
-  let deployed: DeployResult | undefined;
-  if (plan.job === 'deploy') {
+  if (plan.job === 'install') {
     const bar = progressBar(io, 'copy', process.stderr.isTTY === true && !opts.json);
+    let r: InstallResult;
     try {
-      deployed = await deploy(plan.bundle as string, plan.target, {
-        ...conn, service: plan.service,
-        onProgress: (p) => { if (p.phase === 'copy') bar.update(p.sent, p.total); },
-      });
+      r = await installReef(plan.target, { ...conn, ...installOptions(opts, io, bar) });
     } finally {
       bar.end();
     }
+    out(r, formatInstall(r));
+    return r;
+  }
+  let deployed: (DeployResult & { install?: InstallResult }) | undefined;
+  if (plan.job === 'deploy') {
+    const bar = progressBar(io, 'copy', process.stderr.isTTY === true && !opts.json);
+    const ibar = progressBar(io, 'copy reef', process.stderr.isTTY === true && !opts.json);
+    try {
+      deployed = await deploy(plan.bundle as string, plan.target, {
+        ...conn, service: plan.service,
+        install: opts.install ? installOptions(opts, io, ibar) : undefined,
+        onProgress: (p) => { if (p.phase === 'copy') bar.update(p.sent, p.total); },
+      });
+    } finally {
+      ibar.end();
+      bar.end();
+    }
+    // What runs next on the board (--bench, --run) uses the reef just installed.
+    if (deployed.install) conn.remoteReef ??= deployed.install.launcher;
     if (!opts.bench && opts.run === undefined) {
-      out(deployed, formatDeploy(deployed));
+      out(deployed, (deployed.install ? formatInstall(deployed.install) : '') + formatDeploy(deployed));
       return deployed;
     }
   }
@@ -217,7 +271,10 @@ export function registerDeploy(program: Command, io: CliIO): void {
     .option('--known-hosts <file>', 'known_hosts file (default ~/.ssh/known_hosts)')
     .option('--accept-new', 'trust and record a host key that known_hosts does not have yet (a changed key is still refused)')
     .option('--identity <file...>', 'private key file(s) to offer (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)')
-    .option('--remote-reef <cmd>', 'reef on the board (default: reef on its PATH)')
+    .option('--remote-reef <cmd>', 'reef on the board (default: reef on its PATH, else ~/.local/bin/reef)')
+    .option('--install [reef.tgz]', 'put reef on the board first (it needs Node 20+, no compiler, no registry): packs this reef (or takes the npm pack tarball given), stages it here for the board\'s CPU, copies and checks it; reef deploy --install TARGET installs only')
+    .option('--install-dir <dir>', 'with --install: folder on the board (default ~/.reef; versions/, current, previous)')
+    .option('--bin-dir <dir>', 'with --install: folder for the reef launcher on the board (default ~/.local/bin)')
     .option('--inventory <hosts.yml>', 'deploy BUNDLE to every host of an Ansible YAML inventory (ansible_host, ansible_port, ansible_user, ansible_ssh_private_key_file, reef_dir)')
     .option('--parallel <n>', 'with --inventory: boards at a time (default 4)')
     .option('--limit <names>', 'with --inventory: only these hosts or groups (comma-separated)')

@@ -7,6 +7,7 @@ import type { LoadOptions, Session } from '../runtime/session.js';
 import { takeTfliteLog } from '../runtime/library.js';
 import type { Normalization } from '../image/preprocess.js';
 import { parseNumberList, parsePositiveInt, type CliIO } from './io.js';
+import { ReefError } from '../errors.js';
 
 export interface RuntimeCliOptions {
   threads?: string;
@@ -27,7 +28,7 @@ export function addRuntimeOptions(cmd: Command): Command {
     .option('--device <id>', 'device profile to use instead of the detected one')
     .option('--variant <name>', 'for a .reef bundle: run this variant (edgetpu, cpu-int8, cpu-float)')
     .option('--edgetpu <spec>', 'Edge TPU for compiled models: usb, pci, :N, usb:N, pci:N, or off (default: any)')
-    .option('--watchdog <ms>', 'abandon an invoke that makes no progress for this long (default: 10000 on an Edge TPU, 0 = off, elsewhere)');
+    .option('--watchdog <ms>', WATCHDOG_HELP);
 }
 
 /** --mean, --std. */
@@ -43,9 +44,20 @@ export function loadOptions(opts: RuntimeCliOptions, io: CliIO): LoadOptions {
   return {
     threads, xnnpack: opts.xnnpack, library: opts.library, device: opts.device, variant: opts.variant,
     ...(opts.edgetpu !== undefined ? { edgetpu: opts.edgetpu } : {}),
-    ...(opts.watchdog !== undefined ? { watchdogMs: opts.watchdog === '0' ? 0 : parsePositiveInt('--watchdog', opts.watchdog) } : {}),
+    ...(opts.watchdog !== undefined ? { watchdogMs: parseWatchdog(opts.watchdog) } : {}),
   };
 }
+
+/** `--watchdog MS`: 0 turns it off, else a positive integer of milliseconds. */
+export function parseWatchdog(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n > 86_400_000) {
+    throw new ReefError('REEF_INVALID_ARGUMENT', `Expected an integer number of milliseconds from 0 (off) to 86400000 for --watchdog but received "${text}"`);
+  }
+  return n;
+}
+
+export const WATCHDOG_HELP = 'abandon an invoke that makes no progress for this long (default: 10000 on an Edge TPU, 0 = off, elsewhere)';
 
 /** One stderr line per Edge TPU event while the command runs (device lost, CPU variant in, device back, watchdog). */
 export function reportDeviceEvents(session: Session, io: CliIO): void {

@@ -9,6 +9,7 @@ import { ReefError } from '../errors.js';
 import { readLabels } from '../labels.js';
 import { createServer, type ReefServer, type ServeOptions } from '../serve/server.js';
 import { parsePositiveInt, type CliIO } from './io.js';
+import { parseWatchdog, WATCHDOG_HELP } from './options.js';
 
 export interface ServeCliOptions {
   rest_api_port?: string;
@@ -78,7 +79,7 @@ export async function serveOptions(model: string | undefined, o: ServeCliOptions
     ...(o.device !== undefined ? { device: o.device } : {}),
     ...(o.xnnpack === false ? { xnnpack: false } : {}),
     ...(o.edgetpu !== undefined ? { edgetpu: o.edgetpu } : {}),
-    ...(o.watchdog !== undefined ? { watchdogMs: o.watchdog === '0' ? 0 : parsePositiveInt('--watchdog', o.watchdog) } : {}),
+    ...(o.watchdog !== undefined ? { watchdogMs: parseWatchdog(o.watchdog) } : {}),
     ...(o.maxQueue !== undefined ? { maxQueue: nonNegative('--max-queue', o.maxQueue) } : {}),
     ...(o.deadlineMs !== undefined ? { deadlineMs: nonNegative('--deadline-ms', o.deadlineMs) } : {}),
     overloadStatus,
@@ -131,7 +132,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--threads <n>', 'CPU threads per interpreter (default: the device profile\'s)')
     .option('--no-xnnpack', 'use TFLite\'s built-in kernels')
     .option('--edgetpu <spec>', 'Edge TPU for compiled models and .reef bundles: usb, pci, :N, usb:N, pci:N, or off (default: any)')
-    .option('--watchdog <ms>', 'abandon an invoke that makes no progress for this long (default: 10000 on an Edge TPU, 0 = off, elsewhere)')
+    .option('--watchdog <ms>', WATCHDOG_HELP)
     .option('--max-queue <n>', 'runs that may wait per model version before 503 (default 64)')
     .option('--deadline-ms <ms>', 'default request deadline; work still queued then is dropped with 504 (default 30000, 0 = none)')
     .option('--overload-status <code>', 'status for a full queue: 503 (default) or 429')

@@ -9,8 +9,10 @@ import { benchOverSsh, deployOverSsh, rollbackOverSsh, statusOverSsh, type Deplo
 import { parseTarget, type SshTarget, type Target } from './target.js';
 import { benchOverSerial, deployOverSerial, rollbackOverSerial, runOverSerial, statusOverSerial } from './serial/host.js';
 import { runOverSsh } from './ssh-deploy.js';
+import { installOverSsh, type InstallOptions, type InstallResult } from './install.js';
 
 export type { DeployOptions, DeployResult, RollbackResult, StatusResult } from './ssh-deploy.js';
+export type { InstallOptions, InstallResult } from './install.js';
 export { parseTarget } from './target.js';
 
 export interface ConnectOptions extends SshOptions {
@@ -39,15 +41,38 @@ function asTarget(t: string | Target): Target {
  * @example
  * const r = await deploy('mobilenet.reef', 'ssh://pi@10.0.0.5/home/pi/reef', { acceptNew: true });
  */
-export async function deploy(bundle: string | BundleInfo, target: string | Target, opts: DeployOptions & ConnectOptions = {}): Promise<DeployResult> {
+export async function deploy(bundle: string | BundleInfo, target: string | Target, opts: DeployOptions & ConnectOptions & { install?: InstallOptions } = {}): Promise<DeployResult & { install?: InstallResult }> {
   const t = asTarget(target);
   const info = typeof bundle === 'string' ? await describeBundle(bundle) : bundle;
   if (t.kind === 'serial') {
     if (opts.service) throw new ReefError('REEF_DEPLOY_TARGET_INVALID', `--service needs an ssh:// target (systemctl on the board); over ${t.text}, install the unit once over SSH or by hand`);
+    if (opts.install) throw serialInstall(t.text);
     return deployOverSerial(t, info, opts);
   }
   opts.onProgress?.({ phase: 'connect', sent: 0, total: info.bytes });
-  return withSsh(t, opts, (b) => deployOverSsh(b, info, opts));
+  return withSsh(t, opts, async (b) => {
+    if (!opts.install) return deployOverSsh(b, info, opts);
+    // reef first (its launcher then runs the service, status and bench), then the bundle, on one connection.
+    const install = await installOverSsh(b, opts.install);
+    const r = await deployOverSsh(b, info, { ...opts, remoteReef: opts.remoteReef ?? install.launcher });
+    return { ...r, install };
+  });
+}
+
+function serialInstall(text: string): ReefError {
+  return new ReefError('REEF_DEPLOY_TARGET_INVALID', `--install needs an ssh:// target: over ${text} the board's end is \`reef agent\`, which is reef itself. Install reef on the board once over SSH (reef deploy --install ssh://...), or copy the staged install by hand (docs/deploy.md)`);
+}
+
+/**
+ * Puts reef on a board that has Node but no registry access and no compiler: packs and stages it
+ * here for the board's CPU, copies and checks it there, and writes a `reef` launcher.
+ * @example
+ * const r = await installReef('ssh://pi@10.0.0.5', { tarball: 'reef-0.1.0.tgz' });
+ */
+export async function installReef(target: string | Target, opts: InstallOptions & ConnectOptions = {}): Promise<InstallResult> {
+  const t = asTarget(target);
+  if (t.kind === 'serial') throw serialInstall(t.text);
+  return withSsh(t, opts, (b) => installOverSsh(b, opts));
 }
 
 /** Goes back to the previous release on the board (and restarts its service). */

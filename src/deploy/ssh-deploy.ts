@@ -15,9 +15,10 @@ import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { ReefError } from '../errors.js';
 import { releaseFor, type BundleInfo, type ReleaseInfo } from './bundle-info.js';
-import { remoteFailure, sq, SshBoard } from './ssh.js';
+import { parseDf, remoteFailure, sq, SshBoard } from './ssh.js';
 import { DEFAULT_UNIT_DIR, unitName, unitText, type ServiceSpec } from './service.js';
 import type { SshTarget } from './target.js';
+import { DEFAULT_BIN_DIR } from './install.js';
 
 export interface DeployProgress {
   phase: 'connect' | 'copy' | 'verify' | 'install' | 'service';
@@ -49,19 +50,23 @@ export interface DeployResult {
   link?: { baud: number; framesSent: number; framesResent: number; badFramesReceived: number };
 }
 
-/** Free bytes in a folder on the board, from `df -Pk`. */
-function parseDf(out: string): number | null {
-  const line = out.trim().split('\n').pop() ?? '';
-  const avail = Number(line.split(/\s+/)[3]);
-  return Number.isFinite(avail) ? avail * 1024 : null;
+/**
+ * reef on the board: `given` (--remote-reef), else `reef` on the PATH of an SSH command, else the
+ * launcher `reef deploy --install` writes by default (~/.local/bin/reef, often not on that PATH).
+ */
+export async function boardReef(board: SshBoard, given?: string): Promise<string> {
+  if (given) return given;
+  const r = await board.exec(`command -v reef 2>/dev/null || { [ -x "$HOME/${DEFAULT_BIN_DIR}/reef" ] && echo "$HOME/${DEFAULT_BIN_DIR}/reef"; } || true`, 'command -v reef');
+  return r.stdout.trim().split('\n')[0] || 'reef';
 }
 
-async function installService(board: SshBoard, dir: string, release: ReleaseInfo, spec: ServiceSpec, remoteReef: string): Promise<{ unit: string; file: string; calls: string[] }> {
+async function installService(board: SshBoard, dir: string, release: ReleaseInfo, spec: ServiceSpec, given?: string): Promise<{ unit: string; file: string; calls: string[] }> {
+  const remoteReef = await boardReef(board, given);
   const unit = unitName(spec);
   const unitDir = spec.unitDir ?? DEFAULT_UNIT_DIR;
   const reefPath = (await board.exec(`command -v ${sq(remoteReef)}`, 'command -v reef')).stdout.trim();
   if (!reefPath.startsWith('/')) {
-    throw new ReefError('REEF_DEPLOY_REMOTE_FAILED', `reef is not installed on the board (\`command -v ${remoteReef}\` found nothing); install it there (npm install -g reef) or name it with --remote-reef`);
+    throw new ReefError('REEF_DEPLOY_REMOTE_FAILED', `reef is not installed on the board (\`command -v ${remoteReef}\` found nothing); install it there (reef deploy --install, or npm install -g reef) or name it with --remote-reef`);
   }
   const absDir = (await board.run(`cd ${sq(dir)} && pwd -P`, 'pwd')).trim();
   const user = (await board.run('id -un', 'id')).trim();
@@ -134,7 +139,7 @@ export async function deployOverSsh(board: SshBoard, info: BundleInfo, opts: Dep
   let service: DeployResult['service'] = null;
   if (opts.service) {
     opts.onProgress?.({ phase: 'service', sent: info.bytes, total: info.bytes });
-    service = await installService(board, dir, release, opts.service, opts.remoteReef ?? 'reef');
+    service = await installService(board, dir, release, opts.service, opts.remoteReef);
   }
   const seconds = (performance.now() - t0) / 1000;
   return {
@@ -193,7 +198,7 @@ export interface StatusResult {
 }
 
 /** What runs on the board: the release, its checksum now, the unit's state and reef doctor. */
-export async function statusOverSsh(board: SshBoard, remoteReef = 'reef'): Promise<StatusResult> {
+export async function statusOverSsh(board: SshBoard, given?: string): Promise<StatusResult> {
   const dir = board.target.dir;
   const read = async (rel: string): Promise<ReleaseInfo | null> => {
     const r = await board.exec(`cat ${sq(`${dir}/${rel}/release.json`)}`, 'cat release.json');
@@ -215,7 +220,7 @@ export async function statusOverSsh(board: SshBoard, remoteReef = 'reef'): Promi
     const a = await board.exec(`systemctl is-active ${sq(`${s.unit}.service`)}`, 'systemctl is-active');
     service = { unit: `${s.unit}.service`, active: a.stdout.trim() || `unknown (exit ${a.code})`, unitFile: `${s.unitDir}/${s.unit}.service` };
   }
-  const d = await board.exec(`${sq(remoteReef)} doctor --json`, 'reef doctor');
+  const d = await board.exec(`${sq(await boardReef(board, given))} doctor --json`, 'reef doctor');
   let doctor: StatusResult['doctor'];
   try {
     doctor = JSON.parse(d.stdout) as StatusResult['doctor'];
@@ -233,7 +238,8 @@ async function currentFile(board: SshBoard, what: string): Promise<string> {
 }
 
 /** Copies `input` to DIR/inputs on the board and runs `reef run` there on the current release. */
-export async function runOverSsh(board: SshBoard, input: string, args: string[], remoteReef = 'reef'): Promise<unknown> {
+export async function runOverSsh(board: SshBoard, input: string, args: string[], given?: string): Promise<unknown> {
+  const remoteReef = await boardReef(board, given);
   const model = await currentFile(board, '--run');
   const remote = `${board.target.dir}/inputs/${basename(input)}`;
   await board.run(`mkdir -p ${sq(`${board.target.dir}/inputs`)}`, 'mkdir inputs');
@@ -247,7 +253,8 @@ export async function runOverSsh(board: SshBoard, input: string, args: string[],
 }
 
 /** Runs `reef bench --json` on the board on the current release; returns its parsed JSON. */
-export async function benchOverSsh(board: SshBoard, args: string[], remoteReef = 'reef'): Promise<unknown> {
+export async function benchOverSsh(board: SshBoard, args: string[], given?: string): Promise<unknown> {
+  const remoteReef = await boardReef(board, given);
   const cmd = [remoteReef, 'bench', await currentFile(board, '--bench'), '--json', ...args].map(sq).join(' ');
   const r = await board.exec(cmd, 'reef bench');
   try {

@@ -59,6 +59,13 @@ function authMethods(user: string, opts: SshOptions): Array<AgentAuthMethod | Pu
   return methods;
 }
 
+/** Free bytes in a folder on the board, from the last line of `df -Pk`. */
+export function parseDf(out: string): number | null {
+  const line = out.trim().split('\n').pop() ?? '';
+  const avail = Number(line.split(/\s+/)[3]);
+  return Number.isFinite(avail) ? avail * 1024 : null;
+}
+
 /** Maps what the board's shell printed to the code a user can act on. */
 export function remoteFailure(what: string, r: ExecResult): ReefError {
   const text = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ');

@@ -28,6 +28,8 @@ export interface CalibrationOptions {
   headSamples?: number;
   /** Every `holdEvery`-th sample (k % holdEvery === holdEvery - 1) is held out: `fitStats` leave it out. */
   holdEvery?: number;
+  /** Tensors whose values to keep (copies) for the first `samples` samples (`kept`), for a later phase that would otherwise run the float model again. */
+  keep?: { tensors: number[]; samples: number };
 }
 
 export interface CalibrationResult {
@@ -39,6 +41,8 @@ export interface CalibrationResult {
   headMeans: Map<number, Float64Array>;
   /** With `holdEvery`: statistics of the samples not held out (`stats` covers all). */
   fitStats: Map<number, TensorHistogram> | null;
+  /** The values of `keep.tensors` on the first `keep.samples` samples. */
+  kept: Map<number, Float32Array[]>;
   samples: number;
   ms: number;
 }
@@ -80,7 +84,7 @@ export class ExposedRunner {
 
   /** Loads the exposed copy (XNNPACK on, as reef runs models). */
   static async open(bytes: Uint8Array, outputTensors: number[], threads?: number): Promise<ExposedRunner> {
-    const session = await load(bytes, { threads, xnnpack: true });
+    const session = await load(bytes, { threads, xnnpack: true, spinMicros: 0 });
     const arrays = session.outputs.map((t) => {
       const ctor = TYPED_ARRAY_FOR[t.dtype];
       if (!ctor) throw new ReefError('REEF_OUTPUT_MISMATCH', `tensor "${t.name}" has dtype ${t.dtype}, which reef cannot read back`);
@@ -123,6 +127,7 @@ export async function calibrate(model: TfliteModel, samples: AsyncIterable<Sampl
   }));
   const sums = newSums();
   const headSums = newSums();
+  const kept = new Map<number, Float32Array[]>((opts.keep?.tensors ?? []).map((t) => [t, []]));
   let n = 0, fitted = 0;
   const addMean = (m: { acc: Float64Array; count: number } | undefined, data: TypedArray): void => {
     if (!m) return;
@@ -149,6 +154,9 @@ export async function calibrate(model: TfliteModel, samples: AsyncIterable<Sampl
             `calibration sample ${n + 1}: tensor ${ti} ('${sg.tensors[ti]!.name}') got a ${(e as Error).message}; check the calibration data and its normalisation`);
         }
       }
+      if (n < (opts.keep?.samples ?? 0)) {
+        for (const [t, list] of kept) list.push(((sg.inputs.includes(t) ? sample[sg.inputs.indexOf(t)] : out.get(t)) as Float32Array).slice());
+      }
       n++;
       if (!held) fitted++;
       opts.onProgress?.(n);
@@ -159,7 +167,7 @@ export async function calibrate(model: TfliteModel, samples: AsyncIterable<Sampl
   if (n === 0) throw new ReefError('REEF_CALIBRATION_INVALID', 'no calibration samples were given');
   const stats = split > 0 ? new Map([...fitStats].map(([i, h]) => [i, h.mergedWith(heldStats.get(i)!)])) : fitStats;
   return {
-    stats, fitStats: split > 0 ? fitStats : null, means: meansOf(sums), headMeans: opts.headSamples ? meansOf(headSums) : new Map(),
+    stats, fitStats: split > 0 ? fitStats : null, kept, means: meansOf(sums), headMeans: opts.headSamples ? meansOf(headSums) : new Map(),
     samples: n, ms: performance.now() - t0,
   };
 }

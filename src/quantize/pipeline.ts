@@ -8,7 +8,7 @@ import type { TfliteModel } from '../model/tflite/ir.js';
 import { readTflite } from '../model/tflite/reader.js';
 import { writeTflite } from '../model/tflite/writer.js';
 import { calibrate, type Sample } from './calibrate.js';
-import { correctBiases, correctionTargets } from './correct.js';
+import { correctBiases, correctionTargets, refitInputs } from './correct.js';
 import { evaluate, type EvalSample, type EvaluationResult } from './evaluate.js';
 import { checkFloatModel, foldConstantDequantize, modelKind } from './prepare.js';
 import { legacyToFloat } from './requantize-uint8.js';
@@ -85,6 +85,7 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   let headMeans = new Map<number, Float64Array>();
   let stats = new Map<number, TensorHistogram>();
   let fitStats: Map<number, TensorHistogram> | null = null;
+  let kept: Map<number, Float32Array[]> | undefined;
   let folded = 0;
   const equalizeOn = opts.equalize ?? true;
   /** The model as given, when the one quantized was rescaled (equalize): outputs are measured against it. */
@@ -116,7 +117,9 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
     const cal = await calibrate(floatModel, data.calibration, {
       threads: opts.threads, onProgress: (n) => opts.onProgress?.('calibrate', n, total), meansOf: correctionTargets(floatModel),
       headSamples: Math.min(HEAD_SAMPLES, total), holdEvery: method === 'auto' ? holdEvery(total) : 0,
+      ...(biasCorrection ? { keep: refitInputs(floatModel, total) } : {}),
     });
+    kept = cal.kept;
     fitStats = cal.fitStats;
     floatMeans = cal.means;
     headMeans = cal.headMeans;
@@ -130,6 +133,7 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
     quantizeGraph(floatModel, { ranges: r, io, allowFloat: opts.allowFloat, fixedParams, source, keepFloat });
   let choice: MethodChoice | null = null;
   if (method === 'auto' && kind !== 'uint8-legacy') {
+    opts.onProgress?.('choose ranges', 0, 1);
     choice = await chooseAuto(floatModel, stats, data.calibration, headMeans, build, {
       percentile: opts.percentile, biasCorrection, threads: opts.threads, reference, fitStats, holdEvery: holdEvery(data.calibration.length), onProgress: (n, total) => opts.onProgress?.('choose ranges', n, total),
     });
@@ -142,8 +146,9 @@ export async function quantizeTflite(input: Uint8Array, data: QuantizeData, opts
   let corrected = 0;
   if (biasCorrection && kind !== 'uint8-legacy') {
     const t2 = performance.now();
+    opts.onProgress?.('bias correction', 0, 1);
     corrected = await correctBiases(graph, floatModel, data.calibration, floatMeans, {
-      threads: opts.threads, onProgress: (n, total) => opts.onProgress?.('bias correction', n, total),
+      threads: opts.threads, onProgress: (n, total) => opts.onProgress?.('bias correction', n, total), floatInputs: kept,
     });
     correctMs = performance.now() - t2;
   }

@@ -4,7 +4,7 @@
  * so a Session over an .onnx file has the same inputs/outputs vocabulary, feed checks, pool,
  * queue, dispose and ReefError codes. Threads map to onnxruntime's intra-op threads.
  */
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { ReefError } from '../errors.js';
 import { isOnnx, readOnnx } from '../model/onnx/reader.js';
 import type { NativeDelegate, NativeInterpreter, NativeModel, NativeRunResult, NativeTensorInfo } from '../native.js';
@@ -15,8 +15,41 @@ const ORT_DTYPES: Record<string, DType> = {
   int32: 'int32', int64: 'int64', uint32: 'uint32', uint64: 'uint64', bool: 'bool', string: 'string',
 };
 
-/** The onnxruntime version reef runs ONNX models with. */
-export const ONNXRUNTIME_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
+/**
+ * onnxruntime-node is an optional peer dependency (its linux-x64 install script downloads CUDA
+ * libraries, and TFLite users never need it): loaded on the first .onnx model, never before.
+ */
+let ort: typeof Ort | undefined;
+let loading: Promise<typeof Ort> | undefined;
+
+/** The install command REEF_ONNX_RUNTIME_MISSING names: the range reef is tested with. */
+export const ONNXRUNTIME_INSTALL = 'npm install onnxruntime-node@^1.30.0';
+
+/**
+ * Loads onnxruntime-node (once).
+ * @throws ReefError REEF_ONNX_RUNTIME_MISSING when it is not installed (or does not load here).
+ */
+export function loadOnnxRuntime(source = 'an .onnx model'): Promise<typeof Ort> {
+  if (ort) return Promise.resolve(ort);
+  loading ??= import('onnxruntime-node').then((m) => {
+    ort = m;
+    return m;
+  }, (e: Error & { code?: string }) => {
+    loading = undefined;
+    throw e;
+  });
+  return loading.catch((e: Error & { code?: string }) => {
+    const absent = (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && /onnxruntime-node/.test(e.message) && !/onnxruntime-node[\\/]/.test(e.message);
+    throw new ReefError('REEF_ONNX_RUNTIME_MISSING', absent
+      ? `${source} needs onnxruntime-node, an optional dependency of reef that is not installed. Install it beside reef: \`${ONNXRUNTIME_INSTALL}\` (or convert the model to TFLite once, where it is installed: \`reef convert model.onnx -o model.tflite\`)`
+      : `${source} needs onnxruntime-node, which is installed but does not load here (${e.message.split('\n')[0]}). Reinstall it: \`${ONNXRUNTIME_INSTALL}\``, { cause: e });
+  });
+}
+
+/** The onnxruntime version reef runs ONNX models with (null until an .onnx model was loaded). */
+export function onnxRuntimeVersion(): string | null {
+  return ort ? ort.env.versions.node ?? ort.env.versions.common : null;
+}
 
 /**
  * Is this an ONNX model (a `.onnx` path, or bytes reef's ONNX reader accepts)?
@@ -40,7 +73,7 @@ export function onnxModel(bytes: Uint8Array): NativeModel {
   return { byteLength: bytes.byteLength, dispose: () => undefined };
 }
 
-function info(m: ort.InferenceSession.ValueMetadata, source: string, kind: 'input' | 'output', given?: number[]): NativeTensorInfo {
+function info(m: Ort.InferenceSession.ValueMetadata, source: string, kind: 'input' | 'output', given?: number[]): NativeTensorInfo {
   if (!m.isTensor) throw new ReefError('REEF_MODEL_INVALID', `${source}: ${kind} "${m.name}" is not a tensor (a sequence or map); reef runs tensor models`);
   const dtype = ORT_DTYPES[m.type] ?? 'unknown';
   // Symbolic dimensions (batch, height...) run as 1 for inputs; outputs take the shape each run produces.
@@ -54,10 +87,16 @@ function info(m: ort.InferenceSession.ValueMetadata, source: string, kind: 'inpu
   return { name: m.name, dtype, shape, scale: 0, zeroPoint: 0, byteLength: n * size, dynamic: kind === 'output' && dynamic };
 }
 
+/** onnxruntime-node after loadOnnxRuntime() (init() ran before any run). */
+function loaded(): typeof Ort {
+  if (!ort) throw new ReefError('REEF_INVALID_STATE', 'onnxruntime-node was used before it was loaded');
+  return ort;
+}
+
 /** One onnxruntime InferenceSession; runs on it never overlap (the Session queues up to INTERPRETER_SLOTS). */
 export class OnnxInterpreter implements NativeInterpreter {
-  readonly delegate: NativeDelegate = { name: 'none', reason: `onnxruntime-node ${ONNXRUNTIME_VERSION} (CPU execution provider) runs ONNX models; no TFLite delegate` };
-  #session: ort.InferenceSession | undefined;
+  delegate: NativeDelegate = { name: 'none', reason: 'onnxruntime-node (CPU execution provider) runs ONNX models; no TFLite delegate' };
+  #session: Ort.InferenceSession | undefined;
   #inputs: NativeTensorInfo[] = [];
   #outputs: NativeTensorInfo[] = [];
   #inFlight = 0;
@@ -66,11 +105,19 @@ export class OnnxInterpreter implements NativeInterpreter {
 
   constructor(readonly bytes: Uint8Array, readonly threads: number, readonly source: string, readonly inputShapes: Record<string, number[]> = {}) {}
 
+  #finished = 0;
+  /** Runs ended so far (the watchdog's progress count). */
+  get finished(): number {
+    return this.#finished;
+  }
+
   get inFlight(): number {
     return this.#inFlight;
   }
 
   async init(): Promise<void> {
+    const ort = await loadOnnxRuntime(this.source);
+    this.delegate = { name: 'none', reason: `onnxruntime-node ${onnxRuntimeVersion()} (CPU execution provider) runs ONNX models; no TFLite delegate` };
     try {
       this.#session = await ort.InferenceSession.create(this.bytes, {
         executionProviders: ['cpu'], intraOpNumThreads: this.threads, interOpNumThreads: 1,
@@ -97,7 +144,8 @@ export class OnnxInterpreter implements NativeInterpreter {
   run(inputs: ArrayBufferView[], outputs: Array<ArrayBufferView | null>): Promise<NativeRunResult> {
     if (this.#disposed || !this.#session) return Promise.reject(new ReefError('REEF_DISPOSED', `the session for ${this.source} was disposed; load the model again`));
     // Copied at hand-over, as the native backend does: the caller may reuse its arrays at once.
-    const feeds: Record<string, ort.Tensor> = {};
+    const ort = loaded();
+    const feeds: Record<string, Ort.Tensor> = {};
     this.#inputs.forEach((t, i) => {
       const v = inputs[i] as TypedArray;
       const copy = v.slice() as TypedArray;
@@ -107,7 +155,7 @@ export class OnnxInterpreter implements NativeInterpreter {
     const session = this.#session;
     const job = this.#tail.then(async () => {
       const t0 = process.hrtime.bigint();
-      let result: ort.InferenceSession.OnnxValueMapType;
+      let result: Ort.InferenceSession.OnnxValueMapType;
       try {
         result = await session.run(feeds);
       } catch (e) {
@@ -135,6 +183,7 @@ export class OnnxInterpreter implements NativeInterpreter {
     });
     this.#tail = job.catch(() => undefined);
     return job.finally(() => {
+      this.#finished++;
       this.#inFlight--;
       if (this.#disposed && this.#inFlight === 0) void session.release();
     });

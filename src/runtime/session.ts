@@ -144,7 +144,10 @@ interface Job {
   inputs: ArrayBufferView[];
   outputs: Array<TypedArray | null>;
   frame?: NativeFrame;
-  resolve: (r: NativeRunResult) => void;
+  /** invokeLoop(): this many plain invokes instead of a run; resolves with their times (ns). */
+  loop?: number;
+  /** With what the native job gave: a NativeRunResult (run) or the loop's times (loop). */
+  resolve(r: never): void;
   reject: (e: unknown) => void;
 }
 
@@ -156,6 +159,8 @@ interface Lane {
   jobs: Job[];
   /** The watchdog: re-armed whenever a job of this lane ends. */
   timer: NodeJS.Timeout | null;
+  /** The runner's count of ended jobs when the watchdog was last armed (progress not yet seen by JS). */
+  mark: number;
   /** Taken out of the pool (lost device, watchdog, replaced by the Edge TPU again). */
   gone: boolean;
   /** A new CPU interpreter like this one, for the watchdog to put in its place. */
@@ -184,8 +189,25 @@ function sameSignature(a: ReadonlyArray<{ dtype: string; shape: number[] }>, b: 
 
 const EDGETPU_OP = 'edgetpu-custom-op';
 
+/**
+ * Whether TFLite's words about a failed invoke name one of its CPU kernels ("Node number 3 (RESHAPE)
+ * failed to invoke": builtin op names are upper case; XNNPACK is a CPU delegate) rather than the Edge
+ * TPU's node: then the run's own input was refused, and the device is not to blame.
+ */
+function cpuNodeFailed(words: string): boolean {
+  const node = /Node number \d+ \(([^)]+)\) failed/.exec(words)?.[1];
+  return node !== undefined && (/^[A-Z][A-Z0-9_]*$/.test(node) || /xnnpack/i.test(node));
+}
+
 function describeInfo(t: TensorInfo): string {
   return `"${t.name}" ${t.dtype}[${t.shape.join(',')}]`;
+}
+
+/** Loading a bundle's edgetpu variant failed in a way its CPU variant (`fallback`) avoids. */
+class EdgetpuUnusable extends Error {
+  constructor(override readonly cause: ReefError, readonly fallback: string) {
+    super(cause.message);
+  }
 }
 
 /** Turns a native interpreter-creation failure into the error a user can act on. */
@@ -235,7 +257,7 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly timings: LoadTimings;
   /** For a .reef bundle: the variant running and why (it changes while a lost Edge TPU is replaced by the CPU variant); null for a plain model. */
   get variant(): SessionVariant | null {
-    return this.#fallbackVariant ?? this.#variant;
+    return this.#fallbackVariant ?? this.#variantNote ?? this.#variant;
   }
   /** For a .reef bundle: its manifest (pre-processing, task) and labels; null for a plain model. */
   readonly bundle: SessionBundle | null;
@@ -255,6 +277,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #lanes: Lane[];
   readonly #queue: Job[] = [];
   readonly #variant: SessionVariant | null;
+  /** The variant loaded instead of an Edge TPU that could not be used at load, with why. */
+  #variantNote: SessionVariant | null = null;
   #delegate: SessionDelegate;
   readonly #watchdogMs: number;
   readonly #tpu: EdgetpuContext | null;
@@ -263,7 +287,12 @@ export class Session extends EventEmitter<SessionEvents> {
   #fallbackVariant: SessionVariant | null = null;
   /** The Edge TPU interpreters that are gone, waiting for their device (probe timer running). */
   #lostLanes = 0;
-  #lostError: ReefError | null = null;
+  /** Lost Edge TPU interpreters per device path (restored onto the same device when it is listed again). */
+  readonly #lostByDevice = new Map<string, { device: EdgetpuDevice; lanes: number }>();
+  /** While a device is gone and nothing else runs: a fresh error for each run that cannot run. */
+  #lostError: (() => ReefError) | null = null;
+  /** Bumped whenever the CPU interpreters standing in for the Edge TPU change: a replacement made for an older set is dropped. */
+  #cpuEpoch = 0;
   #probe: NodeJS.Timeout | null = null;
   #probing = false;
   /** The CPU variant's interpreters are being created: runs wait for them. */
@@ -297,7 +326,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#model = init.model;
     this.#lanes = init.interpreters.map((interp, i) => {
       const device = init.devices?.[i] ?? null;
-      return { interp, device, jobs: [], timer: null, gone: false, remake: device ? null : init.remake };
+      return { interp, device, jobs: [], timer: null, mark: 0, gone: false, remake: device ? null : init.remake };
     });
     this.#watchdogMs = init.watchdogMs;
     this.#tpu = init.tpu;
@@ -321,8 +350,28 @@ export class Session extends EventEmitter<SessionEvents> {
     this.inputs.forEach((t, i) => this.#inputIndex.set(t.name, i));
   }
 
-  /** @internal use {@link load}. */
+  /**
+   * @internal use {@link load}. A bundle whose Edge TPU was there when its variant was chosen but
+   * cannot be used a moment later (gone, or held by another process) loads its CPU variant instead,
+   * and says so in session.variant.
+   */
   static async open(model: string | Uint8Array, options: LoadOptions = {}): Promise<Session> {
+    try {
+      return await Session.#open(model, options);
+    } catch (e) {
+      if (!(e instanceof EdgetpuUnusable)) throw e;
+      const s = await Session.#open(model, { ...options, variant: e.fallback });
+      const v = s.#variant!;
+      s.#variantNote = {
+        ...v,
+        reason: `the Edge TPU could not be used (${e.cause.code}: ${e.cause.message.replace(/\.+$/, '')}); ${v.variant}: ${v.reason}`,
+        skipped: [{ variant: 'edgetpu', reason: e.cause.message }, ...v.skipped],
+      };
+      return s;
+    }
+  }
+
+  static async #open(model: string | Uint8Array, options: LoadOptions): Promise<Session> {
     const t0 = performance.now();
     let bytes: Uint8Array;
     let source: string;
@@ -341,6 +390,7 @@ export class Session extends EventEmitter<SessionEvents> {
     let variant: SessionVariant | null = null;
     let bundle: SessionBundle | null = null;
     let cpuVariant: EdgetpuContext['fallback'] = null;
+    const fallbackWarnings: string[] = [];
     let ir: TfliteModel | null = null;
     let onnx = false;
     if (isBundle(bytes)) {
@@ -356,9 +406,26 @@ export class Session extends EventEmitter<SessionEvents> {
       bytes = b.model;
       if (b.variant.name === 'edgetpu') {
         ir = readTflite(bytes);
-        const cpu = b.manifest.variants.find((v) => v.name === 'cpu-int8' && v.format === 'tflite')
-          ?? b.manifest.variants.find((v) => v.name === 'cpu-float' && v.format === 'tflite');
-        if (cpu) cpuVariant = { name: cpu.name, file: cpu.file, bytes: b.files.get(cpu.file)! };
+        // The CPU variant that can stand in while the Edge TPU is gone: the first whose inputs and
+        // outputs are the edgetpu variant's (runs made for one must fit the other).
+        const io = (m: TfliteModel) => {
+          const g = m.subgraphs[0]!;
+          const desc = (i: number) => `${g.tensors[i]!.dtype}[${g.tensors[i]!.shape.join(',')}]`;
+          return `inputs ${g.inputs.map(desc).join(', ')}; outputs ${g.outputs.map(desc).join(', ')}`;
+        };
+        const want = io(ir);
+        for (const name of ['cpu-int8', 'cpu-float']) {
+          const v = b.manifest.variants.find((x) => x.name === name && x.format === 'tflite');
+          const vb = v && b.files.get(v.file);
+          if (!v || !vb) continue;
+          const has = io(readTflite(vb));
+          if (has === want) {
+            cpuVariant = { name: v.name, file: v.file, bytes: vb };
+            break;
+          }
+          fallbackWarnings.push(`the bundle's ${v.name} variant cannot stand in for the Edge TPU while it is gone: its ${has} differ from the edgetpu variant's (${want})`);
+        }
+        if (cpuVariant) fallbackWarnings.length = 0;
       }
       variant = { ...b.choice, file: b.variant.file };
       bundle = { manifest: b.manifest, labels: b.labels };
@@ -412,8 +479,18 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     const t2 = performance.now();
     const spec = parseEdgetpuSpec(options.edgetpu ?? '');
-    const plan = ir && !spec.off && isCompiledForEdgetpu(ir)
-      ? planEdgetpu(source, ir, spec, pool, options.edgetpuLibrary, device) : null;
+    // A bundle's Edge TPU chosen a moment ago that cannot be used now: its CPU variant instead (open()).
+    const standIn = variant?.variant === 'edgetpu' && options.variant === undefined && cpuVariant ? cpuVariant.name : null;
+    const unusable = (e: unknown): unknown => (standIn && e instanceof ReefError &&
+      ['REEF_EDGETPU_NO_DEVICE', 'REEF_INTERPRETER_FAILED'].includes(e.code) ? new EdgetpuUnusable(e, standIn) : e);
+    let plan: ReturnType<typeof planEdgetpu> | null;
+    try {
+      plan = ir && !spec.off && isCompiledForEdgetpu(ir)
+        ? planEdgetpu(source, ir, spec, pool, options.edgetpuLibrary, device) : null;
+    } catch (e) {
+      nativeModel.dispose();
+      throw unusable(e);
+    }
     const tpuOptions: Record<string, string> = {};
     if (options.edgetpuOptions?.performance) tpuOptions.Performance = options.edgetpuOptions.performance;
     if (options.edgetpuOptions?.usbMaxBulkInQueueLength !== undefined) {
@@ -430,7 +507,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (failed) {
       for (const i of interpreters) i.dispose();
       nativeModel.dispose();
-      throw mapInitError(failed.reason, source);
+      throw unusable(mapInitError(failed.reason, source));
     }
     const t3 = performance.now();
     return new Session({
@@ -440,6 +517,7 @@ export class Session extends EventEmitter<SessionEvents> {
       tpu: plan ? { spec, pool, threads, spin, options: tpuOptions, retryMs, fallback: cpuVariant } : null,
       warnings: [
         ...(plan ? edgetpuLibraryWarnings(library.version) : []),
+        ...(plan ? fallbackWarnings : []),
         ...(pool * threads > availableParallelism() ? [threadsWarning(pool, threads, availableParallelism())] : []),
       ],
       dynamicOutputs: new Set((ir?.subgraphs[0]?.outputs ?? []).flatMap((t, i) => (ir!.subgraphs[0]!.tensors[t]?.shapeSignature?.slice(1).includes(-1) ? [i] : []))),
@@ -487,7 +565,7 @@ export class Session extends EventEmitter<SessionEvents> {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#lostError && this.#lanes.length === 0 && !this.#switching) return Promise.reject(this.#lostError);
+    if (this.#lostError && this.#lanes.length === 0 && !this.#switching) return Promise.reject(this.#lostError());
     return new Promise<NativeRunResult>((resolve, reject) => {
       const job: Job = { inputs, outputs, resolve, reject, ...(options?.frame ? { frame: options.frame } : {}) };
       const lane = this.#freest();
@@ -517,13 +595,11 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     const lane = this.#lanes.find((l) => l.interp.inFlight === 0);
     if (!lane) throw new ReefError('REEF_BUSY', 'invokeLoop needs an idle interpreter; await pending runs first');
-    this.#inFlight++;
-    try {
-      const ns = await lane.interp.invokeLoop(iterations);
-      return ns.map((v) => v / 1e6);
-    } finally {
-      this.#release(lane);
-    }
+    // A job like a run's: the watchdog and an Edge TPU's device-lost handling apply to it too.
+    const ns = await new Promise<Float64Array>((resolve, reject) => {
+      this.#dispatch(lane, { inputs: [], outputs: [], loop: iterations, resolve, reject });
+    });
+    return ns.map((v) => v / 1e6);
   }
 
   /**
@@ -571,10 +647,11 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   #dispatch(lane: Lane, job: Job): void {
-    let running: Promise<NativeRunResult>;
+    let running: Promise<NativeRunResult | Float64Array>;
     try {
       // Throws at once when an input was detached or resized since run() checked it.
-      running = job.frame ? lane.interp.run(job.inputs, job.outputs, job.frame.rgb, job.frame.spec) : lane.interp.run(job.inputs, job.outputs);
+      running = job.loop !== undefined ? lane.interp.invokeLoop(job.loop)
+        : job.frame ? lane.interp.run(job.inputs, job.outputs, job.frame.rgb, job.frame.spec) : lane.interp.run(job.inputs, job.outputs);
     } catch (e) {
       job.reject(e);
       const next = this.#queue.shift();
@@ -582,24 +659,28 @@ export class Session extends EventEmitter<SessionEvents> {
       return;
     }
     this.#inFlight++;
-    lane.jobs.push(job);
-    if (this.#watchdogMs > 0 && lane.timer === null) {
-      lane.timer = setTimeout(() => this.#onHang(lane), this.#watchdogMs);
-      lane.timer.unref();  // A stuck invoke holds the process; the watchdog need not.
+    if (lane.jobs.length > 0 && (lane.device || this.#watchdogMs > 0)) {
+      // Handed over behind a running job on an interpreter that may be lost or abandoned: then this
+      // job runs elsewhere, and must run on the input as it was handed over, whatever the caller has
+      // done with its arrays since (README: reuse or transfer them once run() has handed them over).
+      job.inputs = job.inputs.map((v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice());
+      if (job.frame) job.frame = { ...job.frame, rgb: job.frame.rgb.slice() };
     }
+    lane.jobs.push(job);
+    if (this.#watchdogMs > 0 && lane.timer === null) this.#arm(lane);
     running.then(
       (r) => {
         if (!this.#settled(lane, job)) return;
-        job.resolve(r);
+        job.resolve(r as never);
         this.#release(lane);
       },
       (e: unknown) => {
         if (!this.#settled(lane, job)) return;
-        if (lane.device && e instanceof ReefError && e.code === 'REEF_INVOKE_FAILED') {
+        if (lane.device && e instanceof ReefError && e.code === 'REEF_INVOKE_FAILED' && this.#deviceFailed(lane, e.message)) {
           const lost = this.#deviceLostError(lane, e.message);
           job.reject(lost);
           this.#dropInFlight(1);
-          this.#loseLane(lane, lost);
+          this.#loseLane(lane, () => this.#deviceLostError(lane, e.message), lost);
           return;
         }
         job.reject(e);
@@ -618,7 +699,8 @@ export class Session extends EventEmitter<SessionEvents> {
         clearTimeout(lane.timer);
         lane.timer = null;
       } else {
-        lane.timer.refresh();  // Progress: the next job gets the whole limit.
+        clearTimeout(lane.timer);
+        this.#arm(lane);  // Progress: the next job gets the whole limit.
       }
     }
     return true;
@@ -630,10 +712,25 @@ export class Session extends EventEmitter<SessionEvents> {
     else this.#queue.unshift(job);
   }
 
+  /** Starts the lane's watchdog for its oldest job (a loop of N invokes gets N times the limit). */
+  #arm(lane: Lane): void {
+    lane.mark = lane.interp.finished;
+    const loop = lane.jobs[0]?.loop ?? 1;
+    lane.timer = setTimeout(() => this.#onHang(lane), Math.min(this.#watchdogMs * loop, 2_147_483_647));
+    lane.timer.unref();  // A stuck invoke holds the process; the watchdog need not.
+  }
+
   /** The watchdog fired: the lane's oldest job made no progress for watchdogMs. */
   #onHang(lane: Lane): void {
     lane.timer = null;
     if (lane.gone || lane.jobs.length === 0) return;
+    const finished = lane.interp.finished;
+    if (finished !== lane.mark) {
+      // The runner ended a job that JS has not heard of yet (a busy event loop runs its timers
+      // before the completions): progress, not a hang.
+      this.#arm(lane);
+      return;
+    }
     const device = lane.device ? deviceName(lane.device) : null;
     const err = new ReefError('REEF_INVOKE_TIMEOUT',
       `the invoke on ${device ? `the Edge TPU (${device})` : 'the CPU'} made no progress for ${this.#watchdogMs} ms and was abandoned; ` +
@@ -643,10 +740,11 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#dropInFlight(1);
     this.#tell('watchdog', { ms: this.#watchdogMs, device });
     if (lane.device) {
-      this.#loseLane(lane, err);
+      // Only the stuck run timed out; the runs behind it never ran: theirs is a lost device.
+      this.#loseLane(lane, () => this.#deviceLostError(lane, `it stopped answering (an earlier run got no answer within ${this.#watchdogMs} ms)`), err);
     } else {
       this.#retire(lane, true);
-      if (lane.remake) void this.#replaceCpuLane(lane.remake);
+      if (lane.remake) void this.#replaceCpuLane(lane.remake, this.#cpuEpoch);
     }
   }
 
@@ -698,7 +796,7 @@ export class Session extends EventEmitter<SessionEvents> {
     }
   }
 
-  async #replaceCpuLane(remake: () => NativeInterpreter): Promise<void> {
+  async #replaceCpuLane(remake: () => NativeInterpreter, epoch: number): Promise<void> {
     if (this.#disposed) return;
     let interp: NativeInterpreter | null = null;
     try {
@@ -709,8 +807,21 @@ export class Session extends EventEmitter<SessionEvents> {
       if (this.#lanes.length === 0) for (const job of this.#queue.splice(0)) job.reject(e);
       return;
     }
-    if (this.#disposed) { interp.dispose(); return; }
-    this.#addLane({ interp, device: null, jobs: [], timer: null, gone: false, remake });
+    if (this.#disposed || epoch !== this.#cpuEpoch) { interp.dispose(); return; }  // The set it belonged to is gone.
+    this.#addLane({ interp, device: null, jobs: [], timer: null, mark: 0, gone: false, remake });
+  }
+
+  /**
+   * An invoke failed on an Edge TPU lane: is the device to blame? Not when TFLite names one of its
+   * CPU kernels and the device is still listed (that run's own input was refused).
+   */
+  #deviceFailed(lane: Lane, words: string): boolean {
+    if (!cpuNodeFailed(words)) return true;
+    try {
+      return !listEdgetpuDevices().some((d) => d.path === lane.device!.path);
+    } catch {
+      return true;
+    }
   }
 
   #addLane(lane: Lane): void {
@@ -719,24 +830,26 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** An Edge TPU lane failed or hung: out of the pool, CPU variant in if it was the last, look for the device. */
-  #loseLane(lane: Lane, error: ReefError): void {
+  #loseLane(lane: Lane, lost: () => ReefError, event: ReefError = lost()): void {
     if (lane.gone) return;
     // The other interpreters on the same device would fail the same way: out with them too.
     const same = this.#lanes.filter((l) => l !== lane && l.device?.path === lane.device!.path);
     for (const l of [lane, ...same]) this.#retire(l, true);
     if (this.#disposed) return;
     this.#lostLanes += 1 + same.length;
-    this.#lostError = error;
-    this.#tell('device-lost', { device: deviceName(lane.device!), error });
+    const entry = this.#lostByDevice.get(lane.device!.path);
+    this.#lostByDevice.set(lane.device!.path, { device: lane.device!, lanes: (entry?.lanes ?? 0) + 1 + same.length });
+    this.#lostError = lost;
+    this.#tell('device-lost', { device: deviceName(lane.device!), error: event });
     if (!this.#probe && this.#tpu && !this.#disposed) {
       this.#probe = setInterval(() => void this.#lookForDevices(), this.#tpu.retryMs);
       this.#probe.unref();
     }
     if (this.#lanes.length > 0) return;  // Other devices carry on.
     if (this.#tpu?.fallback) {
-      void this.#startFallback(lane);
+      if (!this.#switching) void this.#startFallback(lane);
     } else {
-      for (const job of this.#queue.splice(0)) job.reject(error);
+      for (const job of this.#queue.splice(0)) job.reject(lost());
     }
   }
 
@@ -758,26 +871,31 @@ export class Session extends EventEmitter<SessionEvents> {
       for (const i of interps) i.dispose();
       model?.dispose();
       this.#switching = false;
-      for (const job of this.#queue.splice(0)) job.reject(this.#lostError ?? e);
+      for (const job of this.#queue.splice(0)) job.reject(this.#lostError ? this.#lostError() : e);
       return;
     }
     this.#switching = false;
-    if (this.#disposed || this.#lostLanes === 0) {  // Disposed, or the device came back first.
+    if (this.#disposed || this.#lostLanes === 0 || this.#lanes.some((l) => l.device)) {  // Disposed, or a device came back first.
       for (const i of interps) i.dispose();
       model.dispose();
       return;
     }
     this.#fallbackModel = model;
+    this.#cpuEpoch++;
     const reason = `the Edge TPU (${deviceName(lost.device!)}) went away; the ${fb.name} variant runs on the CPU until it is back`;
     this.#fallbackVariant = { variant: fb.name as SessionVariant['variant'], reason, skipped: [], file: fb.file };
     this.#delegate = Session.#delegateOf(interps[0]!);
     this.#tell('fallback', { variant: fb.name, reason });
     const fallbackModel = model;
     const remake = (): NativeInterpreter => new (native().Interpreter)(fallbackModel, tpu.threads, true, tpu.spin);
-    for (const interp of interps) this.#addLane({ interp, device: null, jobs: [], timer: null, gone: false, remake });
+    for (const interp of interps) this.#addLane({ interp, device: null, jobs: [], timer: null, mark: 0, gone: false, remake });
   }
 
-  /** Every retryMs while an Edge TPU lane is lost: a matching device that is there gets an interpreter again. */
+  /**
+   * Every retryMs while an Edge TPU lane is lost: a lost device listed again (same path), else a
+   * matching device no interpreter of this session uses (a re-plugged USB device may come back
+   * under another path), gets its interpreters back; the CPU variant is retired once.
+   */
   async #lookForDevices(): Promise<void> {
     const tpu = this.#tpu;
     if (!tpu || this.#disposed || this.#lostLanes === 0 || this.#probing) return;
@@ -787,22 +905,30 @@ export class Session extends EventEmitter<SessionEvents> {
     } catch {
       return;
     }
-    if (devices.length === 0) return;
     const busy = new Set(this.#lanes.filter((l) => l.device).map((l) => l.device!.path));
-    const free = devices.filter((d) => !busy.has(d.path));
-    const device = free[0] ?? devices[0]!;
+    const lost = [...this.#lostByDevice.values()];
+    const back = lost.find((l) => devices.some((d) => d.path === l.device.path));
+    const stranger = devices.find((d) => !busy.has(d.path) && !this.#lostByDevice.has(d.path));
+    const entry = back ?? (stranger && lost[0]);
+    if (!entry) return;
+    const device = back ? devices.find((d) => d.path === back.device.path)! : stranger!;
     this.#probing = true;
-    const interp = new (native().Interpreter)(this.#model, tpu.threads, false, tpu.spin, { edgetpu: { ...device, options: tpu.options } });
+    const interps: NativeInterpreter[] = [];
     try {
-      await interp.init();
+      for (let i = 0; i < entry.lanes; i++) {
+        interps.push(new (native().Interpreter)(this.#model, tpu.threads, false, tpu.spin, { edgetpu: { ...device, options: tpu.options } }));
+      }
+      await Promise.all(interps.map((i) => i.init()));
     } catch {
-      interp.dispose();
+      for (const i of interps) i.dispose();
       return;  // Not ready yet: the next round tries again.
     } finally {
       this.#probing = false;
     }
-    if (this.#disposed) { interp.dispose(); return; }
-    this.#lostLanes--;
+    if (this.#disposed) { for (const i of interps) i.dispose(); return; }
+    this.#lostByDevice.delete(entry.device.path);
+    this.#lostLanes -= entry.lanes;
+    this.#cpuEpoch++;  // A CPU interpreter being remade for the fallback set is not wanted any more.
     const cpuLanes = this.#lanes.filter((l) => !l.device);
     for (const l of cpuLanes) this.#retire(l, false);
     if (this.#fallbackModel) {
@@ -810,14 +936,14 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#fallbackModel = null;
       this.#fallbackVariant = null;
     }
-    this.#delegate = Session.#delegateOf(interp);
+    this.#delegate = Session.#delegateOf(interps[0]!);
     if (this.#lostLanes === 0) {
       this.#lostError = null;
       if (this.#probe) clearInterval(this.#probe);
       this.#probe = null;
     }
     this.#tell('device-restored', { device: deviceName(device) });
-    this.#addLane({ interp, device, jobs: [], timer: null, gone: false, remake: null });
+    for (const interp of interps) this.#addLane({ interp, device, jobs: [], timer: null, mark: 0, gone: false, remake: null });
   }
 
   /** The interpreter with the fewest jobs, if one can take another (each takes INTERPRETER_SLOTS). */

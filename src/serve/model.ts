@@ -191,9 +191,22 @@ export class ServedModel {
     }
   }
 
+  /**
+   * One run per interpreter, so the first request pays neither interpreter creation nor first-invoke
+   * cost. An Edge TPU that fails it (a device that drops its first transfers) does not stop the
+   * model: the session has dealt with that (its events are logged; a bundle's CPU variant takes
+   * over, and is warmed up in turn); requests are answered by what runs now, or 503 until it is back.
+   */
   async #warmup(): Promise<void> {
     const feeds = this.session.inputs.map((t) => allocate(t.dtype, elementCount(t.shape)));
-    await Promise.all(Array.from({ length: this.session.poolSize }, () => this.session.run(feeds)));
+    for (let attempt = 0; ; attempt++) {
+      const results = await Promise.allSettled(Array.from({ length: this.session.poolSize }, () => this.session.run(feeds)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (!failed) return;
+      const code = (failed.reason as { code?: string }).code;
+      if (code !== 'REEF_EDGETPU_DEVICE_LOST' && code !== 'REEF_INVOKE_TIMEOUT') throw failed.reason;
+      if (attempt === 1) return;
+    }
   }
 
   get retired(): boolean {

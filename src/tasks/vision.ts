@@ -75,7 +75,8 @@ export interface PhotoDetection {
 export type VisionResult =
   | { task: 'classify'; top: Array<{ index: number; label: string | null; score: number }> }
   | { task: 'detect'; detections: PhotoDetection[] }
-  | { task: 'segment'; mask: Mask; classes: ClassArea[] }
+  /** mask: in the photo's pixels; modelMask: as the model gave it (its output's resolution, over the model input). */
+  | { task: 'segment'; mask: Mask; classes: ClassArea[]; modelMask: Mask }
   | { task: 'embed'; embedding: Float32Array };
 
 /** Per-photo timing, milliseconds. */
@@ -277,6 +278,14 @@ export class VisionRunner {
     return { norm: this.opts.norm ?? DEFAULT_NORMALIZATION, resize: this.opts.resize ?? 'squash', filter: this.opts.filter ?? 'bilinear', bgr: this.opts.bgr === true };
   }
 
+  /** The detection filters results get (threshold, max results, class lists), JSON-ready. */
+  get detectFilters(): { scoreThreshold: number; maxResults: number | null; allow: number[] | null; deny: number[] | null } {
+    const opts = this.opts.detect ?? {};
+    const allow = opts.allow ?? this.opts.allow;
+    const deny = opts.deny ?? this.opts.deny;
+    return { scoreThreshold: opts.scoreThreshold ?? 0.5, maxResults: opts.maxResults ?? null, allow: allow ? [...allow] : null, deny: deny ? [...deny] : null };
+  }
+
   get inputSize(): { width: number; height: number; channels: 1 | 3 } {
     const g = imageGeometry(this.input, this.layout);
     return { height: g.height, width: g.width, channels: g.channels as 1 | 3 };
@@ -357,8 +366,9 @@ export class VisionRunner {
       case 'embed':
         return { task: 'embed', embedding: l2Normalize(views[0].data) };
       case 'segment': {
-        const mask = maskToPhoto(maskFromOutput(views[0].data, views[0].shape), p);
-        return { task: 'segment', mask, classes: classAreas(mask, this.labels) };
+        const modelMask = maskFromOutput(views[0].data, views[0].shape);
+        const mask = maskToPhoto(modelMask, p);
+        return { task: 'segment', mask, classes: classAreas(mask, this.labels), modelMask };
       }
       case 'detect': {
         const dets = this.detect(views);

@@ -5,7 +5,10 @@
  * (a pty itself has none) and can "pull the cable" (forward nothing). Seeded, so a run repeats.
  *
  *   node --import tsx test/deploy/fault-injector.ts A B [--baud N] [--seed N]
- * stdin commands, one a line: "drop P", "corrupt P", "delay P MAXMS", "cut", "restore", "stats".
+ * stdin commands, one a line: "drop P", "corrupt P", "delay P MAXMS", "long N", "cut", "restore", "stats".
+ * "long N" (deterministic, no randomness) damages every byte past the Nth of a SLIP frame (counted
+ * from the last END byte, 0xC0): frames up to N bytes always pass, longer ones never arrive intact,
+ * as on a UART without flow control whose receive FIFO overruns on long bursts. "long 0" turns it off.
  * Prints "ready" when both ends are open; "stats" prints JSON counts.
  */
 import { SerialPort } from 'serialport';
@@ -19,8 +22,9 @@ const flag = (name: string, def: number): number => {
 };
 const baud = flag('--baud', 0);
 const rand = mulberry32(flag('--seed', 1));
-const cfg = { drop: 0, corrupt: 0, delayP: 0, delayMax: 0, cut: false };
-const stats = { forwarded: 0, dropped: 0, corrupted: 0, delayed: 0, cutBytes: 0 };
+const cfg = { drop: 0, corrupt: 0, delayP: 0, delayMax: 0, long: 0, cut: false };
+const stats = { forwarded: 0, dropped: 0, corrupted: 0, delayed: 0, cutBytes: 0, longDamaged: 0 };
+const SLIP_END = 0xc0;
 
 function openPort(path: string): Promise<SerialPort> {
   const p = new SerialPort({ path, baudRate: baud || 115200, autoOpen: false });
@@ -33,10 +37,14 @@ function pipe(from: SerialPort, to: SerialPort): void {
   const queue: Pending[] = [];
   let credit = 0;
   let last = Date.now();
+  let inFrame = 0;
   from.on('data', (d: Buffer) => {
     if (cfg.cut) { stats.cutBytes += d.length; return; }
     const out: number[] = [];
     for (const byte of d) {
+      inFrame = byte === SLIP_END ? 0 : inFrame + 1;
+      // Flip the low bit (0xC1 would become END: that splits the frame, which fails its CRC all the same).
+      if (cfg.long > 0 && inFrame > cfg.long) { stats.longDamaged++; out.push(byte ^ 1); continue; }
       if (rand() < cfg.drop) { stats.dropped++; continue; }
       if (rand() < cfg.corrupt) { stats.corrupted++; out.push(byte ^ (1 + Math.floor(rand() * 255))); continue; }
       out.push(byte);
@@ -76,6 +84,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   if (cmd === 'drop') cfg.drop = Number(x);
   else if (cmd === 'corrupt') cfg.corrupt = Number(x);
   else if (cmd === 'delay') { cfg.delayP = Number(x); cfg.delayMax = Number(y); }
+  else if (cmd === 'long') cfg.long = Number(x);
   else if (cmd === 'cut') cfg.cut = true;
   else if (cmd === 'restore') cfg.cut = false;
   else if (cmd === 'stats') process.stdout.write(JSON.stringify(stats) + '\n');

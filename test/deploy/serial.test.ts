@@ -19,6 +19,7 @@ import { releaseFor } from '../../src/deploy/bundle-info.js';
 const SMALL = sharedPath('models/tflite/hello_world_float.tflite');
 const MEDIUM = sharedPath('models/tflite/resnet8_cifar10_int8.tflite');
 const LARGER = sharedPath('models/tflite/vww_96_int8.tflite');
+const MNIST_LSTM = sharedPath('models/tflite/mnist_lstm_float.tflite');
 
 
 let rig: SerialRig;
@@ -149,5 +150,30 @@ describe('reef deploy serial://', () => {
     const a = await cli('agent', '--serial', '/dev/reef-no-such-tty', '--json');
     expect(a.code).toBe(1);
     expect(JSON.parse(a.out).error.code).toBe('REEF_DEPLOY_CONNECT_FAILED');
+  });
+
+  it('EXPECTED FAILURE - a line that damages every long frame (short ones pass, no randomness): REEF_DEPLOY_LINK_UNRELIABLE; nothing is put in place', async () => {
+    const before = installed();
+    const releases = (): string[] => readdirSync(join(rig.boardDir, 'releases')).filter((f) => !f.startsWith('.')).sort();
+    const had = releases();
+    // BEGIN, its answer and the acknowledgements are short frames and pass; every 1 KiB chunk frame
+    // arrives damaged, fails its CRC and is never answered, while the board keeps answering the rest.
+    await rig.injector('long 256');
+    try {
+      const e = await codeOf(deploy(MNIST_LSTM, url(), { maxTries: 4, linkTimeoutMs: 60_000 }));
+      expect(e.code).toBe('REEF_DEPLOY_LINK_UNRELIABLE');
+      expect(e.message.replace(/\(\d+ damaged/, '(N damaged')).toBe(`a request on ${rig.hostDev} went unanswered 4 times while the board still answered others (N damaged frames so far)`);
+    } finally {
+      await rig.injector('long 0');
+    }
+    expect(JSON.parse(await rig.injector('stats')).longDamaged).toBeGreaterThan(1024);
+    // `current` is as it was, no new release, and no file of the failed copy outside releases/.incoming-*.
+    expect(installed()).toBe(before);
+    expect(releases()).toEqual(had);
+    expect(existsSync(join(rig.boardDir, 'current', 'mnist_lstm_float.tflite'))).toBe(false);
+    // What is left is the resumable partial copy (and its chunk bitmap) under the temporary name only.
+    const left = readdirSync(join(rig.boardDir, 'releases')).filter((f) => f.startsWith('.'));
+    expect(left).toContain(`.incoming-${sha(MNIST_LSTM)}.part`);
+    expect(left.filter((f) => !f.startsWith(`.incoming-${sha(MNIST_LSTM)}.`))).toEqual([]);
   });
 });

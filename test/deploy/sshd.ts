@@ -54,7 +54,7 @@ function keygen(path: string, comment: string): void {
 }
 
 /** Starts sshd; resolves once it listens (at most 10 s). */
-export async function startSshd(opts: { hostKey?: string } = {}): Promise<Sshd> {
+export async function startSshd(opts: { hostKey?: string; boardPath?: string[] } = {}): Promise<Sshd> {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} missing: install Debian's openssh-server (scripts/setup.sh APT_PACKAGES)`);
   // sshd refuses to start without its privilege separation folder, which systemd's tmpfiles would create.
   if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 });
@@ -72,7 +72,8 @@ export async function startSshd(opts: { hostKey?: string } = {}): Promise<Sshd> 
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostPub.split(' ').slice(0, 2).join(' ')}\n`);
   const systemctlLog = join(dir, 'systemctl.log');
-  const path = [join(REPO_ROOT, 'test/deploy/standin-bin'), join(REPO_ROOT, 'test/deploy/board-bin'), '/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'].join(':');
+  // boardPath replaces what follows the systemctl stand-in (a board without reef, or without node).
+  const path = [join(REPO_ROOT, 'test/deploy/standin-bin'), ...(opts.boardPath ?? [join(REPO_ROOT, 'test/deploy/board-bin'), '/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'])].join(':');
   const config = join(dir, 'sshd_config');
   writeFileSync(config, [
     `HostKey ${hostKey}`,

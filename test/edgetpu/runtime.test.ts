@@ -276,6 +276,19 @@ describe('faults: the device goes away, comes back, or stops answering (stand-in
       { env: { ...process.env, ...standinEnv('', { REEF_STANDIN_STATE: state.path }) }, encoding: 'utf8', timeout: 60_000, cwd: REPO_ROOT });
     expect([r.status, r.signal, r.stdout.trim()]).toEqual([0, null, 'REEF_INVOKE_TIMEOUT']);
   });
+
+  standinOnly('EXPECTED FAILURE - reef bench --watchdog: a device that stops answering ends the bench with REEF_INVOKE_TIMEOUT; a bad value is refused first', () => {
+    const cli = (env: Record<string, string>, ...args: string[]) =>
+      spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'reef.js'), ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+    const bad = cli(standinEnv('usb:1'), 'bench', TPU, '--edgetpu', 'usb', '--watchdog', '1.5');
+    expect([bad.status, bad.stderr]).toEqual([2, 'reef: REEF_INVALID_ARGUMENT: Expected an integer number of milliseconds from 0 (off) to 86400000 for --watchdog but received "1.5"\n  fix: See the message: it names the argument, what was expected and what was received.\n']);
+    const state = stateFile('devices=usb:1 hang');
+    const r = cli(standinEnv('', { REEF_STANDIN_STATE: state.path }), 'bench', TPU, '--edgetpu', 'usb', '--watchdog', '300', '--runs', '5', '--warmup', '0');
+    const lines = r.stderr.trim().split('\n');
+    expect([r.status, r.signal, lines.at(-1)]).toEqual([1, null,
+      '  fix: Check the device (`reef doctor`); raise the limit (watchdogMs / --watchdog MS) if the model is just slow on this board.']);
+    expect(lines.at(-2)).toMatch(/^reef: REEF_INVOKE_TIMEOUT: .*made no progress for 300 ms and was abandoned/);
+  });
 });
 
 describe('the contract: holds on the stand-in and on a real device (REEF_TEST_EDGETPU=1)', () => {

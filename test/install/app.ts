@@ -2,10 +2,10 @@
  * Helpers for the install tests: an empty app that depends on the packed reef tarball, installed with
  * every compiler replaced on PATH by a stand-in that records the call and fails.
  */
-import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../shared.js';
+import { appLock } from '../../src/deploy/stage.js';
 
 /** What a native build would call: C/C++ compilers, make, cmake, node-gyp and its python. */
 export const COMPILERS = ['cc', 'gcc', 'g++', 'c++', 'clang', 'clang++', 'make', 'cmake', 'python', 'python3', 'node-gyp', 'ld'];
@@ -30,24 +30,11 @@ export function noCompilers(dir: string, log: string): string {
  */
 export function makeApp(dir: string, tarball: string): void {
   mkdirSync(dir, { recursive: true });
-  const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, Record<string, unknown>> };
-  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
-  const spec = `file:${tarball}`;
-  const packages: Record<string, unknown> = {
-    '': { name: 'app', version: '1.0.0', dependencies: { reef: spec } },
-    'node_modules/reef': {
-      version: pkg.version, resolved: spec, hasInstallScript: true, license: pkg.license,
-      integrity: `sha512-${createHash('sha512').update(readFileSync(join(dir, tarball))).digest('base64')}`,
-      dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines,
-    },
-  };
-  for (const [path, entry] of Object.entries(lock.packages)) {
-    if (!path || entry.dev) continue;
-    const { devOptional, ...rest } = entry;
-    packages[path] = devOptional ? { ...rest, optional: true } : rest;
-  }
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, dependencies: { reef: spec } }, null, 2));
-  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
+  const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as Parameters<typeof appLock>[3];
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as Parameters<typeof appLock>[0];
+  const app = appLock(pkg, readFileSync(join(dir, tarball)), `file:${tarball}`, lock);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(app.packageJson, null, 2));
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(app.lock, null, 2));
 }
 
 /**

@@ -148,3 +148,30 @@ describe('clean output', () => {
     expect({ status: r.status, out: r.stdout, err: r.stderr }).toEqual({ status: 0, out: '', err: '' });
   });
 });
+
+describe('the TensorFlow Lite library itself (a fresh process each: it loads once per process)', () => {
+  const inChild = (script: string) => spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script],
+    { encoding: 'utf8', timeout: 60_000, cwd: REPO_ROOT });
+  const model = sharedPath('models/tflite/mobilenet_v1_0.25_128_float.tflite');
+  const run = (library: string) => `import { load } from ${JSON.stringify(join(REPO_ROOT, 'src', 'index.ts'))};
+    const e = await load(${JSON.stringify(model)}, { library: ${JSON.stringify(library)} }).catch((err) => err);
+    console.log(JSON.stringify([e.code, e.message]));`;
+
+  it('EXPECTED FAILURE - a shared library that is not TensorFlow Lite: REEF_LIBRARY_NOT_FOUND naming the symbols it lacks, nothing else loaded', () => {
+    const libz = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/libz.so.1`;
+    const r = inChild(run(libz));
+    const [code, message] = JSON.parse(r.stdout) as [string, string];
+    expect([r.status, code]).toEqual([0, 'REEF_LIBRARY_NOT_FOUND']);
+    expect(message).toContain(`tried: ${libz} (option): ${libz} is not a TensorFlow Lite C library: missing symbols TfLiteVersion, TfLiteModelCreate, `);
+    expect(message).toMatch(/TfLiteTensorQuantizationParams\. Set REEF_TFLITE_LIBRARY or the `library` option/);
+  });
+
+  it('EXPECTED FAILURE - a library path that is not a shared library: dlopen\'s own words', () => {
+    const notLib = join(mkdtempSync(join(tmpdir(), 'reef-lib-')), 'libtensorflowlite_c.so');
+    writeFileSync(notLib, 'not an ELF file\n'.repeat(300));
+    const r = inChild(run(notLib));
+    const [code, message] = JSON.parse(r.stdout) as [string, string];
+    expect([r.status, code]).toEqual([0, 'REEF_LIBRARY_NOT_FOUND']);
+    expect(message).toContain(`tried: ${notLib} (option): dlopen(${notLib}) failed: ${notLib}: invalid ELF header.`);
+  });
+});

@@ -47,7 +47,7 @@ beforeAll(async () => {
   });
   writeFileSync(join(tmp.dir, 'mobilenet.reef'), bytes);
   const twin = await load(sharedPath(TWIN), { xnnpack: false });
-  want = Array.from((await twin.run([Uint8Array.from(pixels)]))['MobilenetV1/Predictions/Reshape_1']!.data);
+  want = Array.from((await twin.run([Uint8Array.from(pixels)]))['MobilenetV1/Predictions/Reshape_1']!.data as Uint8Array);
   await twin.dispose();
   const opts = await serveOptions(join(tmp.dir, 'mobilenet.reef'), { edgetpu: 'usb', watchdog: '5000' });
   expect([opts.edgetpu, opts.watchdogMs]).toEqual(['usb', 5000]);

@@ -5,7 +5,7 @@ import { decodeSsdPostprocess, ssdPostprocessRoles } from '../../src/tasks/detec
 import { ssdAnchors, decodeAnchorBoxes, BLAZEFACE_FRONT_ANCHORS, BLAZEFACE_FRONT_DECODE } from '../../src/tasks/detect/anchors.js';
 import { nms, weightedNms, iou } from '../../src/tasks/detect/nms.js';
 import { decodeGrid, gridLayout } from '../../src/tasks/detect/grid.js';
-import { maskFromOutput, maskToPhoto, classAreas, vocColor } from '../../src/tasks/segment.js';
+import { maskFromOutput, maskToPhoto, classAreas, vocColor, maskToRle, maskFromRle } from '../../src/tasks/segment.js';
 import { cosineSimilarity, l2Normalize } from '../../src/tasks/embed.js';
 import { checkTask, inferTask, taskFromMetadata } from '../../src/tasks/vision.js';
 import { isReefError } from '../../src/errors.js';
@@ -207,6 +207,30 @@ describe('segmentation and embeddings', () => {
   it('BAD INPUT - a vector is not a mask; negative class values are not classes', () => {
     expect(codeOf(() => maskFromOutput(new Float32Array(10), [1, 10]))).toBe('REEF_TASK_MISMATCH');
     expect(codeOf(() => maskFromOutput(new Float32Array(64).fill(-1), [1, 8, 8]))).toBe('REEF_TASK_MISMATCH');
+  });
+
+  it('run-length masks (the live view encoding): varint class, varint length, base64; read back exactly', () => {
+    // 0 x2, 15 x2: bytes 00 02 0f 02
+    expect(maskToRle({ width: 4, height: 1, data: Uint8Array.of(0, 0, 15, 15) })).toBe(Buffer.from([0, 2, 15, 2]).toString('base64'));
+    // a run of 300 (two varint bytes: 0xac 0x02) of class 200, then one pixel of class 300 (0xac 0x02): 16-bit
+    const wide = new Uint16Array(301).fill(200);
+    wide[300] = 300;
+    const rle = maskToRle({ width: 301, height: 1, data: wide });
+    expect([...Buffer.from(rle, 'base64')]).toEqual([0xc8, 0x01, 0xac, 0x02, 0xac, 0x02, 0x01]);
+    const back = maskFromRle(rle, 301, 1);
+    expect(back.data).toBeInstanceOf(Uint16Array);
+    expect(back.data).toEqual(wide);
+    const m = new Uint8Array(37 * 23);
+    for (let i = 0; i < m.length; i++) m[i] = (i * 7919) % 97 < 60 ? 0 : (i >> 4) % 21;
+    expect(maskFromRle(maskToRle({ width: 37, height: 23, data: m }), 37, 23)).toEqual({ width: 37, height: 23, data: m });
+  });
+
+  it('BAD INPUT - run lengths that do not fill the mask, or are cut off: REEF_INVALID_ARGUMENT', () => {
+    const rle = Buffer.from([0, 2, 15, 2]).toString('base64');
+    expect(codeOf(() => maskFromRle(rle, 5, 1))).toBe('REEF_INVALID_ARGUMENT');
+    expect(codeOf(() => maskFromRle(rle, 3, 1))).toBe('REEF_INVALID_ARGUMENT');
+    expect(codeOf(() => maskFromRle(Buffer.from([0, 0x82]).toString('base64'), 2, 1))).toBe('REEF_INVALID_ARGUMENT');
+    expect(codeOf(() => maskFromRle(Buffer.from([0, 0, 0, 1]).toString('base64'), 1, 1))).toBe('REEF_INVALID_ARGUMENT');
   });
 
   it('cosine similarity and L2 normalisation', () => {

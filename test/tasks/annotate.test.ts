@@ -28,7 +28,7 @@ describe('pictures of results', () => {
     for (let y = 0; y < 80; y++) for (let x = 50; x < 100; x++) data[y * 100 + x] = 15; // right half: person
     const mask = { width: 100, height: 80, data };
     const out = join(dir, 'seg.png');
-    await writeAnnotated(gray, { task: 'segment', mask, classes: [] }, out);
+    await writeAnnotated(gray, { task: 'segment', mask, classes: [], modelMask: mask }, out);
     const img = await sharp(out).raw().toBuffer({ resolveWithObject: true });
     const at = (x: number, y: number) => [...img.data.subarray((y * 100 + x) * img.info.channels, (y * 100 + x) * img.info.channels + 3)];
     expect(at(10, 70)).toEqual([128, 128, 128]);

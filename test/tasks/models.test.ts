@@ -45,6 +45,7 @@ describe('DeepLab v3 (Coral, MobileNet v2 0.5, Pascal VOC, uint8) on the Task Li
       const { result } = await new VisionRunner(s).runFile(sharedPath('images/misc/segmentation_input_rotation0.jpg'));
       if (result.task !== 'segment') throw new Error(result.task);
       expect([result.mask.width, result.mask.height]).toEqual([257, 257]); // the photo's size, not the model's 513
+      expect([result.modelMask.width, result.modelMask.height, result.modelMask.data.length]).toEqual([513, 513, 513 * 513]); // the model's own
       expect(result.classes.map((c) => c.index).sort((a, b) => a - b)).toEqual([0, 13, 15]);
       const golden = await sharp(sharedPath('images/misc/segmentation_golden_rotation0.png')).raw().toBuffer({ resolveWithObject: true });
       let same = 0;

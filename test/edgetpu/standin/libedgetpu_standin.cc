@@ -25,7 +25,9 @@
 //                            "devices=SPEC" (replaces REEF_STANDIN_DEVICES;
 //                            a device that leaves the list fails its invokes,
 //                            as an unplugged one does) and "hang" (invokes
-//                            block until the word is gone: a stuck device).
+//                            block until the word is gone: a stuck device),
+//                            "busy" (listed, but it cannot be opened: held by
+//                            another process).
 // Like the real runtime, the delegate's kernel refuses in Prepare a package
 // whose minimum runtime version (in the op's options) is newer than its own.
 #include <dlfcn.h>
@@ -355,6 +357,8 @@ __attribute__((visibility("default"))) void edgetpu_free_devices(struct edgetpu_
 __attribute__((visibility("default"))) TfLiteDelegate* edgetpu_create_delegate(
     enum edgetpu_device_type type, const char* name, const struct edgetpu_option*, size_t) {
   const Listed* found = nullptr;
+  // "busy": listed but cannot be opened, as a device held by another process.
+  if (StateSays(State(), "busy")) return nullptr;
   const std::vector<Listed> devices = Devices();
   for (const Listed& l : devices) {
     if (found == nullptr && l.type == type && (name == nullptr || *name == '\0' || l.path == name)) found = &l;
