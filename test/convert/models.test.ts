@@ -71,9 +71,8 @@ describe('reef convert: the shared models', () => {
     expect(ops).not.toContain('GATHER');
     expect(ops).not.toContain('STRIDED_SLICE');
     expect(ops).not.toContain('PADV2'); // MaxPool after ReLU pads with 0, not -FLT_MAX (quantizable)
-    // 26 channel selections, 13 of them merged into the pointwise convolution reading them
-    expect(ops.filter((o) => o === 'CONV_2D')).toHaveLength(42 + 13);
-    expect(r.report.pointwiseComposed).toBe(13);
+    expect(ops.filter((o) => o === 'CONV_2D')).toHaveLength(42 + 26);
+    expect(r.report.pointwiseComposed).toBe(0);
     expect(r.report.padsFolded).toBe(1);
     expect(ops.filter((o) => o === 'PAD')).toHaveLength(8);
     expect(Math.max(...m.subgraphs[0]!.tensors.map((t) => t.shape.length))).toBe(4);

@@ -1,13 +1,13 @@
 /**
  * The converter's rewrites for XNNPACK, on small hand-built ONNX graphs: a zero PAD before a
- * convolution becomes zero kernel taps + SAME padding, and a 1x1 convolution without activation is
- * merged into the 1x1 convolution reading it. Each result is checked against onnxruntime (the
+ * convolution becomes zero kernel taps + SAME padding, and (with mergePointwise) a 1x1 convolution
+ * without activation is merged into the 1x1 convolution reading it. Each result is checked against onnxruntime (the
  * independent reference) and against the same graph converted without rewrites; the int8 models
  * quantized from both (same calibration, minmax, no bias correction) give identical bytes out where
  * the arithmetic is the same (zero taps read the zero point, as the PAD wrote it).
  */
 import { describe, expect, it } from 'vitest';
-import { checkConversion, convertOnnx } from '../../src/convert/index.js';
+import { checkConversion, convertOnnx, type ConvertOptions } from '../../src/convert/index.js';
 import { randomFloats } from '../../src/convert/check.js';
 import { zeroTapsForSame } from '../../src/convert/convert.js';
 import { readOnnx } from '../../src/model/onnx/reader.js';
@@ -23,8 +23,8 @@ function graph(shape: number[], nodes: NodeSpec[], initializers: TensorSpec[]): 
 }
 
 /** Converted with and without rewrites, both checked against onnxruntime. */
-async function both(bytes: Uint8Array): Promise<{ ops: Record<string, number>; plain: Record<string, number>; r: ReturnType<typeof convertOnnx>; p: ReturnType<typeof convertOnnx> }> {
-  const r = convertOnnx(readOnnx(bytes));
+async function both(bytes: Uint8Array, options: ConvertOptions = {}): Promise<{ ops: Record<string, number>; plain: Record<string, number>; r: ReturnType<typeof convertOnnx>; p: ReturnType<typeof convertOnnx> }> {
+  const r = convertOnnx(readOnnx(bytes), options);
   const p = convertOnnx(readOnnx(bytes), { rewrite: false });
   for (const res of [r, p]) {
     const check = await checkConversion(bytes, res, { samples: 2 });
@@ -112,7 +112,7 @@ describe('PAD folded into a convolution', () => {
   });
 });
 
-describe('1x1 convolutions merged', () => {
+describe('1x1 convolutions merged (mergePointwise)', () => {
   const pw = (cin: number, mid: number, cout: number, extra: NodeSpec[] = [], out = 'y'): Uint8Array => graph([1, cin, 6, 5], [
     { op: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['a'] },
     ...extra,
@@ -121,16 +121,17 @@ describe('1x1 convolutions merged', () => {
   ], [W('w1', [mid, cin, 1, 1], 11), W('b1', [mid], 12), W('w2', [cout, mid, 1, 1], 13), W('b2', [cout], 14)]);
 
   it('8 -> 4 (no activation) -> 4 (then Relu): one CONV_2D with W2*W1 and W2*b1 + b2, Relu fused', async () => {
-    const { ops, plain, r } = await both(pw(8, 4, 4, [], 'z'));
+    const { ops, plain, r } = await both(pw(8, 4, 4, [], 'z'), { mergePointwise: true });
     expect(plain).toEqual({ CONV_2D: 2 });
     expect(ops).toEqual({ CONV_2D: 1 });
     expect(r.report.pointwiseComposed).toBe(1);
+    expect(convertOnnx(readOnnx(pw(8, 4, 4, [], 'z'))).report.ops).toEqual({ CONV_2D: 2 }); // off by default
   });
 
   it('kept apart: when merging costs more (4 -> 2 -> 8), and when the first has an activation', async () => {
-    const wide = await both(pw(4, 2, 8));
+    const wide = await both(pw(4, 2, 8), { mergePointwise: true });
     expect(wide.ops).toEqual({ CONV_2D: 2 });
-    const relu = await both(pw(8, 4, 4, [{ op: 'Relu', inputs: ['a'], outputs: ['r'] }]));
+    const relu = await both(pw(8, 4, 4, [{ op: 'Relu', inputs: ['a'], outputs: ['r'] }]), { mergePointwise: true });
     expect(relu.ops).toEqual({ CONV_2D: 2 });
     expect(relu.r.report.pointwiseComposed).toBe(0);
   });
